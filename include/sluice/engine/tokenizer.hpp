@@ -1,0 +1,63 @@
+// Text <-> token ids for a vocabulary: SentencePiece-style (score-driven merges,
+// byte fallback, U+2581 spaces), byte-level BPE (merge ranks, pre-tokenizer
+// regexes by `tokenizer.ggml.pre`) and WordPiece. Ids match llama.cpp.
+//
+// Thread-safety: a tokenizer is immutable after construction; all methods are
+// const and may be called from any thread concurrently.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/engine/vocab.hpp"
+
+namespace sluice::engine {
+
+namespace detail {
+class pre_tokenizer;
+}
+
+class tokenizer {
+public:
+    explicit tokenizer(engine::vocab v);
+    ~tokenizer();
+    tokenizer(tokenizer&&) noexcept;
+    tokenizer& operator=(tokenizer&&) noexcept;
+
+    static tokenizer from_gguf(const model::gguf_file& file) { return tokenizer(engine::vocab::from_gguf(file)); }
+
+    const engine::vocab& get_vocab() const noexcept { return *vocab_; }
+
+    // add_special: add BOS/EOS (and SEP for WordPiece) as the vocabulary says.
+    // parse_special: text such as "<|im_start|>" becomes its control token; when false only
+    // user-defined tokens are matched in text (as Hugging Face tokenizers do).
+    // Invalid UTF-8 in `text` is treated as U+FFFD.
+    std::vector<token_id> tokenize(std::string_view text, bool add_special, bool parse_special) const;
+
+    // The bytes a token stands for (may be part of a UTF-8 character). Control and unknown
+    // tokens give their text when `special` is true, nothing otherwise.
+    const std::string& piece(token_id id) const;
+    std::string token_to_piece(token_id id, bool special) const;
+
+    // Concatenated pieces, without the leading space SentencePiece adds and, when the
+    // vocabulary asks for it, with tokenization spaces cleaned up (" ," -> ",").
+    std::string detokenize(std::span<const token_id> ids, bool remove_special, bool unparse_special) const;
+
+private:
+    struct fragment {
+        token_id token;       // no_token: raw text
+        std::size_t offset;   // raw text range
+        std::size_t length;
+    };
+    std::vector<fragment> partition(std::string_view text, bool parse_special) const;
+    void encode_text(std::string_view text, bool prefix_space, std::vector<token_id>& out) const;
+
+    std::unique_ptr<const engine::vocab> vocab_;
+    std::unique_ptr<const detail::pre_tokenizer> pre_;
+    std::vector<std::string> pieces_;  // piece(id) with special = true
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,13 @@
+// Sub-commands of the `sluice` executable. Each takes the arguments after its name
+// and returns the process exit status; errors are reported on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sluice::app {
+
+int run_inspect(const std::vector<std::string>& args);
+int run_tokenize(const std::vector<std::string>& args);
+
+}  // namespace sluice::app

@@ -1,0 +1,53 @@
+// sluice: a local, OpenAI-compatible LLM inference server. This file only
+// dispatches to the sub-commands and turns escaped exceptions into exit codes.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+#include "sluice/util/error.hpp"
+
+namespace {
+
+constexpr const char* k_usage =
+    "usage: sluice <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL.gguf [--json] [--metadata]   describe a GGUF model file\n"
+    "  tokenize -m MODEL.gguf [--raw|--no-add-special]\n"
+    "                                             print the token ids of stdin's text\n"
+    "\n"
+    "Run 'sluice <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(k_usage, stderr);
+        return 2;
+    }
+    const std::string_view cmd = argv[1];
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+        if (cmd == "inspect") return sluice::app::run_inspect(args);
+        if (cmd == "tokenize") return sluice::app::run_tokenize(args);
+        if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+            std::fputs(k_usage, stdout);
+            return 0;
+        }
+        if (cmd == "--version") {
+            std::puts("sluice 0.1.0");
+            return 0;
+        }
+        std::fprintf(stderr, "sluice: unknown command '%s'\n\n%s", argv[1], k_usage);
+        return 2;
+    } catch (const sluice::error& e) {
+        std::fprintf(stderr, "sluice: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sluice: error: %s\n", e.what());
+        return 1;
+    }
+}
