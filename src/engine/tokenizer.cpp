@@ -40,10 +40,20 @@ std::string decode_byte_level(std::string_view text) {
     return out;
 }
 
-std::uint8_t byte_of_spm_byte_token(std::string_view text) {
-    // "<0xNN>"
-    if (text.size() != 6) return 0;
-    return static_cast<std::uint8_t>(std::stoi(std::string(text.substr(3, 2)), nullptr, 16));
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+// The byte a SentencePiece byte token "<0xNN>" stands for; a malformed one is its own text.
+std::string spm_byte_piece(std::string_view text) {
+    if (text.size() == 6 && text.starts_with("<0x") && text.back() == '>') {
+        const int hi = hex_digit(text[3]), lo = hex_digit(text[4]);
+        if (hi >= 0 && lo >= 0) return std::string(1, static_cast<char>(hi * 16 + lo));
+    }
+    return std::string(text);
 }
 
 // clean_up_tokenization_spaces, as Hugging Face (and llama.cpp) apply it.
@@ -189,7 +199,7 @@ std::string tokenizer::token_to_piece(token_id id, bool special) const {
     }
     if (t.attr & attr_byte) {
         if (vocab_->kind() == vocab_kind::bpe) return decode_byte_level(t.text);
-        return std::string(1, static_cast<char>(byte_of_spm_byte_token(t.text)));
+        return spm_byte_piece(t.text);
     }
     return {};
 }
