@@ -72,7 +72,7 @@ std::vector<named> build_table() {
         {{"deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4"},
          cfg({R"(\p{N}{1,3})", "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+", k_ds3_main}, false)},
         {{"falcon"}, cfg({R"([\p{P}\$\+<=>\^~\|`]+)", k_gpt2, "[0-9][0-9][0-9]"}, true)},
-        {{"gpt-2", "mpt", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
+        {{"gpt-2", "gpt-neox", "mpt", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
           "a.x-4.0", "mellum", "modern-bert", "exaone4", "olmo", "jais", "jina-v1-en", "jina-v2-code",
           "roberta-bpe"},
          cfg({k_gpt2}, true)},
