@@ -1,5 +1,6 @@
 #include "sluice/engine/tokenizer.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "encoders.hpp"
@@ -96,6 +97,11 @@ tokenizer::tokenizer(engine::vocab v) : vocab_(std::make_unique<const engine::vo
     if (vocab_->kind() == vocab_kind::bpe) {
         pre_ = std::make_unique<const detail::pre_tokenizer>(detail::pre_tokenizer_for(vocab_->pre_name()).regexes);
     }
+    specials_by_first_byte_.resize(256);
+    for (const token_id id : vocab_->special_tokens()) {
+        const auto& t = vocab_->token(id).text;
+        specials_by_first_byte_[static_cast<unsigned char>(t.front())].push_back(id);
+    }
     pieces_.resize(vocab_->size());
     for (std::size_t i = 0; i < vocab_->size(); ++i) pieces_[i] = token_to_piece(static_cast<token_id>(i), true);
 }
@@ -104,14 +110,35 @@ tokenizer::~tokenizer() = default;
 tokenizer::tokenizer(tokenizer&&) noexcept = default;
 tokenizer& tokenizer::operator=(tokenizer&&) noexcept = default;
 
+std::vector<token_id> tokenizer::specials_in(std::string_view text, bool parse_special) const {
+    // One pass over the text, checking only the tokens that start with the byte at hand.
+    // Few distinct special tokens occur in any text, so `found` stays small.
+    std::vector<token_id> found;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        for (const token_id id : specials_by_first_byte_[static_cast<unsigned char>(text[i])]) {
+            const auto& data = vocab_->token(id);
+            if (!parse_special && (data.attr & (attr_control | attr_unknown))) continue;
+            if (text.compare(i, data.text.size(), data.text) == 0 &&
+                std::find(found.begin(), found.end(), id) == found.end()) {
+                found.push_back(id);
+            }
+        }
+    }
+    std::vector<token_id> out;  // in the vocabulary's longest-first order
+    for (const token_id id : vocab_->special_tokens()) {
+        if (std::find(found.begin(), found.end(), id) != found.end()) out.push_back(id);
+    }
+    return out;
+}
+
 std::vector<tokenizer::fragment> tokenizer::partition(std::string_view text, bool parse_special) const {
-    // Longest special tokens first, each split out of every raw fragment left so far.
+    // Longest special tokens first, each split out of every raw fragment left so far. A
+    // token can only match in a fragment if it occurs in the text, so only those are tried.
     std::vector<fragment> frags;
     if (!text.empty()) frags.push_back({no_token, 0, text.size()});
     std::vector<fragment> next;
-    for (const token_id sid : vocab_->special_tokens()) {
+    for (const token_id sid : specials_in(text, parse_special)) {
         const auto& data = vocab_->token(sid);
-        if (!parse_special && (data.attr & (attr_control | attr_unknown))) continue;
         const std::string_view needle = data.text;
         next.clear();
         bool changed = false;

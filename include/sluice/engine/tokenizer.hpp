@@ -53,11 +53,14 @@ private:
         std::size_t length;
     };
     std::vector<fragment> partition(std::string_view text, bool parse_special) const;
+    // The special tokens (longest first) that occur anywhere in `text`.
+    std::vector<token_id> specials_in(std::string_view text, bool parse_special) const;
     void encode_text(std::string_view text, bool prefix_space, std::vector<token_id>& out) const;
 
     std::unique_ptr<const engine::vocab> vocab_;
     std::unique_ptr<const detail::pre_tokenizer> pre_;
     std::vector<std::string> pieces_;  // piece(id) with special = true
+    std::vector<std::vector<token_id>> specials_by_first_byte_;  // 256 buckets
 };
 
 }  // namespace sluice::engine
