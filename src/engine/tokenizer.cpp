@@ -185,8 +185,10 @@ void tokenizer::encode_text(std::string_view text, bool prefix_space, std::vecto
 }
 
 std::vector<token_id> tokenizer::tokenize(std::string_view raw, bool add_special, bool parse_special) const {
-    const std::string text = utf8::is_valid(raw) ? std::string(raw) : utf8::sanitize(raw);
     const auto& v = *vocab_;
+    // SentencePiece keeps invalid bytes (they become byte tokens); the regex- and
+    // normaliser-based kinds work on code points, so invalid bytes become U+FFFD there.
+    const std::string text = v.kind() == vocab_kind::spm || utf8::is_valid(raw) ? std::string(raw) : utf8::sanitize(raw);
     const auto& sp = v.special();
     const bool spm = v.kind() == vocab_kind::spm;
     const bool wpm = v.kind() == vocab_kind::wpm;

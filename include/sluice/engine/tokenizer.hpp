@@ -34,7 +34,7 @@ public:
     // add_special: add BOS/EOS (and SEP for WordPiece) as the vocabulary says.
     // parse_special: text such as "<|im_start|>" becomes its control token; when false only
     // user-defined tokens are matched in text (as Hugging Face tokenizers do).
-    // Invalid UTF-8 in `text` is treated as U+FFFD.
+    // Invalid UTF-8 in `text`: SPM encodes the bytes as byte tokens; BPE and WPM see U+FFFD.
     std::vector<token_id> tokenize(std::string_view text, bool add_special, bool parse_special) const;
 
     // The bytes a token stands for (may be part of a UTF-8 character). Control and unknown

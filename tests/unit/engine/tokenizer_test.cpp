@@ -68,11 +68,11 @@ TEST_F(tiny_spm, detokenize_drops_the_dummy_prefix_like_llama_cpp) {
     EXPECT_THROW((void)tok_.token_to_piece(100000, true), sluice::error);
 }
 
-TEST_F(tiny_spm, invalid_utf8_is_replaced_not_fatal) {
+TEST_F(tiny_spm, invalid_utf8_survives_as_byte_tokens) {
     const std::string bad("a\xFF\xC3", 3);
     const auto ids = tok_.tokenize(bad, false, false);
-    EXPECT_FALSE(ids.empty());
-    EXPECT_EQ(tok_.detokenize(ids, false, false), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+    EXPECT_EQ(ids, (std::vector<token_id>{id("\xE2\x96\x81" "a"), id("<0xFF>"), id("<0xC3>")}));
+    EXPECT_EQ(tok_.detokenize(ids, false, false), bad);
 }
 
 TEST_F(tiny_spm, empty_text) {
@@ -101,6 +101,12 @@ TEST_F(tiny_bpe, pieces_reassemble_the_input_bytes) {
         for (auto t : tok_.tokenize(s, false, false)) joined += tok_.piece(t);
         EXPECT_EQ(joined, s);
     }
+}
+
+TEST_F(tiny_bpe, invalid_utf8_becomes_replacement_characters) {
+    std::string joined;
+    for (auto t : tok_.tokenize(std::string("a\xFFz", 3), false, false)) joined += tok_.piece(t);
+    EXPECT_EQ(joined, "a\xEF\xBF\xBDz");
 }
 
 TEST_F(tiny_bpe, special_text_and_eog) {
