@@ -1,8 +1,8 @@
-#include "sluice/model/ggml_type.hpp"
+#include "sluice/kernels/ggml_type.hpp"
 
 #include <array>
 
-namespace sluice::model {
+namespace sluice::kernels {
 namespace {
 
 struct entry {
@@ -40,4 +40,4 @@ ggml_type_traits traits_of(ggml_type type) noexcept {
 
 std::string_view name_of(ggml_type type) noexcept { return traits_of(type).name; }
 
-}  // namespace sluice::model
+}  // namespace sluice::kernels

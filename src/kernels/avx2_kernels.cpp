@@ -1,0 +1,233 @@
+#include "avx2_kernels.hpp"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "k_scales.hpp"
+#include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/fp16.hpp"
+#include "sluice/kernels/quant_blocks.hpp"
+#include "sluice/kernels/quantize.hpp"
+
+namespace sluice::kernels::avx2 {
+namespace {
+
+inline float hsum(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// Sum of products of 32 signed bytes, as 8 int32 lanes.
+inline __m256i dot_s8(__m256i x, __m256i y) {
+    const __m256i ax = _mm256_sign_epi8(x, x);
+    const __m256i sy = _mm256_sign_epi8(y, x);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
+}
+
+float dot_f32(std::size_t n, const void* w, const void* x) {
+    const auto* a = static_cast<const float*>(w);
+    const auto* b = static_cast<const float*>(x);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    float s = hsum(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+float dot_f16(std::size_t n, const void* w, const void* x) {
+    const auto* a = static_cast<const std::uint16_t*>(w);
+    const auto* b = static_cast<const float*>(x);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + 8)));
+        s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(b + i + 8), s1);
+    }
+    float s = hsum(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) s += fp16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+float dot_bf16(std::size_t n, const void* w, const void* x) {
+    const auto* a = static_cast<const std::uint16_t*>(w);
+    const auto* b = static_cast<const float*>(x);
+    __m256 s0 = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+        const __m256 wv = _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+        s0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(b + i), s0);
+    }
+    float s = hsum(s0);
+    for (; i < n; ++i) s += bf16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+// 32 nibbles of a legacy block as bytes 0..15 (low nibbles) then 16..31 (high nibbles).
+inline __m256i unpack_nibbles(const std::uint8_t* qs) {
+    const __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp), _mm256_set1_epi8(0x0F));
+}
+
+float dot_q4_0(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q4_0*>(w);
+    const auto* a = static_cast<const block_q8_0*>(x);
+    __m256 acc = _mm256_setzero_ps();
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d));
+        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(b[i].qs), _mm256_set1_epi8(8));
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(qx, qy)), acc);
+    }
+    return hsum(acc);
+}
+
+float dot_q4_1(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q4_1*>(w);
+    const auto* a = static_cast<const block_q8_1*>(x);
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0;
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(b[i].d) * a[i].d);
+        mins += fp16_to_fp32(b[i].m) * a[i].s;
+        const __m256i qx = unpack_nibbles(b[i].qs);  // unsigned 0..15
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy), _mm256_set1_epi16(1));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum(acc) + mins;
+}
+
+float dot_q8_0(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q8_0*>(w);
+    const auto* a = static_cast<const block_q8_0*>(x);
+    __m256 acc = _mm256_setzero_ps();
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        const __m256 d = _mm256_set1_ps(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d));
+        const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(qx, qy)), acc);
+    }
+    return hsum(acc);
+}
+
+// Q4_K: sum = d * sum_j sc_j * (q . a)_j - dmin * sum_j m_j * (sum of a over sub-block j).
+float dot_q4_k(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q4_k*>(w);
+    const auto* a = static_cast<const block_q8_k*>(x);
+    float sum = 0;
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    for (std::size_t i = 0; i < n / qk_k; ++i) {
+        std::uint8_t sc[8], mn[8];
+        for (int j = 0; j < 8; ++j) k_scale_min(j, b[i].scales, sc[j], mn[j]);
+        int msum = 0;
+        for (int j = 0; j < 8; ++j) msum += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        __m256i isum = _mm256_setzero_si256();
+        for (int k = 0; k < 4; ++k) {
+            const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * k));
+            const __m256i lo = _mm256_and_si256(q, mask);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask);
+            const __m256i a_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 64 * k));
+            const __m256i a_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs + 64 * k + 32));
+            const __m256i p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a_lo), _mm256_set1_epi16(sc[2 * k]));
+            const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a_hi), _mm256_set1_epi16(sc[2 * k + 1]));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
+        }
+        const float d = a[i].d * fp16_to_fp32(b[i].d);
+        const float dmin = a[i].d * fp16_to_fp32(b[i].dmin);
+        sum += d * static_cast<float>(hsum_i32(isum)) - dmin * static_cast<float>(msum);
+    }
+    return sum;
+}
+
+// Q6_K: values are 6-bit (0..63) minus 32 with one int8 scale per 16 values.
+float dot_q6_k(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q6_k*>(w);
+    const auto* a = static_cast<const block_q8_k*>(x);
+    float sum = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    for (std::size_t i = 0; i < n / qk_k; ++i) {
+        const std::uint8_t* ql = b[i].ql;
+        const std::uint8_t* qh = b[i].qh;
+        const std::int8_t* sc = b[i].scales;
+        const std::int8_t* q8 = a[i].qs;
+        __m256i isum = _mm256_setzero_si256();
+        for (int chunk = 0; chunk < 2; ++chunk, ql += 64, qh += 32, sc += 8, q8 += 128) {
+            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)),
+            };
+            for (int g = 0; g < 4; ++g) {
+                const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8 + 32 * g));
+                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * g + 1]), _mm_set1_epi16(sc[2 * g]));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], av), scale));
+            }
+        }
+        int bias = 0;  // the "- 32" of every value, folded through the per-16 sums of a
+        for (int s = 0; s < 16; ++s) bias += b[i].scales[s] * a[i].bsums[s];
+        sum += a[i].d * fp16_to_fp32(b[i].d) * static_cast<float>(hsum_i32(isum) - 32 * bias);
+    }
+    return sum;
+}
+
+// Remaining types: dequantise a block of weights and activations, then an FMA dot.
+template <ggml_type T>
+float dot_generic(std::size_t n, const void* w, const void* x) {
+    const act_format fmt = activation_format(T);
+    const auto t = traits_of(T);
+    const std::size_t bs = t.block_size, act_bytes = activation_bytes(fmt, bs);
+    alignas(32) float wb[qk_k], xb[qk_k];
+    float sum = 0;
+    for (std::size_t i = 0; i < n / bs; ++i) {
+        dequantize_row(T, static_cast<const std::byte*>(w) + i * t.type_size, wb, bs);
+        dequantize_activation(fmt, static_cast<const std::byte*>(x) + i * act_bytes, xb, bs);
+        sum += dot_f32(bs, wb, xb);
+    }
+    return sum;
+}
+
+}  // namespace
+
+dot_fn dot_for(ggml_type type) noexcept {
+    switch (type) {
+        case ggml_type::f32: return dot_f32;
+        case ggml_type::f16: return dot_f16;
+        case ggml_type::bf16: return dot_bf16;
+        case ggml_type::q4_0: return dot_q4_0;
+        case ggml_type::q4_1: return dot_q4_1;
+        case ggml_type::q8_0: return dot_q8_0;
+        case ggml_type::q4_k: return dot_q4_k;
+        case ggml_type::q6_k: return dot_q6_k;
+        case ggml_type::q5_0: return dot_generic<ggml_type::q5_0>;
+        case ggml_type::q5_1: return dot_generic<ggml_type::q5_1>;
+        case ggml_type::q2_k: return dot_generic<ggml_type::q2_k>;
+        case ggml_type::q3_k: return dot_generic<ggml_type::q3_k>;
+        case ggml_type::q5_k: return dot_generic<ggml_type::q5_k>;
+        default: return nullptr;
+    }
+}
+
+}  // namespace sluice::kernels::avx2

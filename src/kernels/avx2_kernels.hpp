@@ -1,0 +1,12 @@
+// AVX2/FMA/F16C dot products (kernels-internal). Compiled with -mavx2 -mfma -mf16c in
+// their own translation unit and only called after cpu() reports those features.
+#pragma once
+
+#include "sluice/kernels/vec_dot.hpp"
+
+namespace sluice::kernels::avx2 {
+
+// The AVX2 dot product for a weight type, or nullptr when there is none.
+dot_fn dot_for(ggml_type type) noexcept;
+
+}  // namespace sluice::kernels::avx2

@@ -1,0 +1,116 @@
+#include "sluice/kernels/matmul.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/quantize.hpp"
+#include "sluice/kernels/vec_dot.hpp"
+#include "sluice/util/error.hpp"
+
+namespace sluice::kernels {
+namespace {
+
+constexpr std::size_t k_tile_rows = 32;      // rows of W dequantised per sgemm tile
+constexpr std::size_t k_matvec_min_rows = 16;
+
+void init_blas_once() {
+    static std::once_flag once;
+    // sluice's pool owns the cores; OpenBLAS threads would fight it.
+    std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+std::vector<std::byte>& scratch_bytes() {
+    thread_local std::vector<std::byte> buf;
+    return buf;
+}
+
+std::vector<float>& scratch_floats() {
+    thread_local std::vector<float> buf;
+    return buf;
+}
+
+}  // namespace
+
+weight_matrix make_weight_matrix(ggml_type type, const void* data, std::size_t n_in, std::size_t n_out) {
+    const auto t = traits_of(type);
+    if (n_in % t.block_size != 0) {
+        throw error(errc::invalid_argument, "row length " + std::to_string(n_in) + " is not a multiple of the " +
+                                                std::string(t.name) + " block size");
+    }
+    if (activation_format(type) == act_format::q8_k && n_in % 256 != 0) {
+        throw error(errc::unsupported, "K-quant rows must be a multiple of 256");
+    }
+    return {type, data, n_in, n_out, n_in / t.block_size * t.type_size};
+}
+
+void matvec(const weight_matrix& w, const float* x, float* y, thread_pool& pool) {
+    const act_format fmt = activation_format(w.type);
+    auto& act = scratch_bytes();
+    act.resize(activation_bytes(fmt, w.n_in));
+    quantize_activation(fmt, x, act.data(), w.n_in);
+    const dot_fn dot = best_dot(w.type);
+    const std::size_t chunk = std::max(k_matvec_min_rows, w.n_out / (pool.size() * 8) + 1);
+    const std::size_t n_chunks = (w.n_out + chunk - 1) / chunk;
+    const auto* base = static_cast<const std::byte*>(w.data);
+    const void* a = act.data();
+    pool.run(n_chunks, [&](std::size_t c) {
+        const std::size_t end = std::min(w.n_out, (c + 1) * chunk);
+        for (std::size_t r = c * chunk; r < end; ++r) y[r] = dot(w.n_in, base + r * w.row_bytes, a);
+    });
+}
+
+void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+    if (n_tok == 1) {
+        matvec(w, x, y, pool);
+        return;
+    }
+    init_blas_once();
+    // Round the activations exactly as matvec would, so both paths compute the same products.
+    const act_format fmt = activation_format(w.type);
+    std::vector<float> xr(n_tok * w.n_in);
+    if (fmt == act_format::f32) {
+        std::copy(x, x + n_tok * w.n_in, xr.begin());
+    } else {
+        std::vector<std::byte> q(activation_bytes(fmt, w.n_in));
+        for (std::size_t t = 0; t < n_tok; ++t) {
+            quantize_activation(fmt, x + t * w.n_in, q.data(), w.n_in);
+            dequantize_activation(fmt, q.data(), xr.data() + t * w.n_in, w.n_in);
+        }
+    }
+    const std::size_t n_tiles = (w.n_out + k_tile_rows - 1) / k_tile_rows;
+    const auto* base = static_cast<const std::byte*>(w.data);
+    pool.run(n_tiles, [&](std::size_t tile) {
+        const std::size_t r0 = tile * k_tile_rows;
+        const std::size_t rows = std::min(k_tile_rows, w.n_out - r0);
+        const float* wt;
+        if (w.type == ggml_type::f32) {
+            wt = reinterpret_cast<const float*>(base + r0 * w.row_bytes);
+        } else {
+            auto& buf = scratch_floats();
+            buf.resize(rows * w.n_in);
+            for (std::size_t r = 0; r < rows; ++r) {
+                dequantize_row(w.type, base + (r0 + r) * w.row_bytes, buf.data() + r * w.n_in, w.n_in);
+            }
+            wt = buf.data();
+        }
+        // Y[:, r0:r0+rows] = Xr [n_tok x n_in] @ Wt^T [n_in x rows]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_tok), static_cast<int>(rows),
+                    static_cast<int>(w.n_in), 1.0f, xr.data(), static_cast<int>(w.n_in), wt,
+                    static_cast<int>(w.n_in), 0.0f, y + r0, static_cast<int>(w.n_out));
+    });
+}
+
+void matvec_reference(const weight_matrix& w, const float* x, float* y) {
+    const act_format fmt = activation_format(w.type);
+    std::vector<std::byte> act(activation_bytes(fmt, w.n_in));
+    quantize_activation(fmt, x, act.data(), w.n_in);
+    const dot_fn dot = reference_dot(w.type);
+    const auto* base = static_cast<const std::byte*>(w.data);
+    for (std::size_t r = 0; r < w.n_out; ++r) y[r] = dot(w.n_in, base + r * w.row_bytes, act.data());
+}
+
+}  // namespace sluice::kernels

@@ -1,0 +1,105 @@
+#include "sluice/kernels/vec_dot.hpp"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "avx2_kernels.hpp"
+#include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/fp16.hpp"
+#include "sluice/kernels/quant_blocks.hpp"
+#include "sluice/kernels/quantize.hpp"
+#include "sluice/util/error.hpp"
+
+namespace sluice::kernels {
+namespace {
+
+std::atomic<bool> g_force_scalar{std::getenv("SLUICE_NO_AVX2") != nullptr};
+
+float ref_f32(std::size_t n, const void* w, const void* x) {
+    const auto* a = static_cast<const float*>(w);
+    const auto* b = static_cast<const float*>(x);
+    float s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+float ref_f16(std::size_t n, const void* w, const void* x) {
+    const auto* a = static_cast<const std::uint16_t*>(w);
+    const auto* b = static_cast<const float*>(x);
+    float s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += fp16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+float ref_bf16(std::size_t n, const void* w, const void* x) {
+    const auto* a = static_cast<const std::uint16_t*>(w);
+    const auto* b = static_cast<const float*>(x);
+    float s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += bf16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+// Quantised weights: dequantise one block of weights and activations at a time.
+template <ggml_type T>
+float ref_quant(std::size_t n, const void* w, const void* x) {
+    const act_format fmt = activation_format(T);
+    const auto t = traits_of(T);
+    const std::size_t bs = t.block_size;
+    const std::size_t act_block_bytes = activation_bytes(fmt, bs);
+    float wb[qk_k], xb[qk_k];
+    float sum = 0;
+    for (std::size_t i = 0; i < n / bs; ++i) {
+        dequantize_row(T, static_cast<const std::byte*>(w) + i * t.type_size, wb, bs);
+        dequantize_activation(fmt, static_cast<const std::byte*>(x) + i * act_block_bytes, xb, bs);
+        float s = 0;
+        for (std::size_t j = 0; j < bs; ++j) s += wb[j] * xb[j];
+        sum += s;
+    }
+    return sum;
+}
+
+}  // namespace
+
+const cpu_features& cpu() noexcept {
+    static const cpu_features f = [] {
+        cpu_features c;
+        __builtin_cpu_init();
+        c.avx2 = __builtin_cpu_supports("avx2");
+        c.fma = __builtin_cpu_supports("fma");
+        c.f16c = __builtin_cpu_supports("f16c");
+        return c;
+    }();
+    return f;
+}
+
+void force_scalar(bool on) noexcept { g_force_scalar.store(on); }
+
+dot_fn reference_dot(ggml_type type) {
+    switch (type) {
+        case ggml_type::f32: return ref_f32;
+        case ggml_type::f16: return ref_f16;
+        case ggml_type::bf16: return ref_bf16;
+        case ggml_type::q4_0: return ref_quant<ggml_type::q4_0>;
+        case ggml_type::q4_1: return ref_quant<ggml_type::q4_1>;
+        case ggml_type::q5_0: return ref_quant<ggml_type::q5_0>;
+        case ggml_type::q5_1: return ref_quant<ggml_type::q5_1>;
+        case ggml_type::q8_0: return ref_quant<ggml_type::q8_0>;
+        case ggml_type::q2_k: return ref_quant<ggml_type::q2_k>;
+        case ggml_type::q3_k: return ref_quant<ggml_type::q3_k>;
+        case ggml_type::q4_k: return ref_quant<ggml_type::q4_k>;
+        case ggml_type::q5_k: return ref_quant<ggml_type::q5_k>;
+        case ggml_type::q6_k: return ref_quant<ggml_type::q6_k>;
+        default: break;
+    }
+    throw error(errc::unsupported, "no dot product for type " + std::string(name_of(type)));
+}
+
+dot_fn best_dot(ggml_type type) {
+    const auto& c = cpu();
+    if (!g_force_scalar.load() && c.avx2 && c.fma && c.f16c) {
+        if (const dot_fn f = avx2::dot_for(type)) return f;
+    }
+    return reference_dot(type);
+}
+
+}  // namespace sluice::kernels

@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/matmul.hpp"
+#include "sluice/kernels/quantize.hpp"
+#include "sluice/kernels/vec_dot.hpp"
+#include "support/random_blocks.hpp"
+
+namespace {
+
+using namespace sluice::kernels;
+using sluice::test::random_floats;
+using sluice::test::random_row;
+
+const ggml_type k_types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0, ggml_type::q4_0,
+                             ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q2_k, ggml_type::q3_k,
+                             ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k};
+
+class kernel_type : public ::testing::TestWithParam<ggml_type> {};
+
+// The optimised dot product equals the scalar reference on ragged and tiny lengths.
+TEST_P(kernel_type, fast_dot_matches_reference) {
+    const ggml_type type = GetParam();
+    std::mt19937 rng(1234 + static_cast<int>(type));
+    const std::size_t bs = traits_of(type).block_size == 1 ? 1 : traits_of(type).block_size;
+    const std::size_t unit = activation_format(type) == act_format::q8_k ? 256 : (bs == 1 ? 1 : 32);
+    for (std::size_t blocks : {1, 2, 3, 7, 33}) {
+        const std::size_t n = unit * blocks + (bs == 1 ? 5 : 0);  // float types: also a ragged tail
+        const auto w = random_row(type, n, rng);
+        const auto x = random_floats(n, rng);
+        const auto fmt = activation_format(type);
+        std::vector<std::byte> act(activation_bytes(fmt, n));
+        quantize_activation(fmt, x.data(), act.data(), n);
+        const float ref = reference_dot(type)(n, w.data(), act.data());
+        const float fast = best_dot(type)(n, w.data(), act.data());
+        // Bound by the magnitude of the terms: sum |w_i| |x_i|.
+        std::vector<float> wf(n), xf(n);
+        dequantize_row(type, w.data(), wf.data(), n);
+        dequantize_activation(fmt, act.data(), xf.data(), n);
+        float mag = 0;
+        for (std::size_t i = 0; i < n; ++i) mag += std::fabs(wf[i] * xf[i]);
+        EXPECT_NEAR(fast, ref, 1e-5f * mag + 1e-6f) << name_of(type) << " n=" << n;
+    }
+}
+
+// Activation quantisation keeps the dot product close to the float one.
+TEST_P(kernel_type, quantised_activations_stay_close_to_float) {
+    const ggml_type type = GetParam();
+    std::mt19937 rng(99);
+    const std::size_t n = 512;
+    const auto w = random_row(type, n, rng);
+    const auto x = random_floats(n, rng);
+    std::vector<float> wf(n);
+    dequantize_row(type, w.data(), wf.data(), n);
+    double exact = 0, mag = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        exact += static_cast<double>(wf[i]) * x[i];
+        mag += std::fabs(static_cast<double>(wf[i]) * x[i]);
+    }
+    const auto fmt = activation_format(type);
+    std::vector<std::byte> act(activation_bytes(fmt, n));
+    quantize_activation(fmt, x.data(), act.data(), n);
+    EXPECT_NEAR(reference_dot(type)(n, w.data(), act.data()), exact, 0.02 * mag) << name_of(type);
+}
+
+// matmul (sgemm on dequantised tiles) agrees with matvec (integer dots) row by row.
+TEST_P(kernel_type, matmul_matches_matvec_and_reference) {
+    const ggml_type type = GetParam();
+    std::mt19937 rng(7);
+    const std::size_t n_in = activation_format(type) == act_format::q8_k ? 512 : 96, n_out = 70, n_tok = 5;
+    std::vector<std::byte> w;
+    for (std::size_t r = 0; r < n_out; ++r) {
+        const auto row = random_row(type, n_in, rng);
+        w.insert(w.end(), row.begin(), row.end());
+    }
+    const auto wm = make_weight_matrix(type, w.data(), n_in, n_out);
+    const auto x = random_floats(n_in * n_tok, rng);
+    sluice::thread_pool pool(2);
+    std::vector<float> y(n_out * n_tok), yv(n_out), yr(n_out);
+    matmul(wm, x.data(), n_tok, y.data(), pool);
+    const auto fmt = activation_format(type);
+    std::vector<float> wf(n_in), xf(n_in);
+    std::vector<std::byte> act(activation_bytes(fmt, n_in));
+    for (std::size_t t = 0; t < n_tok; ++t) {
+        matvec(wm, x.data() + t * n_in, yv.data(), pool);
+        matvec_reference(wm, x.data() + t * n_in, yr.data());
+        quantize_activation(fmt, x.data() + t * n_in, act.data(), n_in);
+        dequantize_activation(fmt, act.data(), xf.data(), n_in);
+        for (std::size_t r = 0; r < n_out; ++r) {
+            // Rounding differs with summation order; it scales with sum |w_i x_i|.
+            dequantize_row(type, w.data() + r * wm.row_bytes, wf.data(), n_in);
+            float mag = 0;
+            for (std::size_t i = 0; i < n_in; ++i) mag += std::fabs(wf[i] * xf[i]);
+            const float tol = 2e-6f * mag + 1e-6f;
+            EXPECT_NEAR(y[t * n_out + r], yr[r], tol) << name_of(type) << " tok " << t << " row " << r;
+            EXPECT_NEAR(yv[r], yr[r], tol) << name_of(type) << " row " << r;
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(all, kernel_type, ::testing::ValuesIn(k_types),
+                         [](const auto& p) { return std::string(name_of(p.param)); });
+
+TEST(quantize, q4_0_and_q8_0_round_trip) {
+    std::mt19937 rng(5);
+    const auto x = random_floats(256, rng);
+    std::vector<std::byte> q8(256 / 32 * 34), q4(256 / 32 * 18);
+    quantize_row_q8_0(x.data(), q8.data(), 256);
+    quantize_row_q4_0(x.data(), q4.data(), 256);
+    std::vector<float> y8(256), y4(256);
+    dequantize_row(ggml_type::q8_0, q8.data(), y8.data(), 256);
+    dequantize_row(ggml_type::q4_0, q4.data(), y4.data(), 256);
+    for (std::size_t i = 0; i < 256; ++i) {
+        EXPECT_NEAR(y8[i], x[i], 0.03f);
+        EXPECT_NEAR(y4[i], x[i], 0.5f);
+    }
+}
+
+TEST(fp16, conversions_round_to_nearest_even) {
+    for (float f : {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035156e-05f, 5.9604645e-08f, 0.333333f}) {
+        EXPECT_NEAR(fp16_to_fp32(fp32_to_fp16(f)), f, std::fabs(f) * 1e-3f + 1e-7f) << f;
+    }
+    EXPECT_EQ(fp32_to_fp16(1.0f), 0x3C00);
+    EXPECT_EQ(fp32_to_fp16(1e6f), 0x7C00);
+    EXPECT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(std::nanf("")))));
+}
+
+TEST(thread_pool, runs_every_task_exactly_once) {
+    sluice::thread_pool pool(2);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<std::atomic<int>> hits(37);
+        pool.run(hits.size(), [&](std::size_t i) { hits[i].fetch_add(1); });
+        for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+    }
+    EXPECT_GE(sluice::thread_pool::physical_cores(), 1u);
+}
+
+}  // namespace
