@@ -9,5 +9,7 @@ namespace sluice::app {
 
 int run_inspect(const std::vector<std::string>& args);
 int run_tokenize(const std::vector<std::string>& args);
+int run_generate(const std::vector<std::string>& args);
+int run_score(const std::vector<std::string>& args);
 
 }  // namespace sluice::app

@@ -18,6 +18,10 @@ constexpr const char* k_usage =
     "  inspect MODEL.gguf [--json] [--metadata]   describe a GGUF model file\n"
     "  tokenize -m MODEL.gguf [--raw|--no-add-special]\n"
     "                                             print the token ids of stdin's text\n"
+    "  run -m MODEL.gguf -p PROMPT [-n N] [--temp T] [--seed S] [--json] ...\n"
+    "                                             generate a completion\n"
+    "  score -m MODEL.gguf --ids \"ID ...\" [--top-logprobs K]\n"
+    "                                             next-token log-probabilities after each prefix\n"
     "\n"
     "Run 'sluice <command> --help' for a command's options.\n";
 
@@ -33,6 +37,8 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "inspect") return sluice::app::run_inspect(args);
         if (cmd == "tokenize") return sluice::app::run_tokenize(args);
+        if (cmd == "run") return sluice::app::run_generate(args);
+        if (cmd == "score") return sluice::app::run_score(args);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::fputs(k_usage, stdout);
             return 0;

@@ -211,6 +211,16 @@ float dot_generic(std::size_t n, const void* w, const void* x) {
 
 }  // namespace
 
+void f16_axpy(std::size_t n, float a, const std::uint16_t* x, float* y) noexcept {
+    const __m256 av = _mm256_set1_ps(a);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, xv, _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; ++i) y[i] += a * fp16_to_fp32(x[i]);
+}
+
 dot_fn dot_for(ggml_type type) noexcept {
     switch (type) {
         case ggml_type::f32: return dot_f32;

@@ -1,0 +1,52 @@
+// Runs one sequence: the prompt as one batch (in chunks), then one token at a time,
+// sampling each next token, until max_tokens, an end-of-generation token (which is not
+// emitted), the context limit, or the callback asks to stop.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sluice/engine/kv_cache.hpp"
+#include "sluice/engine/sampler.hpp"
+#include "sluice/engine/transformer.hpp"
+#include "sluice/engine/vocab.hpp"
+
+namespace sluice::engine {
+
+struct generation_request {
+    std::vector<token_id> prompt;
+    int max_tokens = 128;       // < 0: until the context is full
+    sampling_params sampling;
+    bool ignore_eos = false;
+    std::size_t top_logprobs = 0;  // per generated position, from the raw logits
+};
+
+enum class finish_reason { stop, length, cancelled };
+const char* to_string(finish_reason r) noexcept;
+
+struct generation_result {
+    std::vector<token_id> tokens;
+    std::vector<std::vector<token_logprob>> top_logprobs;
+    finish_reason finish = finish_reason::length;
+    double prompt_seconds = 0;
+    double generation_seconds = 0;
+};
+
+class generator {
+public:
+    generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx);
+
+    // on_token(id) is called for every generated token, in order; returning false stops.
+    generation_result generate(const generation_request& req, const std::function<bool(token_id)>& on_token = {});
+
+    std::size_t n_ctx() const noexcept { return cache_.n_ctx(); }
+
+private:
+    const vocab& vocab_;
+    transformer tf_;
+    kv_cache cache_;
+    std::vector<float> logits_;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,63 @@
+#include "sluice/engine/generator.hpp"
+
+#include <chrono>
+
+#include "sluice/util/error.hpp"
+
+namespace sluice::engine {
+
+const char* to_string(finish_reason r) noexcept {
+    switch (r) {
+        case finish_reason::stop: return "stop";
+        case finish_reason::length: return "length";
+        case finish_reason::cancelled: return "cancelled";
+    }
+    return "?";
+}
+
+generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx)
+    : vocab_(v), tf_(m, pool), cache_(m, n_ctx) {}
+
+generation_result generator::generate(const generation_request& req, const std::function<bool(token_id)>& on_token) {
+    using clock = std::chrono::steady_clock;
+    if (req.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
+    if (req.prompt.size() >= cache_.n_ctx()) {
+        throw error(errc::out_of_range, "the prompt (" + std::to_string(req.prompt.size()) +
+                                            " tokens) does not fit the context size of " + std::to_string(cache_.n_ctx()));
+    }
+    generation_result res;
+    sampler smp(req.sampling);
+    std::vector<token_id> history = req.prompt;
+    cache_.clear();
+
+    const auto t0 = clock::now();
+    tf_.forward(req.prompt, cache_, logits_);
+    const auto t1 = clock::now();
+    res.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
+
+    const std::size_t limit = req.max_tokens < 0 ? cache_.n_ctx() : static_cast<std::size_t>(req.max_tokens);
+    res.finish = finish_reason::length;
+    while (res.tokens.size() < limit) {
+        if (req.top_logprobs > 0) res.top_logprobs.push_back(top_logprobs(logits_, req.top_logprobs));
+        const token_id next = smp.sample(logits_, history);
+        if (!req.ignore_eos && vocab_.is_eog(next)) {
+            if (req.top_logprobs > 0) res.top_logprobs.pop_back();
+            res.finish = finish_reason::stop;
+            break;
+        }
+        res.tokens.push_back(next);
+        history.push_back(next);
+        if (on_token && !on_token(next)) {
+            res.finish = finish_reason::cancelled;
+            break;
+        }
+        if (res.tokens.size() == limit) break;
+        if (cache_.size() >= cache_.n_ctx()) break;  // context full: finish = length
+        const token_id one[1] = {next};
+        tf_.forward(one, cache_, logits_);
+    }
+    res.generation_seconds = std::chrono::duration<double>(clock::now() - t1).count();
+    return res;
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,178 @@
+#include "sluice/engine/llm_model.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "sluice/kernels/dequantize.hpp"
+#include "sluice/util/error.hpp"
+
+namespace sluice::engine {
+namespace {
+
+class tensor_loader {
+public:
+    explicit tensor_loader(const model::gguf_file& f) : f_(f) {}
+
+    const model::gguf_tensor* find(const std::string& name) const { return f_.find_tensor(name); }
+
+    const model::gguf_tensor& get(const std::string& name) const {
+        const auto* t = f_.find_tensor(name);
+        if (t == nullptr) throw error(errc::invalid_format, f_.source() + ": missing tensor '" + name + "'");
+        return *t;
+    }
+
+    // A matrix [rows x cols] (GGUF dims {cols, rows}) of a computable type.
+    kernels::weight_matrix matrix(const std::string& name, std::uint64_t cols, std::uint64_t rows) const {
+        return matrix_of(get(name), cols, rows);
+    }
+
+    kernels::weight_matrix matrix_of(const model::gguf_tensor& t, std::uint64_t cols, std::uint64_t rows) const {
+        const std::string name(t.name);
+        if (!kernels::is_computable(t.type)) {
+            throw error(errc::unsupported, f_.source() + ": tensor '" + name + "' has type " +
+                                               std::string(model::name_of(t.type)) +
+                                               ", which sluice cannot compute with (supported: F32 F16 BF16 Q8_0 "
+                                               "Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K)");
+        }
+        const bool shape_ok = t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows;
+        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) +
+                                                             ", expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
+        return kernels::make_weight_matrix(t.type, t.data, cols, rows);
+    }
+
+    // A vector of n values converted to float.
+    std::vector<float> vec(const std::string& name, std::uint64_t n) const {
+        const auto& t = get(name);
+        if (t.n_elements() != n) {
+            throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) +
+                                                  ", expected " + std::to_string(n) + " values");
+        }
+        if (!kernels::is_computable(t.type)) {
+            throw error(errc::unsupported, f_.source() + ": tensor '" + name + "' has unsupported type " +
+                                               std::string(model::name_of(t.type)));
+        }
+        std::vector<float> out(n);
+        kernels::dequantize_row(t.type, t.data, out.data(), n);
+        return out;
+    }
+
+private:
+    static std::string shape(const model::gguf_tensor& t) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < t.dims.size(); ++i) s += (i ? ", " : "") + std::to_string(t.dims[i]);
+        return s + "]";
+    }
+    const model::gguf_file& f_;
+};
+
+// Llama 3.1 frequency factors from metadata, for files without a rope_freqs tensor.
+std::vector<float> llama3_factors(const model::gguf_file& f, const model::hyper_params& hp) {
+    const auto& a = hp.architecture;
+    const float factor = model::find_f32(f, model::arch_key(a, "rope.scaling.factor")).value_or(8.0f);
+    const float low = model::find_f32(f, model::arch_key(a, "rope.scaling.low_freq_factor")).value_or(1.0f);
+    const float high = model::find_f32(f, model::arch_key(a, "rope.scaling.high_freq_factor")).value_or(4.0f);
+    const float old_ctx = static_cast<float>(
+        model::find_u32(f, model::arch_key(a, "rope.scaling.original_context_length")).value_or(8192));
+    const float low_wavelen = old_ctx / low, high_wavelen = old_ctx / high;
+    std::vector<float> out(hp.n_rot / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const float freq = 1.0f / std::pow(hp.rope_freq_base, 2.0f * static_cast<float>(i) / static_cast<float>(hp.n_rot));
+        const float wavelen = 2.0f * std::numbers::pi_v<float> / freq;
+        if (wavelen < high_wavelen) {
+            out[i] = 1.0f;
+        } else if (wavelen > low_wavelen) {
+            out[i] = factor;
+        } else {
+            const float smooth = (old_ctx / wavelen - low) / (high - low);
+            out[i] = 1.0f / ((1.0f - smooth) / factor + smooth);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
+    auto m = std::make_unique<llm_model>();
+    m->hp_ = model::read_hyper_params(f);
+    const auto& hp = m->hp_;
+    if (hp.architecture == "llama") {
+        m->arch_ = architecture::llama;
+        m->rope_ = rope_style::norm;
+    } else if (hp.architecture == "qwen2") {
+        m->arch_ = architecture::qwen2;
+        m->rope_ = rope_style::neox;
+    } else if (hp.architecture == "qwen3") {
+        m->arch_ = architecture::qwen3;
+        m->rope_ = rope_style::neox;
+    } else {
+        throw error(errc::unsupported, f.source() + ": architecture '" + hp.architecture +
+                                           "' is not supported (supported: llama, qwen2, qwen3)");
+    }
+    if (hp.n_rot == 0 || hp.n_rot > hp.head_dim_k || hp.n_rot % 2 != 0) {
+        throw error(errc::invalid_format, f.source() + ": rope dimension " + std::to_string(hp.n_rot) + " does not fit head size " +
+                                              std::to_string(hp.head_dim_k));
+    }
+    tensor_loader t(f);
+    const auto& emb = t.get("token_embd.weight");
+    if (emb.dims.size() != 2 || emb.dims[0] != hp.n_embd) {
+        throw error(errc::invalid_format, f.source() + ": token_embd.weight does not have n_embd columns");
+    }
+    m->n_vocab_ = static_cast<std::uint32_t>(emb.dims[1]);
+    m->token_embd_ = t.matrix_of(emb, hp.n_embd, m->n_vocab_);
+    m->output_norm_ = t.vec("output_norm.weight", hp.n_embd);
+    if (const auto* out = t.find("output.weight")) {
+        m->output_ = t.matrix_of(*out, hp.n_embd, m->n_vocab_);
+    } else {
+        m->output_ = m->token_embd_;
+        m->tied_ = true;
+    }
+    const std::uint64_t q_dim = std::uint64_t{hp.n_head} * hp.head_dim_k;
+    const std::uint64_t k_dim = std::uint64_t{hp.n_head_kv} * hp.head_dim_k;
+    const std::uint64_t v_dim = std::uint64_t{hp.n_head_kv} * hp.head_dim_v;
+    for (std::uint32_t i = 0; i < hp.n_layer; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        layer_weights l;
+        l.attn_norm = t.vec(p + "attn_norm.weight", hp.n_embd);
+        l.ffn_norm = t.vec(p + "ffn_norm.weight", hp.n_embd);
+        l.wq = t.matrix(p + "attn_q.weight", hp.n_embd, q_dim);
+        l.wk = t.matrix(p + "attn_k.weight", hp.n_embd, k_dim);
+        l.wv = t.matrix(p + "attn_v.weight", hp.n_embd, v_dim);
+        l.wo = t.matrix(p + "attn_output.weight", std::uint64_t{hp.n_head} * hp.head_dim_v, hp.n_embd);
+        l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
+        l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
+        l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+        if (m->arch_ == architecture::qwen2) {
+            l.bq = t.vec(p + "attn_q.bias", q_dim);
+            l.bk = t.vec(p + "attn_k.bias", k_dim);
+            l.bv = t.vec(p + "attn_v.bias", v_dim);
+        } else if (t.find(p + "attn_q.bias") != nullptr) {  // some llama-architecture files carry biases
+            l.bq = t.vec(p + "attn_q.bias", q_dim);
+            l.bk = t.vec(p + "attn_k.bias", k_dim);
+            l.bv = t.vec(p + "attn_v.bias", v_dim);
+        }
+        if (m->arch_ == architecture::qwen3) {
+            l.q_norm = t.vec(p + "attn_q_norm.weight", hp.head_dim_k);
+            l.k_norm = t.vec(p + "attn_k_norm.weight", hp.head_dim_k);
+        }
+        m->layers_.push_back(std::move(l));
+    }
+
+    // RoPE frequency factors: a rope_freqs tensor (Llama 3.1 conversions), llama3 scaling
+    // from metadata, linear position scaling, or none.
+    m->rope_factors_.assign(hp.n_rot / 2, 1.0f);
+    const std::string& scaling = hp.rope_scaling_type;
+    if (t.find("rope_freqs.weight") != nullptr) {
+        m->rope_factors_ = t.vec("rope_freqs.weight", hp.n_rot / 2);
+    } else if (scaling == "llama3") {
+        m->rope_factors_ = llama3_factors(f, hp);
+    } else if (scaling == "linear") {
+        m->rope_pos_scale_ = hp.rope_scaling_factor > 0 ? 1.0f / hp.rope_scaling_factor : 1.0f;
+    } else if (!scaling.empty() && scaling != "none") {
+        throw error(errc::unsupported, f.source() + ": rope scaling type '" + scaling +
+                                           "' is not supported (supported: none, linear, llama3)");
+    }
+    return m;
+}
+
+}  // namespace sluice::engine
