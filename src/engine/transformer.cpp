@@ -101,17 +101,15 @@ void transformer::attention(std::size_t layer, std::size_t n, std::size_t pos0, 
         thread_local std::vector<float> scores;
         scores.resize(n_keys);
         const float* q = q_.data() + (t * n_head + h) * hd_k;
-        float max = -INFINITY;
-        for (std::size_t j = 0; j < n_keys; ++j) {
-            scores[j] = kernels::f16_dot(hd_k, cache.k(layer, j) + g * hd_k, q) * scale;
-            max = std::max(max, scores[j]);
-        }
+        // scores[j] = q . k_j / sqrt(hd_k), then softmax over j, then out = sum_j p_j v_j.
+        kernels::f16_row_dots(n_keys, hd_k, cache.k(layer, 0) + g * hd_k, cache.k_stride(), q, scale, scores.data());
+        const float max = *std::max_element(scores.begin(), scores.end());
         float sum = 0;
         for (std::size_t j = 0; j < n_keys; ++j) sum += (scores[j] = std::exp(scores[j] - max));
-        float* out = attn_.data() + (t * n_head + h) * hd_v;
-        std::fill(out, out + hd_v, 0.0f);
         const float inv = 1.0f / sum;
-        for (std::size_t j = 0; j < n_keys; ++j) kernels::f16_axpy(hd_v, scores[j] * inv, cache.v(layer, j) + g * hd_v, out);
+        for (std::size_t j = 0; j < n_keys; ++j) scores[j] *= inv;
+        kernels::f16_weighted_rows(n_keys, hd_v, cache.v(layer, 0) + g * hd_v, cache.v_stride(), scores.data(),
+                                   attn_.data() + (t * n_head + h) * hd_v);
     });
 }
 

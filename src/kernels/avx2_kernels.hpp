@@ -10,7 +10,8 @@ namespace sluice::kernels::avx2 {
 
 // The AVX2 dot product for a weight type, or nullptr when there is none.
 dot_fn dot_for(ggml_type type) noexcept;
-// y[i] += a * x[i] with x in half precision.
-void f16_axpy(std::size_t n, float a, const std::uint16_t* x, float* y) noexcept;
+// out[i] = sum_j w[j] * rows_j[i], rows in half precision at base + j * stride.
+void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t* base, std::size_t stride,
+                       const float* w, float* out) noexcept;
 
 }  // namespace sluice::kernels::avx2

@@ -22,6 +22,8 @@ public:
 
     std::uint16_t* k(std::size_t layer, std::size_t pos) noexcept { return k_[layer].data() + pos * k_row_; }
     std::uint16_t* v(std::size_t layer, std::size_t pos) noexcept { return v_[layer].data() + pos * v_row_; }
+    std::size_t k_stride() const noexcept { return k_row_; }  // elements between positions
+    std::size_t v_stride() const noexcept { return v_row_; }
     std::size_t bytes() const noexcept;
 
 private:

@@ -1,0 +1,78 @@
+// Builds GGUF bytes of a llama-architecture model with random weights of a given
+// shape, quantised with sluice's own quantisers. For benchmarks: the numbers depend
+// on shapes and types, not on what the weights say.
+#pragma once
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sluice/kernels/quantize.hpp"
+#include "sluice/model/gguf_writer.hpp"
+
+namespace sluice::bench {
+
+struct model_shape {
+    std::uint32_t n_embd = 576, n_layer = 30, n_head = 9, n_head_kv = 3, n_ff = 1536, n_vocab = 49152;
+};
+
+inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t cols, std::size_t rows, std::mt19937& rng) {
+    std::normal_distribution<float> d(0.0f, 0.02f);
+    std::vector<float> row(cols);
+    const auto t = kernels::traits_of(type);
+    const std::size_t row_bytes = cols / t.block_size * t.type_size;
+    std::vector<std::byte> out(rows * row_bytes);
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (auto& x : row) x = d(rng);
+        if (type == kernels::ggml_type::q8_0) {
+            kernels::quantize_row_q8_0(row.data(), out.data() + r * row_bytes, cols);
+        } else if (type == kernels::ggml_type::q4_0) {
+            kernels::quantize_row_q4_0(row.data(), out.data() + r * row_bytes, cols);
+        } else {
+            std::memcpy(out.data() + r * row_bytes, row.data(), cols * 4);
+        }
+    }
+    return out;
+}
+
+// Tied embeddings (like SmolLM2), F32 norms, every matrix of `type`.
+inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggml_type type, unsigned seed = 42) {
+    using kernels::ggml_type;
+    std::mt19937 rng(seed);
+    model::gguf_writer w;
+    w.add_string("general.architecture", "llama");
+    w.add_string("general.name", "synthetic");
+    w.add_u32("llama.context_length", 2048);
+    w.add_u32("llama.embedding_length", s.n_embd);
+    w.add_u32("llama.block_count", s.n_layer);
+    w.add_u32("llama.feed_forward_length", s.n_ff);
+    w.add_u32("llama.attention.head_count", s.n_head);
+    w.add_u32("llama.attention.head_count_kv", s.n_head_kv);
+    w.add_f32("llama.rope.freq_base", 100000.0f);
+    w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    const std::uint32_t hd = s.n_embd / s.n_head;
+    std::vector<float> ones(s.n_embd, 1.0f);
+    auto norm = [&] {
+        std::vector<std::byte> b(s.n_embd * 4);
+        std::memcpy(b.data(), ones.data(), b.size());
+        return b;
+    };
+    w.add_tensor("token_embd.weight", type, {s.n_embd, s.n_vocab}, random_matrix(type, s.n_embd, s.n_vocab, rng));
+    w.add_tensor("output_norm.weight", ggml_type::f32, {s.n_embd}, norm());
+    for (std::uint32_t l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        w.add_tensor(p + "attn_norm.weight", ggml_type::f32, {s.n_embd}, norm());
+        w.add_tensor(p + "ffn_norm.weight", ggml_type::f32, {s.n_embd}, norm());
+        w.add_tensor(p + "attn_q.weight", type, {s.n_embd, s.n_head * hd}, random_matrix(type, s.n_embd, s.n_head * hd, rng));
+        w.add_tensor(p + "attn_k.weight", type, {s.n_embd, s.n_head_kv * hd}, random_matrix(type, s.n_embd, s.n_head_kv * hd, rng));
+        w.add_tensor(p + "attn_v.weight", type, {s.n_embd, s.n_head_kv * hd}, random_matrix(type, s.n_embd, s.n_head_kv * hd, rng));
+        w.add_tensor(p + "attn_output.weight", type, {s.n_head * hd, s.n_embd}, random_matrix(type, s.n_head * hd, s.n_embd, rng));
+        w.add_tensor(p + "ffn_gate.weight", type, {s.n_embd, s.n_ff}, random_matrix(type, s.n_embd, s.n_ff, rng));
+        w.add_tensor(p + "ffn_up.weight", type, {s.n_embd, s.n_ff}, random_matrix(type, s.n_embd, s.n_ff, rng));
+        w.add_tensor(p + "ffn_down.weight", type, {s.n_ff, s.n_embd}, random_matrix(type, s.n_ff, s.n_embd, rng));
+    }
+    return w.bytes();
+}
+
+}  // namespace sluice::bench
