@@ -14,6 +14,7 @@
 #include "sluice/engine/incremental_decoder.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/tokenizer.hpp"
+#include "sluice/kernels/quantize.hpp"
 #include "sluice/util/error.hpp"
 
 namespace sluice::app {
@@ -41,7 +42,14 @@ void add_common_options(po::options_description& d) {
         ("model,m", po::value<std::string>()->required(), "GGUF model file")
         ("ctx-size,c", po::value<int>(), "context size in tokens (default: the model's, at most 4096)")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
-        ("top-logprobs", po::value<int>()->default_value(0), "report the K most likely tokens per position");
+        ("top-logprobs", po::value<int>()->default_value(0), "report the K most likely tokens per position")
+        ("exact", "float activations and a float KV cache: slower, no 8-bit or half-precision rounding");
+}
+
+engine::kv_precision precision_of(const po::variables_map& vm) {
+    if (vm.count("exact") == 0) return engine::kv_precision::f16;
+    kernels::set_exact_activations(true);
+    return engine::kv_precision::f32;
 }
 
 }  // namespace
@@ -68,7 +76,7 @@ int run_generate(const std::vector<std::string>& args) {
     const auto tok = engine::tokenizer::from_gguf(file);
     const auto m = engine::llm_model::load(file);
     thread_pool pool(static_cast<std::size_t>(std::max(0, vm["threads"].as<int>())));
-    engine::generator gen(*m, tok.get_vocab(), pool, context_size(vm, *m));
+    engine::generator gen(*m, tok.get_vocab(), pool, context_size(vm, *m), precision_of(vm));
 
     engine::generation_request req;
     req.prompt = tok.tokenize(vm["prompt"].as<std::string>(), true, true);
@@ -144,7 +152,7 @@ int run_score(const std::vector<std::string>& args) {
     thread_pool pool(static_cast<std::size_t>(std::max(0, vm["threads"].as<int>())));
     const std::size_t n_ctx = std::max(context_size(vm, *m), ids.size());
     engine::transformer tf(*m, pool);
-    engine::kv_cache cache(*m, n_ctx);
+    engine::kv_cache cache(*m, n_ctx, precision_of(vm));
     std::vector<float> logits;
     tf.forward(ids, cache, logits, true);
     const std::size_t k = static_cast<std::size_t>(std::max(1, vm["top-logprobs"].as<int>()));

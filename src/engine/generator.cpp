@@ -15,8 +15,8 @@ const char* to_string(finish_reason r) noexcept {
     return "?";
 }
 
-generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx)
-    : vocab_(v), tf_(m, pool), cache_(m, n_ctx) {}
+generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision)
+    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {}
 
 generation_result generator::generate(const generation_request& req, const std::function<bool(token_id)>& on_token) {
     using clock = std::chrono::steady_clock;

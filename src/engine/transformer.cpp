@@ -102,14 +102,32 @@ void transformer::attention(std::size_t layer, std::size_t n, std::size_t pos0, 
         scores.resize(n_keys);
         const float* q = q_.data() + (t * n_head + h) * hd_k;
         // scores[j] = q . k_j / sqrt(hd_k), then softmax over j, then out = sum_j p_j v_j.
-        kernels::f16_row_dots(n_keys, hd_k, cache.k(layer, 0) + g * hd_k, cache.k_stride(), q, scale, scores.data());
+        const bool f16 = cache.precision() == kv_precision::f16;
+        if (f16) {
+            kernels::f16_row_dots(n_keys, hd_k, cache.k(layer, 0) + g * hd_k, cache.k_stride(), q, scale, scores.data());
+        } else {
+            for (std::size_t j = 0; j < n_keys; ++j) {
+                const float* kj = cache.k_f32(layer, j) + g * hd_k;
+                float dot = 0;
+                for (std::size_t i = 0; i < hd_k; ++i) dot += kj[i] * q[i];
+                scores[j] = dot * scale;
+            }
+        }
         const float max = *std::max_element(scores.begin(), scores.end());
         float sum = 0;
         for (std::size_t j = 0; j < n_keys; ++j) sum += (scores[j] = std::exp(scores[j] - max));
         const float inv = 1.0f / sum;
         for (std::size_t j = 0; j < n_keys; ++j) scores[j] *= inv;
-        kernels::f16_weighted_rows(n_keys, hd_v, cache.v(layer, 0) + g * hd_v, cache.v_stride(), scores.data(),
-                                   attn_.data() + (t * n_head + h) * hd_v);
+        float* out = attn_.data() + (t * n_head + h) * hd_v;
+        if (f16) {
+            kernels::f16_weighted_rows(n_keys, hd_v, cache.v(layer, 0) + g * hd_v, cache.v_stride(), scores.data(), out);
+        } else {
+            std::fill(out, out + hd_v, 0.0f);
+            for (std::size_t j = 0; j < n_keys; ++j) {
+                const float* vj = cache.v_f32(layer, j) + g * hd_v;
+                for (std::size_t i = 0; i < hd_v; ++i) out[i] += scores[j] * vj[i];
+            }
+        }
     });
 }
 
@@ -150,8 +168,13 @@ void transformer::forward_chunk(std::span<const token_id> tokens, kv_cache& cach
             }
             apply_rope(q, hp.n_head, pos0 + t);
             apply_rope(k, hp.n_head_kv, pos0 + t);
-            kernels::fp32_to_fp16_row(k, cache.k(l, pos0 + t), k_dim);
-            kernels::fp32_to_fp16_row(v, cache.v(l, pos0 + t), v_dim);
+            if (cache.precision() == kv_precision::f16) {
+                kernels::fp32_to_fp16_row(k, cache.k(l, pos0 + t), k_dim);
+                kernels::fp32_to_fp16_row(v, cache.v(l, pos0 + t), v_dim);
+            } else {
+                std::copy(k, k + k_dim, cache.k_f32(l, pos0 + t));
+                std::copy(v, v + v_dim, cache.v_f32(l, pos0 + t));
+            }
         }
         attention(l, n, pos0, cache);
         kernels::matmul(w.wo, attn_.data(), n, tmp_.data(), pool_);  // [n x n_embd]

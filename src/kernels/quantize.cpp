@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "sluice/kernels/fp16.hpp"
@@ -9,7 +10,15 @@
 
 namespace sluice::kernels {
 
+namespace {
+std::atomic<bool> g_exact{false};
+}  // namespace
+
+void set_exact_activations(bool on) noexcept { g_exact.store(on); }
+bool exact_activations() noexcept { return g_exact.load(); }
+
 act_format activation_format(ggml_type w) noexcept {
+    if (g_exact.load(std::memory_order_relaxed)) return act_format::f32;
     switch (w) {
         case ggml_type::q4_0: case ggml_type::q5_0: case ggml_type::q8_0: return act_format::q8_0;
         case ggml_type::q4_1: case ggml_type::q5_1: return act_format::q8_1;

@@ -96,6 +96,10 @@ dot_fn reference_dot(ggml_type type) {
 
 dot_fn best_dot(ggml_type type) {
     const auto& c = cpu();
+    // The integer kernels need 8-bit activations; in exact mode only the float kernels apply.
+    if (exact_activations() && type != ggml_type::f32 && type != ggml_type::f16 && type != ggml_type::bf16) {
+        return reference_dot(type);
+    }
     if (!g_force_scalar.load() && c.avx2 && c.fma && c.f16c) {
         if (const dot_fn f = avx2::dot_for(type)) return f;
     }

@@ -35,7 +35,8 @@ struct generation_result {
 
 class generator {
 public:
-    generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx);
+    generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx,
+              kv_precision precision = kv_precision::f16);
 
     // on_token(id) is called for every generated token, in order; returning false stops.
     generation_result generate(const generation_request& req, const std::function<bool(token_id)>& on_token = {});

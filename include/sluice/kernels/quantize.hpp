@@ -14,6 +14,10 @@ enum class act_format { f32, q8_0, q8_1, q8_k };
 
 // The activation format the dot product of `weight` rows consumes.
 act_format activation_format(ggml_type weight) noexcept;
+// Exact mode: activations stay float for every weight type (slower; no 8-bit rounding).
+// Used by the oracle tests and `--exact`; process-wide, set before computing.
+void set_exact_activations(bool on) noexcept;
+bool exact_activations() noexcept;
 // Bytes of one quantised activation row of n values (n a multiple of the format's block).
 std::size_t activation_bytes(act_format fmt, std::size_t n) noexcept;
 void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t n);

@@ -1,0 +1,132 @@
+// A naive forward pass, written for clarity rather than speed, as the oracle for the
+// optimised transformer: one token at a time, single thread, scalar reference kernels
+// (kernels::matvec_reference), exact softmax. It shares only the weight views
+// (engine::llm_model) and the kernels' scalar references with the code under test.
+// Keys and values are kept in float (compare with a kv_precision::f32 cache).
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "sluice/engine/llm_model.hpp"
+#include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/matmul.hpp"
+
+namespace sluice::test {
+
+class reference_forward {
+public:
+    explicit reference_forward(const engine::llm_model& m) : m_(m) {
+        k_cache_.resize(m.hparams().n_layer);
+        v_cache_.resize(m.hparams().n_layer);
+    }
+
+    // Feeds one token at the next position; returns logits [n_vocab].
+    std::vector<float> step(int token) {
+        const auto& hp = m_.hparams();
+        const std::size_t d = hp.n_embd, hd = hp.head_dim_k, hdv = hp.head_dim_v;
+        const std::size_t n_head = hp.n_head, n_kv = hp.n_head_kv, pos = pos_++;
+
+        // x [d] = embedding row of the token
+        std::vector<float> x(d);
+        const auto& e = m_.token_embd();
+        kernels::dequantize_row(e.type, static_cast<const std::byte*>(e.data) + static_cast<std::size_t>(token) * e.row_bytes, x.data(), d);
+
+        for (std::size_t l = 0; l < m_.layers().size(); ++l) {
+            const auto& w = m_.layers()[l];
+            // attention: q [n_head*hd], k [n_kv*hd], v [n_kv*hdv]
+            std::vector<float> xn = rms_norm(x, w.attn_norm, hp.rms_eps);
+            std::vector<float> q = matvec(w.wq, xn), k = matvec(w.wk, xn), v = matvec(w.wv, xn);
+            add(q, w.bq);
+            add(k, w.bk);
+            add(v, w.bv);
+            if (!w.q_norm.empty()) {
+                for (std::size_t h = 0; h < n_head; ++h) head_norm(q, h * hd, hd, w.q_norm, hp.rms_eps);
+                for (std::size_t h = 0; h < n_kv; ++h) head_norm(k, h * hd, hd, w.k_norm, hp.rms_eps);
+            }
+            rope(q, n_head, pos);
+            rope(k, n_kv, pos);
+            k_cache_[l].push_back(k);
+            v_cache_[l].push_back(v);
+
+            // out[h] = sum_j softmax_j(q_h . k_j / sqrt(hd)) v_j, with KV head g = h / (n_head / n_kv)
+            std::vector<float> att(n_head * hdv, 0.0f);
+            for (std::size_t h = 0; h < n_head; ++h) {
+                const std::size_t g = h / (n_head / n_kv);
+                std::vector<double> s(pos + 1);
+                double max = -1e300;
+                for (std::size_t j = 0; j <= pos; ++j) {
+                    double dot = 0;
+                    for (std::size_t i = 0; i < hd; ++i) dot += static_cast<double>(q[h * hd + i]) * k_cache_[l][j][g * hd + i];
+                    s[j] = dot / std::sqrt(static_cast<double>(hd));
+                    max = std::max(max, s[j]);
+                }
+                double z = 0;
+                for (auto& sj : s) z += (sj = std::exp(sj - max));
+                for (std::size_t j = 0; j <= pos; ++j) {
+                    for (std::size_t i = 0; i < hdv; ++i) att[h * hdv + i] += static_cast<float>(s[j] / z) * v_cache_[l][j][g * hdv + i];
+                }
+            }
+            add(x, matvec(w.wo, att));
+
+            // feed-forward: x += down(silu(gate(xn)) * up(xn))
+            xn = rms_norm(x, w.ffn_norm, hp.rms_eps);
+            std::vector<float> gate = matvec(w.w_gate, xn), up = matvec(w.w_up, xn);
+            for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+            add(x, matvec(w.w_down, gate));
+        }
+        return matvec(m_.output(), rms_norm(x, m_.output_norm(), hp.rms_eps));
+    }
+
+private:
+    static std::vector<float> matvec(const kernels::weight_matrix& w, const std::vector<float>& x) {
+        std::vector<float> y(w.n_out);
+        kernels::matvec_reference(w, x.data(), y.data());
+        return y;
+    }
+
+    static void add(std::vector<float>& a, const std::vector<float>& b) {
+        for (std::size_t i = 0; i < b.size(); ++i) a[i] += b[i];
+    }
+
+    static std::vector<float> rms_norm(const std::vector<float>& x, const std::vector<float>& w, float eps) {
+        double ss = 0;
+        for (float v : x) ss += static_cast<double>(v) * v;
+        const float scale = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(x.size())) + eps);
+        std::vector<float> y(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * scale * w[i];
+        return y;
+    }
+
+    static void head_norm(std::vector<float>& v, std::size_t off, std::size_t n, const std::vector<float>& w, float eps) {
+        std::vector<float> part(v.begin() + static_cast<std::ptrdiff_t>(off), v.begin() + static_cast<std::ptrdiff_t>(off + n));
+        part = rms_norm(part, w, eps);
+        std::copy(part.begin(), part.end(), v.begin() + static_cast<std::ptrdiff_t>(off));
+    }
+
+    // Rotates the first n_rot dims of every head: NORM pairs (2i, 2i+1), NEOX pairs (i, i + n_rot/2),
+    // by angle pos * base^(-2i/n_rot) / freq_factor_i.
+    void rope(std::vector<float>& v, std::size_t n_heads, std::size_t pos) const {
+        const auto& hp = m_.hparams();
+        const std::size_t half = hp.n_rot / 2;
+        for (std::size_t h = 0; h < n_heads; ++h) {
+            float* x = v.data() + h * hp.head_dim_k;
+            for (std::size_t i = 0; i < half; ++i) {
+                const double theta = static_cast<double>(pos) * m_.rope_position_scale() *
+                                     std::pow(static_cast<double>(hp.rope_freq_base), -2.0 * static_cast<double>(i) / hp.n_rot) /
+                                     m_.rope_freq_factors()[i];
+                const std::size_t a = m_.rope() == engine::rope_style::norm ? 2 * i : i;
+                const std::size_t b = m_.rope() == engine::rope_style::norm ? 2 * i + 1 : i + half;
+                const double x0 = x[a], x1 = x[b];
+                x[a] = static_cast<float>(x0 * std::cos(theta) - x1 * std::sin(theta));
+                x[b] = static_cast<float>(x0 * std::sin(theta) + x1 * std::cos(theta));
+            }
+        }
+    }
+
+    const engine::llm_model& m_;
+    std::size_t pos_ = 0;
+    std::vector<std::vector<std::vector<float>>> k_cache_, v_cache_;  // [layer][pos][dim]
+};
+
+}  // namespace sluice::test
