@@ -20,7 +20,7 @@
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/transformer.hpp"
 #include "sluice/model/gguf_file.hpp"
-#include "synthetic_model.hpp"
+#include "support/synthetic_model.hpp"
 
 namespace {
 
@@ -73,8 +73,8 @@ struct result {
 
 result run_model(kernels::ggml_type type, std::size_t n_prompt, std::size_t n_gen, int reps, thread_pool& pool,
                  std::size_t& model_bytes) {
-    const bench::model_shape shape;
-    const auto bytes = bench::synthetic_llama(shape, type);
+    const test::model_shape shape;
+    const auto bytes = test::synthetic_llama(shape, type);
     model_bytes = bytes.size();
     const auto file = model::gguf_file::parse(bytes, "synthetic");
     const auto m = engine::llm_model::load(file);

@@ -103,6 +103,74 @@ TEST(cli_inspect, rejects_a_truncated_model) {
     EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
 }
 
+TEST(cli_run, json_greedy_matches_the_reference_and_streaming_matches_json) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/stories260K.gguf");
+    SLUICE_SHARED_PATH_OR_SKIP(ref, "reference/stories260K.json");
+    const auto doc = json::parse(sluice::test::read_file(ref)).as_object();
+    const auto& c = doc.at("completions").as_array()[0].as_object();
+    const std::string prompt(c.at("prompt").as_string());
+    const std::string base = "run -m " + shell_quote(model.string()) + " -p " + shell_quote(prompt) + " -n 32 --temp 0";
+    const auto r = run_process(sluice_cmd(base + " --json --top-logprobs 3"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto o = json::parse(r.out).as_object();
+    EXPECT_EQ(ids_line(o.at("completion_tokens")), ids_line(c.at("completion_tokens")));
+    EXPECT_EQ(o.at("completion_text").as_string(), c.at("completion_text").as_string());
+    EXPECT_EQ(ids_line(o.at("prompt_tokens")), ids_line(c.at("prompt_tokens_with_special")));
+    const auto& tops = o.at("top_logprobs").as_array();
+    ASSERT_EQ(tops.size(), o.at("completion_tokens").as_array().size());
+    EXPECT_EQ(tops[0].as_array().size(), 3u);
+    EXPECT_GT(o.at("timings").at("generation_tokens_per_second").as_double(), 0.0);
+    const auto streamed = run_process(sluice_cmd(base));
+    ASSERT_EQ(streamed.status, 0) << streamed.err;
+    EXPECT_EQ(streamed.out, std::string(o.at("completion_text").as_string()) + "\n");
+    EXPECT_NE(streamed.err.find("tokens/s"), std::string::npos) << streamed.err;
+}
+
+TEST(cli_run, a_seed_makes_sampling_repeatable) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/stories260K.gguf");
+    const std::string cmd = "run -m " + shell_quote(model.string()) + " -p 'Once upon a time' -n 24 --temp 1.0 --json --seed ";
+    const auto a = run_process(sluice_cmd(cmd + "42")), b = run_process(sluice_cmd(cmd + "42")), c = run_process(sluice_cmd(cmd + "7"));
+    ASSERT_EQ(a.status, 0) << a.err;
+    const auto ta = json::parse(a.out).at("completion_tokens"), tb = json::parse(b.out).at("completion_tokens");
+    EXPECT_EQ(ids_line(ta), ids_line(tb));
+    EXPECT_NE(ids_line(ta), ids_line(json::parse(c.out).at("completion_tokens")));
+}
+
+TEST(cli_score, teacher_forced_top1_matches_the_reference) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/smollm2-Q8_0.gguf");
+    SLUICE_SHARED_PATH_OR_SKIP(ref, "reference/smollm2-Q8_0.json");
+    const auto doc = json::parse(sluice::test::read_file(ref)).as_object();
+    const auto& c = doc.at("completions").as_array()[2].as_object();
+    std::string ids = ids_line(c.at("prompt_tokens_with_special"));
+    ids.pop_back();
+    const std::size_t n_prompt = c.at("prompt_tokens_with_special").as_array().size();
+    const auto r = run_process(sluice_cmd("score -m " + shell_quote(model.string()) + " --top-logprobs 4 --ids " + shell_quote(ids)));
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto out = json::parse(r.out);
+    const auto& tops = out.at("top_logprobs").as_array();
+    ASSERT_EQ(tops.size(), n_prompt);
+    EXPECT_EQ(tops.back().as_array().size(), 4u);
+    EXPECT_EQ(tops.back().as_array()[0].at("id").to_number<std::int64_t>(),
+              c.at("top_logprobs").as_array()[0].as_array()[0].at("id").to_number<std::int64_t>());
+}
+
+TEST(cli_run, bad_input_fails_cleanly) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/stories260K.gguf");
+    SLUICE_SHARED_PATH_OR_SKIP(vocab, "vocab/ggml-vocab-llama-spm.gguf");
+    auto r = run_process(sluice_cmd("run -m " + shell_quote(model.string()) + " --ctx-size 8 -p 'Once upon a time there was a dog and a cat'"));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("does not fit the context size of 8"), std::string::npos) << r.err;
+    r = run_process(sluice_cmd("run -m " + shell_quote(vocab.string()) + " -p hi"));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("missing tensor 'token_embd.weight'"), std::string::npos) << r.err;
+    r = run_process(sluice_cmd("score -m " + shell_quote(model.string()) + " --ids '1 2 x'"));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("'x' is not a token id"), std::string::npos) << r.err;
+    r = run_process(sluice_cmd("score -m " + shell_quote(model.string()) + " --ids '1 99999'"));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("outside the vocabulary"), std::string::npos) << r.err;
+}
+
 TEST(cli, usage_errors_exit_2_or_1_with_a_message) {
     auto r = run_process(sluice_cmd("frobnicate"));
     EXPECT_EQ(r.status, 2);

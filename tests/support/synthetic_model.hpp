@@ -11,7 +11,7 @@
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/model/gguf_writer.hpp"
 
-namespace sluice::bench {
+namespace sluice::test {
 
 struct model_shape {
     std::uint32_t n_embd = 576, n_layer = 30, n_head = 9, n_head_kv = 3, n_ff = 1536, n_vocab = 49152;
@@ -36,21 +36,23 @@ inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t
     return out;
 }
 
-// Tied embeddings (like SmolLM2), F32 norms, every matrix of `type`.
-inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggml_type type, unsigned seed = 42) {
+// Tied embeddings (like SmolLM2), F32 norms, every matrix of `type` (F32, Q8_0 or Q4_0).
+// `arch` "llama" or "qwen2" (adds q/k/v biases).
+inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggml_type type, unsigned seed = 42,
+                                              const std::string& arch = "llama") {
     using kernels::ggml_type;
     std::mt19937 rng(seed);
     model::gguf_writer w;
-    w.add_string("general.architecture", "llama");
+    w.add_string("general.architecture", arch);
     w.add_string("general.name", "synthetic");
-    w.add_u32("llama.context_length", 2048);
-    w.add_u32("llama.embedding_length", s.n_embd);
-    w.add_u32("llama.block_count", s.n_layer);
-    w.add_u32("llama.feed_forward_length", s.n_ff);
-    w.add_u32("llama.attention.head_count", s.n_head);
-    w.add_u32("llama.attention.head_count_kv", s.n_head_kv);
-    w.add_f32("llama.rope.freq_base", 100000.0f);
-    w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    w.add_u32(arch + ".context_length", 2048);
+    w.add_u32(arch + ".embedding_length", s.n_embd);
+    w.add_u32(arch + ".block_count", s.n_layer);
+    w.add_u32(arch + ".feed_forward_length", s.n_ff);
+    w.add_u32(arch + ".attention.head_count", s.n_head);
+    w.add_u32(arch + ".attention.head_count_kv", s.n_head_kv);
+    w.add_f32(arch + ".rope.freq_base", 100000.0f);
+    w.add_f32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
     const std::uint32_t hd = s.n_embd / s.n_head;
     std::vector<float> ones(s.n_embd, 1.0f);
     auto norm = [&] {
@@ -71,8 +73,13 @@ inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggm
         w.add_tensor(p + "ffn_gate.weight", type, {s.n_embd, s.n_ff}, random_matrix(type, s.n_embd, s.n_ff, rng));
         w.add_tensor(p + "ffn_up.weight", type, {s.n_embd, s.n_ff}, random_matrix(type, s.n_embd, s.n_ff, rng));
         w.add_tensor(p + "ffn_down.weight", type, {s.n_ff, s.n_embd}, random_matrix(type, s.n_ff, s.n_embd, rng));
+        if (arch == "qwen2") {
+            w.add_tensor(p + "attn_q.bias", ggml_type::f32, {s.n_head * hd}, random_matrix(ggml_type::f32, s.n_head * hd, 1, rng));
+            w.add_tensor(p + "attn_k.bias", ggml_type::f32, {s.n_head_kv * hd}, random_matrix(ggml_type::f32, s.n_head_kv * hd, 1, rng));
+            w.add_tensor(p + "attn_v.bias", ggml_type::f32, {s.n_head_kv * hd}, random_matrix(ggml_type::f32, s.n_head_kv * hd, 1, rng));
+        }
     }
     return w.bytes();
 }
 
-}  // namespace sluice::bench
+}  // namespace sluice::test
