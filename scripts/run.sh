@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs sluice on a model: describes the model and tokenizes a
-# sample prompt with it. Usage: scripts/run.sh [MODEL.gguf] [PROMPT]
+# Sets up, builds and runs sluice on a model: describes the model, then generates a
+# completion of a prompt, streamed to the terminal. Usage: scripts/run.sh [MODEL.gguf] [PROMPT]
 # MODEL defaults to $SLUICE_MODEL, then ../shared/models/stories260K.gguf.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,5 +13,6 @@ if [ ! -f "$model" ]; then
   exit 1
 fi
 build/sluice inspect "$model"
-echo "tokens of: $prompt"
-printf '%s' "$prompt" | build/sluice tokenize -m "$model"
+echo
+printf '%s' "$prompt"
+build/sluice run -m "$model" -p "$prompt" -n 96 --temp 0.8 --seed 1
