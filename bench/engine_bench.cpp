@@ -2,7 +2,8 @@
 // 30 layers, 9 heads / 3 KV heads, ff 1536, vocab 49152, tied embeddings) with
 // random weights quantised by sluice itself to Q8_0 and Q4_0.
 //
-//   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3]
+//   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1]
+// (--exact 1: float activations, the alternative to 8-bit activation quantisation)
 //
 // Reports, like llama-bench: ppN (one batch of N prompt tokens from an empty context)
 // and tgN (N single-token decodes from an empty context), plus tgN after the prompt.
@@ -19,6 +20,7 @@
 
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/transformer.hpp"
+#include "sluice/kernels/quantize.hpp"
 #include "sluice/model/gguf_file.hpp"
 #include "support/synthetic_model.hpp"
 
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
         else if (a == "--prompt") n_prompt = v;
         else if (a == "--gen") n_gen = v;
         else if (a == "--reps") reps = static_cast<int>(v);
+        else if (a == "--exact") kernels::set_exact_activations(v != 0);
     }
     thread_pool pool(threads);
     std::printf("engine_bench: SmolLM2-135M shape, %zu threads, best of %d\n", pool.size(), reps);

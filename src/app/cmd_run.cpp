@@ -66,6 +66,8 @@ int run_generate(const std::vector<std::string>& args) {
         ("min-p", po::value<float>()->default_value(0.05f), "min-p (0: off)")
         ("repeat-penalty", po::value<float>()->default_value(1.0f), "repetition penalty (1: off)")
         ("repeat-last-n", po::value<int>()->default_value(64), "penalty window in tokens (-1: all)")
+        ("presence-penalty", po::value<float>()->default_value(0.0f), "subtracted once from every token in the window")
+        ("frequency-penalty", po::value<float>()->default_value(0.0f), "subtracted per occurrence in the window")
         ("ignore-eos", "keep generating past end-of-generation tokens")
         ("json", "print one JSON object instead of streaming text");
     po::positional_options_description pos;
@@ -90,6 +92,8 @@ int run_generate(const std::vector<std::string>& args) {
     s.min_p = vm["min-p"].as<float>();
     s.repeat_penalty = vm["repeat-penalty"].as<float>();
     s.penalty_last_n = vm["repeat-last-n"].as<int>();
+    s.presence_penalty = vm["presence-penalty"].as<float>();
+    s.frequency_penalty = vm["frequency-penalty"].as<float>();
     s.seed = vm.count("seed") ? vm["seed"].as<std::uint64_t>()
                               : static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     const bool as_json = vm.count("json") != 0;

@@ -75,11 +75,12 @@ void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y,
     if (fmt == act_format::f32) {
         std::copy(x, x + n_tok * w.n_in, xr.begin());
     } else {
-        std::vector<std::byte> q(activation_bytes(fmt, w.n_in));
-        for (std::size_t t = 0; t < n_tok; ++t) {
+        pool.run(n_tok, [&](std::size_t t) {
+            auto& q = scratch_bytes();
+            q.resize(activation_bytes(fmt, w.n_in));
             quantize_activation(fmt, x + t * w.n_in, q.data(), w.n_in);
             dequantize_activation(fmt, q.data(), xr.data() + t * w.n_in, w.n_in);
-        }
+        });
     }
     const std::size_t n_tiles = (w.n_out + k_tile_rows - 1) / k_tile_rows;
     const auto* base = static_cast<const std::byte*>(w.data);

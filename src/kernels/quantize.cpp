@@ -40,13 +40,16 @@ std::size_t activation_bytes(act_format fmt, std::size_t n) noexcept {
 
 namespace {
 
+// Round half away from zero (as roundf), inline: lround is a library call per value.
+inline int round_away(float v) { return static_cast<int>(v + (v >= 0.0f ? 0.5f : -0.5f)); }
+
 // One block of 32: scale d = max|x| / 127 (stored as half), q = round(x / d).
 void q8_block(const float* x, std::int8_t* qs, float& d) {
     float amax = 0;
     for (int j = 0; j < qk; ++j) amax = std::fmax(amax, std::fabs(x[j]));
     d = amax / 127.0f;
     const float id = d != 0 ? 1.0f / d : 0.0f;
-    for (int j = 0; j < qk; ++j) qs[j] = static_cast<std::int8_t>(std::lround(x[j] * id));
+    for (int j = 0; j < qk; ++j) qs[j] = static_cast<std::int8_t>(round_away(x[j] * id));
 }
 
 }  // namespace
@@ -91,7 +94,7 @@ void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t 
                 }
                 const float iscale = -127.0f / max;
                 for (int j = 0; j < qk_k; ++j) {
-                    const long v = std::lround(iscale * x[j]);
+                    const int v = round_away(iscale * x[j]);
                     y[i].qs[j] = static_cast<std::int8_t>(v > 127 ? 127 : v);
                 }
                 for (int j = 0; j < qk_k / 16; ++j) {

@@ -9,9 +9,11 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "sluice/engine/generator.hpp"
 #include "sluice/engine/tokenizer.hpp"
+#include "sluice/kernels/quantize.hpp"
 #include "support/fixtures.hpp"
 
 namespace {
@@ -48,6 +50,9 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
     const auto m = engine::llm_model::load(file);
     thread_pool pool(2);
     const bounds b = bounds_for(GetParam());
+    // SLUICE_PARITY_EXACT=1 measures the float-activation alternative (docs/engine.md).
+    const char* exact_env = std::getenv("SLUICE_PARITY_EXACT");
+    kernels::set_exact_activations(exact_env != nullptr && std::string(exact_env) == "1");
     engine::generator gen(*m, tok.get_vocab(), pool, 512);
     engine::transformer tf(*m, pool);
     engine::kv_cache cache(*m, 512);
