@@ -22,6 +22,8 @@ constexpr const char* k_usage =
     "                                             generate a completion\n"
     "  score -m MODEL.gguf --ids \"ID ...\" [--top-logprobs K]\n"
     "                                             next-token log-probabilities after each prefix\n"
+    "  template (-m MODEL.gguf | --template FILE) --context CONTEXT.json [--date YYYY-MM-DD]\n"
+    "                                             render a chat template\n"
     "\n"
     "Run 'sluice <command> --help' for a command's options.\n";
 
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
         if (cmd == "tokenize") return sluice::app::run_tokenize(args);
         if (cmd == "run") return sluice::app::run_generate(args);
         if (cmd == "score") return sluice::app::run_score(args);
+        if (cmd == "template") return sluice::app::run_template(args);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::fputs(k_usage, stdout);
             return 0;

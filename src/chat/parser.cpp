@@ -101,6 +101,7 @@ private:
     }
 
     node_ptr parse_statement() {
+        depth_guard g(*this);
         const int line = peek().line;
         const std::string kw = open_tag();
         auto n = std::make_shared<node>();
@@ -230,7 +231,20 @@ private:
         return e;
     }
 
-    expr_ptr parse_expr() { return parse_ternary(true); }
+    // Nesting bound: hostile templates must not exhaust the stack of this recursive parser.
+    struct depth_guard {
+        parser& p;
+        explicit depth_guard(parser& owner) : p(owner) {
+            if (++p.depth_ > k_max_depth) p.fail("expressions or blocks nested too deeply");
+        }
+        ~depth_guard() { --p.depth_; }
+    };
+    static constexpr int k_max_depth = 200;
+
+    expr_ptr parse_expr() {
+        depth_guard g(*this);
+        return parse_ternary(true);
+    }
 
     // A bare tuple "a, b" (set statements).
     expr_ptr parse_tuple_or_expr() {
@@ -286,6 +300,7 @@ private:
     }
 
     expr_ptr parse_not() {
+        depth_guard g(*this);
         if (is_name("not")) {
             ++i_;
             auto n = make(expr::kind::not_);
@@ -366,6 +381,7 @@ private:
     }
 
     expr_ptr parse_unary() {
+        depth_guard g(*this);
         if (is_op("-") || is_op("+")) {
             const bool neg = next().text == "-";
             auto u = make(neg ? expr::kind::neg : expr::kind::pos);
@@ -565,6 +581,7 @@ private:
 
     std::vector<token> t_;
     std::size_t i_ = 0;
+    int depth_ = 0;
 };
 
 }  // namespace

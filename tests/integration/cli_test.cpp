@@ -171,6 +171,43 @@ TEST(cli_run, bad_input_fails_cleanly) {
     EXPECT_NE(r.err.find("outside the vocabulary"), std::string::npos) << r.err;
 }
 
+class cli_template : public ::testing::TestWithParam<std::string> {};
+
+// `sluice template --template FILE --context CONTEXT.json` prints exactly the expected
+// rendering of every case (no added newline), and exits 1 where the template raises.
+TEST_P(cli_template, renders_fixture_cases_exactly) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "templates/" + GetParam() + ".json");
+    const auto doc = json::parse(sluice::test::read_file(path)).as_object();
+    const auto ctx_path = std::filesystem::temp_directory_path() / ("sluice-ctx-" + std::to_string(::getpid()) + ".json");
+    for (const auto& cv : doc.at("cases").as_array()) {
+        const auto& c = cv.as_object();
+        std::ofstream(ctx_path) << json::serialize(c.at("context"));
+        const auto r = run_process(sluice_cmd("template --date 2024-07-26 --template " + shell_quote(path.string()) +
+                                              " --context " + shell_quote(ctx_path.string())));
+        if (c.contains("error")) {
+            EXPECT_EQ(r.status, 1) << c.at("name").as_string();
+            EXPECT_NE(r.err.find("template error"), std::string::npos) << r.err;
+        } else {
+            EXPECT_EQ(r.status, 0) << c.at("name").as_string() << ": " << r.err;
+            EXPECT_EQ(r.out, c.at("expected").as_string()) << c.at("name").as_string();
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(shared, cli_template,
+                         ::testing::Values("Qwen-Qwen3-0.6B", "meta-llama-Llama-3.1-8B-Instruct", "mistralai-Mistral-Nemo-Instruct-2407"),
+                         sluice::test::param_name());
+
+TEST(cli_template, renders_a_models_template_without_doubling_bos) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/llama3-Q6_K.gguf");
+    const auto ctx_path = std::filesystem::temp_directory_path() / "sluice-ctx-model.json";
+    std::ofstream(ctx_path) << R"({"messages": [{"role": "user", "content": "Hello!"}], "add_generation_prompt": true})";
+    const auto r = run_process(sluice_cmd("template --date 2026-11-22 -m " + shell_quote(model.string()) + " --context " + shell_quote(ctx_path.string())));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("<|start_header_id|>system", 0), 0u) << r.out;  // no leading <|begin_of_text|>
+    EXPECT_NE(r.out.find("Today Date: 22 Nov 2026"), std::string::npos) << r.out;
+}
+
 TEST(cli, usage_errors_exit_2_or_1_with_a_message) {
     auto r = run_process(sluice_cmd("frobnicate"));
     EXPECT_EQ(r.status, 2);
