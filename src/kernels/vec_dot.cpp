@@ -1,5 +1,7 @@
 #include "sluice/kernels/vec_dot.hpp"
 
+#include <cpuid.h>
+
 #include <atomic>
 #include <cstdlib>
 
@@ -61,12 +63,19 @@ float ref_quant(std::size_t n, const void* w, const void* x) {
 }  // namespace
 
 const cpu_features& cpu() noexcept {
+    // CPUID, plus XGETBV to check that the OS saves the AVX registers.
     static const cpu_features f = [] {
         cpu_features c;
-        __builtin_cpu_init();
-        c.avx2 = __builtin_cpu_supports("avx2");
-        c.fma = __builtin_cpu_supports("fma");
-        c.f16c = __builtin_cpu_supports("f16c");
+        unsigned a = 0, b = 0, cx = 0, d = 0;
+        if (__get_cpuid(1, &a, &b, &cx, &d) == 0) return c;
+        const bool osxsave = (cx >> 27) & 1, avx = (cx >> 28) & 1;
+        if (!osxsave || !avx) return c;
+        unsigned xcr0_lo = 0, xcr0_hi = 0;
+        __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+        if ((xcr0_lo & 0x6) != 0x6) return c;  // XMM and YMM state enabled
+        c.fma = (cx >> 12) & 1;
+        c.f16c = (cx >> 29) & 1;
+        if (__get_cpuid_count(7, 0, &a, &b, &cx, &d) != 0) c.avx2 = (b >> 5) & 1;
         return c;
     }();
     return f;
