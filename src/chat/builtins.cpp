@@ -1,6 +1,7 @@
 // Globals, filters, tests and methods available to templates. Mutating methods
 // (list.append, dict.update, ...) are refused, as Hugging Face's immutable sandbox does.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -165,7 +166,9 @@ value attribute_path(renderer& r, const value& v, const std::string& path) {
         const std::string part = path.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
         if (cur.is_undefined()) return cur;
         if (!part.empty() && std::all_of(part.begin(), part.end(), ::isdigit) && cur.is_array()) {
-            cur = r.get_item(cur, value(static_cast<std::int64_t>(std::stoll(part))));
+            std::int64_t idx = 0;
+            std::from_chars(part.data(), part.data() + part.size(), idx);
+            cur = r.get_item(cur, value(idx));
         } else {
             cur = cur.is_object() && cur.fields().find(part) ? *cur.fields().find(part) : value::undefined("no attribute " + part);
         }
@@ -763,7 +766,8 @@ std::string python_format(renderer& r, const std::string& fmt, const call_args& 
                 v = auto_index < args.positional.size() ? &args.positional[auto_index] : nullptr;
                 ++auto_index;
             } else if (std::all_of(field.begin(), field.end(), ::isdigit)) {
-                const std::size_t k = std::stoul(field);
+                std::size_t k = 0;
+                if (std::from_chars(field.data(), field.data() + field.size(), k).ec != std::errc()) k = args.positional.size();
                 v = k < args.positional.size() ? &args.positional[k] : nullptr;
             } else {
                 v = args.get(static_cast<std::size_t>(-1), field);

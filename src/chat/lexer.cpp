@@ -221,7 +221,14 @@ private:
                 case 'U': {
                     const std::size_t n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
                     if (pos_ + n > s_.size()) fail("truncated escape in string");
-                    const std::uint32_t cp = static_cast<std::uint32_t>(std::stoul(std::string(s_.substr(pos_, n)), nullptr, 16));
+                    std::uint32_t cp = 0;
+                    for (std::size_t k = 0; k < n; ++k) {
+                        const char h = s_[pos_ + k];
+                        const int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                        if (d < 0) fail(std::string("invalid \\") + c + " escape in string");
+                        cp = cp * 16 + static_cast<std::uint32_t>(d);
+                    }
+                    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail("escape is not a valid code point");
                     pos_ += n;
                     utf8::append(out, static_cast<char32_t>(cp));
                     break;

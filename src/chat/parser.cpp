@@ -1,5 +1,7 @@
 #include "parser.hpp"
 
+#include <charconv>
+#include <cstdlib>
 #include <set>
 
 #include "lexer.hpp"
@@ -453,7 +455,7 @@ private:
                 if (peek().k == tk::integer) {
                     a->k = expr::kind::item;
                     auto idx = make(expr::kind::literal);
-                    idx->lit = value(static_cast<std::int64_t>(std::stoll(next().text)));
+                    idx->lit = value(integer_literal(next().text));
                     a->kids = {e, idx};
                 } else {
                     a->name = expect_name();
@@ -472,6 +474,13 @@ private:
                 return e;
             }
         }
+    }
+
+    std::int64_t integer_literal(const std::string& text) const {
+        std::int64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || ptr != text.data() + text.size()) fail("integer literal '" + text + "' out of range");
+        return v;
     }
 
     expr_ptr parse_subscript(expr_ptr target) {
@@ -508,16 +517,12 @@ private:
         }
         if (t.k == tk::integer) {
             auto l = make(expr::kind::literal);
-            try {
-                l->lit = value(static_cast<std::int64_t>(std::stoll(next().text)));
-            } catch (const std::exception&) {
-                fail("integer literal out of range");
-            }
+            l->lit = value(integer_literal(next().text));
             return l;
         }
         if (t.k == tk::floating) {
             auto l = make(expr::kind::literal);
-            l->lit = value(std::stod(next().text));
+            l->lit = value(std::strtod(next().text.c_str(), nullptr));  // 1e999 is inf, as in Python
             return l;
         }
         if (t.k == tk::name) {
