@@ -13,6 +13,9 @@
 namespace sluice::chat::detail {
 namespace {
 
+// Widths a template may ask for (format specs, indent, center): larger ones are hostile.
+constexpr std::size_t k_max_pad = 10000;
+
 bool is_ws(char32_t c) { return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 || c == 0xA0 || c == 0x3000 || (c >= 0x2000 && c <= 0x200A); }
 
 std::string arg_str(const call_args& a, std::size_t i, std::string_view name, const std::string& dflt = "") {
@@ -510,7 +513,9 @@ value run_filter(renderer& r, const std::string& name, const value& v, const cal
     if (name == "replace") return value(replace_all(v.str(), arg_str(a, 0, "old"), arg_str(a, 1, "new"), arg_int(a, 2, "count", -1)));
     if (name == "indent") {
         const value* w = a.get(0, "width");
-        const std::string pad = w && w->is_string() ? w->as_string() : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, w ? w->as_int() : 4)), ' ');
+        const std::int64_t n = w && !w->is_string() ? w->as_int() : 4;
+        if (n > static_cast<std::int64_t>(k_max_pad)) r.fail("indent width too large");
+        const std::string pad = w && w->is_string() ? w->as_string() : std::string(static_cast<std::size_t>(std::max<std::int64_t>(0, n)), ' ');
         return value(indent(v.str(), pad, arg_bool(a, 1, "first", false), arg_bool(a, 2, "blank", false)));
     }
     if (name == "join") {
@@ -653,7 +658,9 @@ value run_filter(renderer& r, const std::string& name, const value& v, const cal
     }
     if (name == "center") {
         const std::string s = v.str();
-        const std::size_t w = static_cast<std::size_t>(arg_int(a, 0, "width", 80)), n = code_point_count(s);
+        const std::int64_t req = arg_int(a, 0, "width", 80);
+        if (req > static_cast<std::int64_t>(k_max_pad)) r.fail("center width too large");
+        const std::size_t w = static_cast<std::size_t>(std::max<std::int64_t>(0, req)), n = code_point_count(s);
         if (w <= n) return value(s);
         const std::size_t left = (w - n) / 2;
         return value(std::string(left, ' ') + s + std::string(w - n - left, ' '));
@@ -709,12 +716,18 @@ std::string format_spec(renderer& r, const value& v, const std::string& spec) {
         ++i;
     }
     std::size_t width = 0;
-    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) width = width * 10 + static_cast<std::size_t>(spec[i++] - '0');
+    while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) {
+        width = width * 10 + static_cast<std::size_t>(spec[i++] - '0');
+        if (width > k_max_pad) r.fail("format width too large");
+    }
     int prec = -1;
     if (i < spec.size() && spec[i] == '.') {
         ++i;
         prec = 0;
-        while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) prec = prec * 10 + (spec[i++] - '0');
+        while (i < spec.size() && std::isdigit(static_cast<unsigned char>(spec[i]))) {
+            prec = prec * 10 + (spec[i++] - '0');
+            if (prec > 100) r.fail("format precision too large");
+        }
     }
     const char type = i < spec.size() ? spec[i] : 0;
     std::string body;

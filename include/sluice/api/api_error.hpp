@@ -1,0 +1,34 @@
+// Errors of the HTTP API: each maps to exactly one status and an OpenAI error body
+//   {"error": {"message": ..., "type": ..., "param": ..., "code": ...}}
+// Messages say what was wrong and where (the field), never internals.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace sluice::api {
+
+struct api_error : std::runtime_error {
+    int status;
+    std::string type;   // invalid_request_error, authentication_error, rate_limit_error, server_error, ...
+    std::string param;  // the offending field ("" = null)
+    std::string code;   // machine-readable code ("" = null)
+    int retry_after = 0;  // seconds, for 429 and 503
+
+    api_error(int status_, std::string type_, const std::string& message, std::string param_ = {}, std::string code_ = {})
+        : std::runtime_error(message), status(status_), type(std::move(type_)), param(std::move(param_)), code(std::move(code_)) {}
+
+    std::string body() const;  // the JSON error envelope
+};
+
+api_error invalid_request(const std::string& message, const std::string& param = {}, const std::string& code = {});
+api_error unauthorized(const std::string& message);
+api_error not_found(const std::string& message, const std::string& code = {});
+api_error method_not_allowed(const std::string& message);
+api_error payload_too_large(const std::string& message);
+api_error unsupported_media_type(const std::string& message);
+api_error rate_limited(int retry_after_seconds);
+api_error unavailable(const std::string& message, int retry_after_seconds = 1);
+api_error internal_error();  // generic; details belong in the log only
+
+}  // namespace sluice::api

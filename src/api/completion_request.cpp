@@ -1,0 +1,318 @@
+#include "sluice/api/completion_request.hpp"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <limits>
+
+#include "sluice/api/api_error.hpp"
+
+namespace sluice::api {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int k_max_tokens_limit = 1 << 20;
+constexpr std::size_t k_max_stop = 16;
+constexpr std::size_t k_max_stop_len = 512;
+
+std::string kind_name(const json::value& v) {
+    switch (v.kind()) {
+        case json::kind::null: return "null";
+        case json::kind::bool_: return "a boolean";
+        case json::kind::int64:
+        case json::kind::uint64: return "an integer";
+        case json::kind::double_: return "a number";
+        case json::kind::string: return "a string";
+        case json::kind::array: return "an array";
+        case json::kind::object: return "an object";
+    }
+    return "a value";
+}
+
+[[noreturn]] void wrong_type(const std::string& field, const char* wanted, const json::value& v) {
+    throw invalid_request("'" + field + "' must be " + wanted + ", got " + kind_name(v), field);
+}
+
+double number(const std::string& field, const json::value& v, double lo, double hi) {
+    if (!v.is_number()) wrong_type(field, "a number", v);
+    const double d = v.to_number<double>();
+    if (!std::isfinite(d) || d < lo || d > hi) {
+        throw invalid_request("'" + field + "' must be between " + json::serialize(json::value(lo)) + " and " +
+                                  json::serialize(json::value(hi)) + ", got " + json::serialize(v),
+                              field);
+    }
+    return d;
+}
+
+std::int64_t integer(const std::string& field, const json::value& v, std::int64_t lo, std::int64_t hi) {
+    if (v.is_double()) {
+        const double d = v.get_double();
+        if (d != std::floor(d)) wrong_type(field, "an integer", v);
+    } else if (!v.is_int64() && !v.is_uint64()) {
+        wrong_type(field, "an integer", v);
+    }
+    if (v.is_uint64() && v.get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        throw invalid_request("'" + field + "' is out of range", field);
+    }
+    const auto i = v.is_double() ? static_cast<std::int64_t>(v.get_double()) : v.to_number<std::int64_t>();
+    if (i < lo || i > hi) {
+        throw invalid_request("'" + field + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                                  std::to_string(i),
+                              field);
+    }
+    return i;
+}
+
+bool boolean(const std::string& field, const json::value& v) {
+    if (!v.is_bool()) wrong_type(field, "a boolean", v);
+    return v.get_bool();
+}
+
+std::string string(const std::string& field, const json::value& v) {
+    if (!v.is_string()) wrong_type(field, "a string", v);
+    return std::string(v.get_string());
+}
+
+[[noreturn]] void unsupported(const std::string& field, const std::string& what) {
+    throw invalid_request(what + " is not supported by this server ('" + field + "')", field, "unsupported_parameter");
+}
+
+json::object parse_object(std::string_view body) {
+    json::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) throw invalid_request("The request body is not valid JSON: " + ec.message());
+    if (!v.is_object()) throw invalid_request("The request body must be a JSON object, got " + kind_name(v));
+    return std::move(v.as_object());
+}
+
+std::vector<std::string> parse_stop(const json::value& v) {
+    std::vector<std::string> out;
+    if (v.is_null()) return out;
+    if (v.is_string()) {
+        out.emplace_back(v.get_string());
+    } else if (v.is_array()) {
+        if (v.get_array().size() > k_max_stop) throw invalid_request("'stop' may hold at most " + std::to_string(k_max_stop) + " strings", "stop");
+        for (std::size_t i = 0; i < v.get_array().size(); ++i) out.push_back(string("stop[" + std::to_string(i) + "]", v.get_array()[i]));
+    } else {
+        wrong_type("stop", "a string or an array of strings", v);
+    }
+    for (const auto& s : out) {
+        if (s.empty() || s.size() > k_max_stop_len) throw invalid_request("stop strings must have 1 to " + std::to_string(k_max_stop_len) + " bytes", "stop");
+    }
+    return out;
+}
+
+// Fields shared by both endpoints; returns false when `key` is not one of them.
+bool common_field(completion_request& r, const std::string& key, const json::value& v, bool& stream_options_seen) {
+    auto& s = r.sampling;
+    if (key == "model") r.model = string(key, v);
+    else if (key == "max_tokens" || key == "max_completion_tokens") {
+        if (!v.is_null()) r.max_tokens = static_cast<int>(integer(key, v, 1, k_max_tokens_limit));
+    } else if (key == "temperature") {
+        if (!v.is_null()) s.temperature = static_cast<float>(number(key, v, 0.0, 2.0));
+    } else if (key == "top_p") {
+        if (!v.is_null()) s.top_p = static_cast<float>(number(key, v, 0.0, 1.0));
+    } else if (key == "top_k") {
+        if (!v.is_null()) s.top_k = static_cast<int>(integer(key, v, 0, 100000));
+    } else if (key == "min_p") {
+        if (!v.is_null()) s.min_p = static_cast<float>(number(key, v, 0.0, 1.0));
+    } else if (key == "presence_penalty") {
+        if (!v.is_null()) s.presence_penalty = static_cast<float>(number(key, v, -2.0, 2.0));
+    } else if (key == "frequency_penalty") {
+        if (!v.is_null()) s.frequency_penalty = static_cast<float>(number(key, v, -2.0, 2.0));
+    } else if (key == "repetition_penalty" || key == "repeat_penalty") {
+        if (!v.is_null()) s.repeat_penalty = static_cast<float>(number(key, v, 0.01, 10.0));
+    } else if (key == "seed") {
+        if (!v.is_null()) {
+            s.seed = static_cast<std::uint64_t>(integer(key, v, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()));
+            r.seeded = true;
+        }
+    } else if (key == "stop") r.stop = parse_stop(v);
+    else if (key == "stream") {
+        if (!v.is_null()) r.stream = boolean(key, v);
+    } else if (key == "stream_options") {
+        if (v.is_null()) return true;
+        if (!v.is_object()) wrong_type(key, "an object", v);
+        stream_options_seen = true;
+        for (const auto& kv : v.get_object()) {
+            if (kv.key() == "include_usage") r.include_usage = boolean("stream_options.include_usage", kv.value());
+            else if (kv.key() == "include_obfuscation") (void)boolean("stream_options.include_obfuscation", kv.value());
+            else throw invalid_request("Unrecognized field 'stream_options." + std::string(kv.key()) + "'", "stream_options." + std::string(kv.key()));
+        }
+    } else if (key == "logit_bias") {
+        if (v.is_null()) return true;
+        if (!v.is_object()) wrong_type(key, "an object", v);
+        for (const auto& kv : v.get_object()) {
+            const std::string field = "logit_bias." + std::string(kv.key());
+            engine::token_id id = 0;
+            try {
+                std::size_t used = 0;
+                const long long x = std::stoll(std::string(kv.key()), &used);
+                if (used != kv.key().size() || x < 0 || x > std::numeric_limits<engine::token_id>::max()) throw std::out_of_range("");
+                id = static_cast<engine::token_id>(x);
+            } catch (const std::exception&) {
+                throw invalid_request("'logit_bias' keys must be token ids, got '" + std::string(kv.key()) + "'", "logit_bias");
+            }
+            s.logit_bias[id] = static_cast<float>(number(field, kv.value(), -100.0, 100.0));
+        }
+    } else if (key == "n") {
+        if (!v.is_null() && integer(key, v, 1, 128) != 1) unsupported(key, "Generating more than one choice (n > 1)");
+    } else if (key == "user" || key == "service_tier") {
+        if (!v.is_null()) (void)string(key, v);
+    } else if (key == "metadata") {
+        if (!v.is_null() && !v.is_object()) wrong_type(key, "an object", v);
+    } else if (key == "store") {
+        if (!v.is_null()) (void)boolean(key, v);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void finish(completion_request& r, bool stream_options_seen) {
+    if (stream_options_seen && !r.stream) {
+        throw invalid_request("'stream_options' is only allowed when 'stream' is true", "stream_options");
+    }
+}
+
+// Message content: a string, or an array of text parts (joined with newlines).
+std::string message_content(const json::value& v, const std::string& field) {
+    if (v.is_string()) return std::string(v.get_string());
+    if (!v.is_array()) wrong_type(field, "a string or an array of content parts", v);
+    std::string text;
+    const auto& parts = v.get_array();
+    for (std::size_t j = 0; j < parts.size(); ++j) {
+        const std::string pf = field + "[" + std::to_string(j) + "]";
+        if (!parts[j].is_object()) wrong_type(pf, "an object", parts[j]);
+        const auto& p = parts[j].get_object();
+        const auto* type = p.if_contains("type");
+        if (type == nullptr || !type->is_string()) throw invalid_request("'" + pf + ".type' is required", pf + ".type");
+        if (type->get_string() != "text") unsupported(pf, "Content of type '" + std::string(type->get_string()) + "'");
+        const auto* t = p.if_contains("text");
+        if (t == nullptr) throw invalid_request("'" + pf + ".text' is required", pf + ".text");
+        if (j > 0) text += "\n";
+        text += string(pf + ".text", *t);
+    }
+    return text;
+}
+
+json::array parse_messages(const json::value& v) {
+    if (!v.is_array()) wrong_type("messages", "an array", v);
+    const auto& in = v.get_array();
+    if (in.empty()) throw invalid_request("'messages' must contain at least one message", "messages");
+    json::array out;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const std::string f = "messages[" + std::to_string(i) + "]";
+        if (!in[i].is_object()) wrong_type(f, "an object", in[i]);
+        const auto& m = in[i].get_object();
+        json::object msg;
+        const auto* role = m.if_contains("role");
+        if (role == nullptr) throw invalid_request("'" + f + ".role' is required", f + ".role");
+        std::string r = string(f + ".role", *role);
+        if (r == "developer") r = "system";  // OpenAI's newer name for the system role
+        if (r != "system" && r != "user" && r != "assistant") {
+            if (r == "tool" || r == "function") unsupported(f + ".role", "Tool messages");
+            throw invalid_request("'" + f + ".role' must be one of system, developer, user, assistant; got '" + r + "'", f + ".role");
+        }
+        msg["role"] = r;
+        const auto* content = m.if_contains("content");
+        if (content == nullptr || content->is_null()) throw invalid_request("'" + f + ".content' is required", f + ".content");
+        msg["content"] = message_content(*content, f + ".content");
+        for (const auto& kv : m) {
+            const std::string k(kv.key());
+            if (k == "role" || k == "content") continue;
+            if (k == "name") msg["name"] = string(f + ".name", kv.value());
+            else if (k == "tool_calls" || k == "function_call" || k == "tool_call_id") unsupported(f + "." + k, "Tool calls");
+            else if (k == "refusal" || k == "audio") {
+                if (!kv.value().is_null()) unsupported(f + "." + k, "'" + k + "' in messages");
+            } else {
+                throw invalid_request("Unrecognized field '" + f + "." + k + "'", f + "." + k);
+            }
+        }
+        out.push_back(std::move(msg));
+    }
+    return out;
+}
+
+}  // namespace
+
+completion_request parse_chat_request(std::string_view body) {
+    const json::object o = parse_object(body);
+    completion_request r;
+    r.chat = true;
+    bool stream_options_seen = false, logprobs = false;
+    std::optional<int> top_logprobs;
+    bool have_messages = false;
+    for (const auto& kv : o) {
+        const std::string key(kv.key());
+        const json::value& v = kv.value();
+        if (common_field(r, key, v, stream_options_seen)) continue;
+        if (key == "messages") {
+            r.messages = parse_messages(v);
+            have_messages = true;
+        } else if (key == "logprobs") {
+            if (!v.is_null()) logprobs = boolean(key, v);
+        } else if (key == "top_logprobs") {
+            if (!v.is_null()) top_logprobs = static_cast<int>(integer(key, v, 0, 20));
+        } else if (key == "response_format") {
+            if (v.is_null()) continue;
+            if (!v.is_object() || !v.get_object().contains("type") || v.at("type") != "text") unsupported(key, "'response_format' other than text");
+        } else if (key == "tools" || key == "tool_choice" || key == "functions" || key == "function_call" || key == "parallel_tool_calls") {
+            if (!v.is_null() && !(v.is_array() && v.get_array().empty())) unsupported(key, "Tool calling");
+        } else if (key == "audio" || key == "modalities" || key == "prediction" || key == "web_search_options" || key == "reasoning_effort") {
+            if (!v.is_null()) unsupported(key, "'" + key + "'");
+        } else {
+            throw invalid_request("Unrecognized request argument supplied: " + key, key);
+        }
+    }
+    if (!have_messages) throw invalid_request("'messages' is required", "messages");
+    if (top_logprobs && !logprobs) throw invalid_request("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
+    if (logprobs) r.top_logprobs = top_logprobs.value_or(0);
+    finish(r, stream_options_seen);
+    return r;
+}
+
+completion_request parse_completion_request(std::string_view body) {
+    const json::object o = parse_object(body);
+    completion_request r;
+    r.chat = false;
+    r.max_tokens = 16;  // the OpenAI default for legacy completions
+    bool stream_options_seen = false, have_prompt = false;
+    for (const auto& kv : o) {
+        const std::string key(kv.key());
+        const json::value& v = kv.value();
+        if (common_field(r, key, v, stream_options_seen)) continue;
+        if (key == "prompt") {
+            have_prompt = true;
+            if (v.is_string()) {
+                r.prompt = std::string(v.get_string());
+            } else if (v.is_array() && v.get_array().size() == 1 && v.get_array()[0].is_string()) {
+                r.prompt = std::string(v.get_array()[0].get_string());
+            } else if (v.is_array() && !v.get_array().empty() && v.get_array()[0].is_number()) {
+                for (std::size_t i = 0; i < v.get_array().size(); ++i) {
+                    r.prompt_ids.push_back(static_cast<engine::token_id>(
+                        integer("prompt[" + std::to_string(i) + "]", v.get_array()[i], 0, std::numeric_limits<engine::token_id>::max())));
+                }
+            } else if (v.is_array() && v.get_array().size() > 1) {
+                unsupported(key, "A batch of several prompts");
+            } else {
+                wrong_type(key, "a string, an array of one string, or an array of token ids", v);
+            }
+        } else if (key == "logprobs") {
+            if (!v.is_null()) r.top_logprobs = static_cast<int>(integer(key, v, 0, 20));
+        } else if (key == "echo") {
+            if (!v.is_null() && boolean(key, v)) unsupported(key, "'echo'");
+        } else if (key == "best_of") {
+            if (!v.is_null() && integer(key, v, 1, 20) != 1) unsupported(key, "'best_of' above 1");
+        } else if (key == "suffix") {
+            if (!v.is_null()) unsupported(key, "'suffix'");
+        } else {
+            throw invalid_request("Unrecognized request argument supplied: " + key, key);
+        }
+    }
+    if (!have_prompt) throw invalid_request("'prompt' is required", "prompt");
+    finish(r, stream_options_seen);
+    return r;
+}
+
+}  // namespace sluice::api
