@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "sluice/api/api_error.hpp"
+#include "sluice/api/completion_request.hpp"
+#include "sluice/api/stop_matcher.hpp"
+
+namespace {
+
+using namespace sluice::api;
+
+// The api_error a chat body produces ("" param when none).
+api_error chat_error(const std::string& body) {
+    try {
+        (void)parse_chat_request(body);
+    } catch (const api_error& e) {
+        return e;
+    }
+    return api_error(0, "", "no error");
+}
+
+const std::string k_msgs = R"("messages": [{"role": "user", "content": "Hi"}])";
+
+TEST(chat_request, parses_a_full_request) {
+    const auto r = parse_chat_request(R"({"model": "m", "messages": [{"role": "system", "content": "Be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}],
+        "max_completion_tokens": 20, "temperature": 0.2, "top_p": 0.9, "top_k": 5, "min_p": 0.1, "seed": -3,
+        "presence_penalty": 0.5, "frequency_penalty": -0.5, "stop": ["\n\n", "END"], "logit_bias": {"15": -100},
+        "logprobs": true, "top_logprobs": 3, "stream": true, "stream_options": {"include_usage": true},
+        "user": "u", "metadata": {"a": "b"}, "n": 1})");
+    EXPECT_TRUE(r.chat);
+    EXPECT_EQ(r.model, "m");
+    ASSERT_EQ(r.messages.size(), 2u);
+    EXPECT_EQ(r.messages[1].at("content"), "a\nb");
+    EXPECT_EQ(*r.max_tokens, 20);
+    EXPECT_FLOAT_EQ(r.sampling.temperature, 0.2f);
+    EXPECT_EQ(r.sampling.top_k, 5);
+    EXPECT_TRUE(r.seeded);
+    EXPECT_EQ(r.stop.size(), 2u);
+    EXPECT_FLOAT_EQ(r.sampling.logit_bias.at(15), -100.0f);
+    EXPECT_EQ(r.top_logprobs, 3);
+    EXPECT_TRUE(r.stream);
+    EXPECT_TRUE(r.include_usage);
+}
+
+TEST(chat_request, bad_json_wrong_types_and_ranges_name_the_field) {
+    EXPECT_NE(std::string(chat_error("{not json").what()).find("not valid JSON"), std::string::npos);
+    EXPECT_EQ(chat_error("[]").status, 400);
+    EXPECT_EQ(chat_error("{}").param, "messages");
+    EXPECT_EQ(chat_error(R"({"messages": []})").param, "messages");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "temperature": "hot"})").param, "temperature");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "temperature": 2.5})").param, "temperature");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "top_p": -0.1})").param, "top_p");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "max_tokens": 0})").param, "max_tokens");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "max_tokens": 1.5})").param, "max_tokens");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "presence_penalty": 3})").param, "presence_penalty");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "logit_bias": {"x": 1}})").param, "logit_bias");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "logit_bias": {"5": 101}})").param, "logit_bias.5");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "stop": [1]})").param, "stop[0]");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "stream": "yes"})").param, "stream");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "stream_options": {"include_usage": true}})").param, "stream_options");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "top_logprobs": 2})").param, "top_logprobs");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "wizard", "content": "x"}]})").param, "messages[0].role");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "user"}]})").param, "messages[0].content");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "user", "content": 5}]})").param, "messages[0].content");
+}
+
+TEST(chat_request, unsupported_and_unknown_fields_are_refused_not_dropped) {
+    for (const char* f : {R"("tools": [{"type": "function"}])", R"("response_format": {"type": "json_object"})", R"("n": 2)",
+                          R"("tool_choice": "auto")"}) {
+        const auto e = chat_error("{" + k_msgs + ", " + f + "}");
+        EXPECT_EQ(e.status, 400) << f;
+        EXPECT_FALSE(e.param.empty()) << f;
+        EXPECT_EQ(e.code, "unsupported_parameter") << f;
+    }
+    const auto img = chat_error(R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]})");
+    EXPECT_EQ(img.param, "messages[0].content[0]");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "frobnicate": 1})").param, "frobnicate");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "tool", "content": "x"}]})").code, "unsupported_parameter");
+    EXPECT_NO_THROW((void)parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "text"}, "tools": []})"));
+}
+
+TEST(completion_request, prompt_forms_and_legacy_fields) {
+    EXPECT_EQ(parse_completion_request(R"({"prompt": "Once"})").prompt, "Once");
+    EXPECT_EQ(*parse_completion_request(R"({"prompt": "Once"})").max_tokens, 16);  // OpenAI default
+    EXPECT_EQ(parse_completion_request(R"({"prompt": ["Once"]})").prompt, "Once");
+    EXPECT_EQ(parse_completion_request(R"({"prompt": [1, 2, 3]})").prompt_ids.size(), 3u);
+    EXPECT_EQ(parse_completion_request(R"({"prompt": "x", "logprobs": 2})").top_logprobs, 2);
+    for (const char* body : {R"({"prompt": ["a", "b"]})", R"({"prompt": "x", "echo": true})", R"({"prompt": "x", "suffix": "y"})",
+                             R"({"prompt": "x", "best_of": 2})", R"({"prompt": 5})", R"({"max_tokens": 5})"}) {
+        EXPECT_THROW((void)parse_completion_request(body), api_error) << body;
+    }
+}
+
+TEST(api_error, envelope_has_the_openai_shape) {
+    const auto e = invalid_request("bad 'x'", "x", "some_code");
+    const auto j = boost::json::parse(e.body()).as_object().at("error").as_object();
+    EXPECT_EQ(j.at("message"), "bad 'x'");
+    EXPECT_EQ(j.at("type"), "invalid_request_error");
+    EXPECT_EQ(j.at("param"), "x");
+    EXPECT_EQ(j.at("code"), "some_code");
+    const auto n = boost::json::parse(internal_error().body()).as_object().at("error").as_object();
+    EXPECT_TRUE(n.at("param").is_null());
+    EXPECT_EQ(rate_limited(3).status, 429);
+    EXPECT_EQ(rate_limited(3).retry_after, 3);
+    EXPECT_EQ(unauthorized("no key").status, 401);
+}
+
+TEST(stop_matcher, holds_back_possible_stop_prefixes_across_pieces) {
+    stop_matcher m({"END", "\n\n"});
+    EXPECT_EQ(m.push("Hello E"), "Hello ");  // "E" could start "END"
+    EXPECT_EQ(m.push("N"), "");
+    EXPECT_EQ(m.push("X more"), "ENX more");  // not a stop after all
+    EXPECT_EQ(m.push(" text\n"), " text");
+    EXPECT_EQ(m.push("\ntail"), "");  // "\n\n" completes: stop, nothing after it
+    EXPECT_TRUE(m.stopped());
+    EXPECT_EQ(m.push("ignored"), "");
+    stop_matcher n({"###"});
+    EXPECT_EQ(n.push("a#"), "a");
+    EXPECT_EQ(n.flush(), "#");  // generation ended: held text is released
+    stop_matcher u({"\xC3\xA9t\xC3\xA9"});  // été
+    EXPECT_EQ(u.push("caf\xC3\xA9"), "caf");  // é could start été: held whole, never half a character
+    EXPECT_EQ(u.push("!"), "\xC3\xA9!");
+}
+
+}  // namespace
