@@ -99,10 +99,8 @@ int run_generate(const std::vector<std::string>& args) {
     const bool as_json = vm.count("json") != 0;
 
     engine::incremental_decoder dec(tok);
-    const auto res = gen.generate(req, [&](engine::token_id id) {
-        if (!as_json) {
-            std::cout << dec.push(id) << std::flush;
-        }
+    const auto res = gen.generate(req, [&](const engine::generated_token& t) {
+        if (!as_json) std::cout << dec.push(t.id) << std::flush;
         return true;
     });
     const double pp = res.prompt_seconds > 0 ? req.prompt.size() / res.prompt_seconds : 0;

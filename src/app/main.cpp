@@ -15,6 +15,8 @@ constexpr const char* k_usage =
     "usage: sluice <command> [options]\n"
     "\n"
     "commands:\n"
+    "  serve [-m MODEL.gguf] [--host H] [--port P] [--api-key KEY] ...\n"
+    "                                             serve the OpenAI-compatible API\n"
     "  inspect MODEL.gguf [--json] [--metadata]   describe a GGUF model file\n"
     "  tokenize -m MODEL.gguf [--raw|--no-add-special]\n"
     "                                             print the token ids of stdin's text\n"
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
         if (cmd == "run") return sluice::app::run_generate(args);
         if (cmd == "score") return sluice::app::run_score(args);
         if (cmd == "template") return sluice::app::run_template(args);
+        if (cmd == "serve") return sluice::app::run_serve(args);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::fputs(k_usage, stdout);
             return 0;

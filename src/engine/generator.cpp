@@ -18,7 +18,7 @@ const char* to_string(finish_reason r) noexcept {
 generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision)
     : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {}
 
-generation_result generator::generate(const generation_request& req, const std::function<bool(token_id)>& on_token) {
+generation_result generator::generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token) {
     using clock = std::chrono::steady_clock;
     if (req.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
     if (req.prompt.size() >= cache_.n_ctx()) {
@@ -38,8 +38,20 @@ generation_result generator::generate(const generation_request& req, const std::
     const std::size_t limit = req.max_tokens < 0 ? cache_.n_ctx() : static_cast<std::size_t>(req.max_tokens);
     res.finish = finish_reason::length;
     while (res.tokens.size() < limit) {
-        if (req.top_logprobs > 0) res.top_logprobs.push_back(top_logprobs(logits_, req.top_logprobs));
+        generated_token step;
+        if (req.top_logprobs > 0) {
+            step.top = top_logprobs(logits_, req.top_logprobs);
+            res.top_logprobs.push_back(step.top);
+        }
+        float log_z = 0;
+        if (req.logprobs) {  // log Z = logit_top1 - logprob_top1
+            const auto best = top_logprobs(logits_, 1).front();
+            log_z = logits_[static_cast<std::size_t>(best.id)] - best.logprob;
+        }
+        const std::vector<float> raw = req.logprobs ? logits_ : std::vector<float>();
         const token_id next = smp.sample(logits_, history);
+        step.id = next;
+        if (req.logprobs) step.logprob = raw[static_cast<std::size_t>(next)] - log_z;
         if (!req.ignore_eos && vocab_.is_eog(next)) {
             if (req.top_logprobs > 0) res.top_logprobs.pop_back();
             res.finish = finish_reason::stop;
@@ -47,7 +59,7 @@ generation_result generator::generate(const generation_request& req, const std::
         }
         res.tokens.push_back(next);
         history.push_back(next);
-        if (on_token && !on_token(next)) {
+        if (on_token && !on_token(step)) {
             res.finish = finish_reason::cancelled;
             break;
         }

@@ -20,6 +20,14 @@ struct generation_request {
     sampling_params sampling;
     bool ignore_eos = false;
     std::size_t top_logprobs = 0;  // per generated position, from the raw logits
+    bool logprobs = false;         // report each generated token's own log-probability
+};
+
+// One generated token as the callback sees it.
+struct generated_token {
+    token_id id;
+    float logprob = 0;                 // log-softmax of the raw logits (when requested)
+    std::vector<token_logprob> top;    // the top_logprobs alternatives (when requested)
 };
 
 enum class finish_reason { stop, length, cancelled };
@@ -38,8 +46,9 @@ public:
     generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx,
               kv_precision precision = kv_precision::f16);
 
-    // on_token(id) is called for every generated token, in order; returning false stops.
-    generation_result generate(const generation_request& req, const std::function<bool(token_id)>& on_token = {});
+    // on_token is called for every generated token, in order; returning false stops
+    // (finish = cancelled).
+    generation_result generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token = {});
 
     std::size_t n_ctx() const noexcept { return cache_.n_ctx(); }
 

@@ -1,0 +1,55 @@
+// The HTTP server: Boost.Beast over Asio with C++20 coroutines. One listener coroutine;
+// one coroutine per connection on its own strand (HTTP/1.1 keep-alive, deadlines for
+// headers and body, the body limit enforced from Content-Length before the body is
+// read). Generation runs on the engine's worker thread; a request submits a job and
+// co_awaits a channel of tokens. SIGINT/SIGTERM stop accepting, let open requests
+// finish (bounded by shutdown_timeout) and return.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sluice/chat/chat_template.hpp"
+#include "sluice/engine/generation_service.hpp"
+#include "sluice/engine/tokenizer.hpp"
+
+namespace sluice::http {
+
+struct server_config {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::vector<std::string> api_keys;
+    double rate_per_minute = 0;  // 0: no rate limit
+    double rate_burst = 0;       // 0: per_minute / 6
+    std::size_t max_body = 16u << 20;
+    std::vector<std::string> cors_origins;  // empty: CORS off; "*" allows any origin
+    std::chrono::seconds shutdown_timeout{10};
+    std::chrono::seconds header_timeout{30};
+    std::chrono::seconds body_timeout{60};
+    std::chrono::seconds idle_timeout{120};
+    bool log_json = false;
+};
+
+struct served_model {
+    std::string id;  // the name clients see (--alias, default: the file name)
+    const engine::tokenizer* tokenizer = nullptr;
+    const chat::chat_template* chat = nullptr;
+    engine::generation_service* generator = nullptr;
+    std::int64_t created = 0;  // unix time the model was loaded
+};
+
+class server {
+public:
+    server(server_config config, served_model model);
+    // Serves until SIGINT/SIGTERM, then drains. Throws sluice::error when the address
+    // cannot be bound. Returns when every open request finished or the timeout passed.
+    void run();
+
+private:
+    server_config config_;
+    served_model model_;
+};
+
+}  // namespace sluice::http

@@ -1,0 +1,139 @@
+// `sluice serve`: load a model and serve the OpenAI-compatible API.
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "sluice/chat/chat_template.hpp"
+#include "sluice/engine/generation_service.hpp"
+#include "sluice/engine/llm_model.hpp"
+#include "sluice/engine/tokenizer.hpp"
+#include "sluice/http/server.hpp"
+#include "sluice/util/error.hpp"
+#include "sluice/util/log.hpp"
+
+namespace sluice::app {
+namespace {
+
+std::vector<std::string> read_keys(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw error(errc::io, "--api-key-file: cannot read '" + path + "'");
+    std::vector<std::string> keys;
+    for (std::string line; std::getline(f, line);) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (!line.empty() && line[0] != '#') keys.push_back(line);
+    }
+    return keys;
+}
+
+bool is_loopback(const std::string& host) {
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(host, ec);
+    return !ec && a.is_loopback();
+}
+
+// -m, else $SLUICE_MODEL, else ../shared/models/stories260K.gguf when present.
+std::string resolve_model(const po::variables_map& vm) {
+    if (vm.count("model")) return vm["model"].as<std::string>();
+    if (const char* env = std::getenv("SLUICE_MODEL"); env && *env) return env;
+    if (std::filesystem::exists("../shared/models/stories260K.gguf")) return "../shared/models/stories260K.gguf";
+    throw error(errc::invalid_argument, "no model: pass -m MODEL.gguf or set SLUICE_MODEL");
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+    po::options_description desc("serve options");
+    desc.add_options()("help,h", "show this help")
+        ("model,m", po::value<std::string>(), "GGUF model (default: $SLUICE_MODEL, then ../shared/models/stories260K.gguf)")
+        ("host", po::value<std::string>()->default_value("127.0.0.1"), "address to listen on")
+        ("port", po::value<int>()->default_value(8080), "port (0: any free port)")
+        ("alias", po::value<std::string>(), "model id clients see (default: the file name)")
+        ("api-key", po::value<std::vector<std::string>>()->composing(), "accepted API key (repeatable; also $SLUICE_API_KEY)")
+        ("api-key-file", po::value<std::string>(), "file with one API key per line")
+        ("insecure-no-auth", "allow a non-loopback address without API keys")
+        ("rate-limit", po::value<double>()->default_value(0), "requests per minute per key or address (0: off)")
+        ("rate-burst", po::value<double>()->default_value(0), "bucket size (default: rate / 6, at least 1)")
+        ("ctx-size,c", po::value<int>(), "context size (default: the model's, at most 4096)")
+        ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
+        ("max-body", po::value<std::size_t>()->default_value(16u << 20), "largest request body in bytes")
+        ("cors-origin", po::value<std::vector<std::string>>()->composing(), "allowed CORS origin (repeatable; '*' for any)")
+        ("chat-template", po::value<std::string>(), "file with a chat template to use instead of the model's")
+        ("shutdown-timeout", po::value<int>()->default_value(10), "seconds open requests get to finish on SIGINT/SIGTERM")
+        ("log-format", po::value<std::string>()->default_value("text"), "text or json")
+        ("config", po::value<std::string>(), "file of key = value lines with the same keys");
+    po::positional_options_description pos;
+    po::variables_map vm;
+    if (!parse_options("usage: sluice serve [-m MODEL.gguf] [--host H] [--port P] [--api-key KEY] ...", desc, pos, args, vm)) return 0;
+    if (vm.count("config")) {
+        try {
+            po::store(po::parse_config_file<char>(vm["config"].as<std::string>().c_str(), desc), vm);
+            po::notify(vm);
+        } catch (const po::error& e) {
+            throw error(errc::invalid_argument, std::string("--config: ") + e.what());
+        }
+    }
+
+    http::server_config cfg;
+    cfg.host = vm["host"].as<std::string>();
+    const int port = vm["port"].as<int>();
+    if (port < 0 || port > 65535) throw error(errc::invalid_argument, "--port must be 0-65535");
+    cfg.port = static_cast<std::uint16_t>(port);
+    if (vm.count("api-key")) cfg.api_keys = vm["api-key"].as<std::vector<std::string>>();
+    if (vm.count("api-key-file")) {
+        const auto more = read_keys(vm["api-key-file"].as<std::string>());
+        cfg.api_keys.insert(cfg.api_keys.end(), more.begin(), more.end());
+    }
+    if (const char* env = std::getenv("SLUICE_API_KEY"); env && *env) cfg.api_keys.emplace_back(env);
+    if (cfg.api_keys.empty() && !is_loopback(cfg.host) && vm.count("insecure-no-auth") == 0) {
+        throw error(errc::invalid_argument, "refusing to listen on " + cfg.host +
+                                                " without an API key: anyone on the network could use the server. Set --api-key, "
+                                                "--api-key-file or SLUICE_API_KEY, or pass --insecure-no-auth");
+    }
+    cfg.rate_per_minute = vm["rate-limit"].as<double>();
+    cfg.rate_burst = vm["rate-burst"].as<double>();
+    if (cfg.rate_per_minute < 0 || cfg.rate_burst < 0) throw error(errc::invalid_argument, "--rate-limit and --rate-burst must not be negative");
+    cfg.max_body = vm["max-body"].as<std::size_t>();
+    if (cfg.max_body < 1024) throw error(errc::invalid_argument, "--max-body must be at least 1024 bytes");
+    if (vm.count("cors-origin")) cfg.cors_origins = vm["cors-origin"].as<std::vector<std::string>>();
+    const int shutdown = vm["shutdown-timeout"].as<int>();
+    if (shutdown < 0) throw error(errc::invalid_argument, "--shutdown-timeout must not be negative");
+    cfg.shutdown_timeout = std::chrono::seconds(shutdown);
+    const auto fmt = vm["log-format"].as<std::string>();
+    if (fmt != "text" && fmt != "json") throw error(errc::invalid_argument, "--log-format must be text or json");
+    cfg.log_json = fmt == "json";
+
+    const std::string path = resolve_model(vm);
+    log::info("loading " + path);
+    const auto file = model::gguf_file::open(path);
+    const auto tok = engine::tokenizer::from_gguf(file);
+    const auto m = engine::llm_model::load(file);
+    std::string template_override;
+    if (vm.count("chat-template")) {
+        std::ifstream t(vm["chat-template"].as<std::string>());
+        if (!t) throw error(errc::io, "--chat-template: cannot read '" + vm["chat-template"].as<std::string>() + "'");
+        template_override.assign(std::istreambuf_iterator<char>(t), {});
+    }
+    const auto tmpl = chat::chat_template::for_model(file, tok.get_vocab(), template_override);
+    std::size_t n_ctx = std::min<std::size_t>(m->hparams().n_ctx_train > 0 ? m->hparams().n_ctx_train : 4096, 4096);
+    if (vm.count("ctx-size")) {
+        const int c = vm["ctx-size"].as<int>();
+        if (c < 16) throw error(errc::invalid_argument, "--ctx-size must be at least 16");
+        n_ctx = static_cast<std::size_t>(c);
+    }
+    engine::generation_service gen(*m, tok.get_vocab(), static_cast<std::size_t>(std::max(0, vm["threads"].as<int>())), n_ctx);
+
+    http::served_model served;
+    served.id = vm.count("alias") ? vm["alias"].as<std::string>() : std::filesystem::path(path).stem().string();
+    served.tokenizer = &tok;
+    served.chat = &tmpl;
+    served.generator = &gen;
+    served.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (cfg.api_keys.empty()) log::warn("no API key configured: every client on " + cfg.host + " can use the server");
+    http::server(cfg, served).run();
+    return 0;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,216 @@
+// One connection: read requests (deadlines, body limit), route them through the
+// middleware (CORS, auth, rate limit), write responses; keep-alive until the client or
+// the server closes.
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "connection.hpp"
+#include "sluice/util/log.hpp"
+
+namespace sluice::http::detail {
+namespace {
+
+using net::use_awaitable;
+
+std::string_view field(const request& req, std::string_view name) {
+    const auto it = req.find(name);
+    return it == req.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+bool origin_allowed(const server_config& c, std::string_view origin) {
+    if (origin.empty()) return false;
+    for (const auto& o : c.cors_origins) {
+        if (o == "*" || o == origin) return true;
+    }
+    return false;
+}
+
+boost::json::object model_object(const served_model& m) {
+    return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "sluice"}};
+}
+
+// Routes one request; returns the response to write, or nullopt when the handler wrote it.
+net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
+    const request& req = ex.req;
+    std::string target(req.target());
+    if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);
+    const auto method = req.method();
+
+    if (method == bhttp::verb::options && !ex.cors_origin.empty()) {  // CORS preflight
+        response res{bhttp::status::no_content, req.version()};
+        add_cors(ex, res);
+        res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key");
+        res.set("Access-Control-Max-Age", "600");
+        co_return res;
+    }
+    if (target == "/health" || target == "/v1/health") {
+        if (method != bhttp::verb::get && method != bhttp::verb::head) throw api::method_not_allowed("Use GET for " + target);
+        if (st.draining) throw api::unavailable("The server is shutting down.");
+        co_return json_response(ex, 200, R"({"status":"ok"})");
+    }
+
+    // Everything else needs a key when keys are configured, then a rate-limit token.
+    if (st.keys.required()) {
+        const auto key = api_keys::extract(field(req, bhttp::to_string(bhttp::field::authorization)), field(req, "x-api-key"));
+        if (!st.keys.accepts(key)) {
+            throw api::unauthorized(key.empty() ? "Missing API key: send 'Authorization: Bearer <key>'." : "Incorrect API key provided.");
+        }
+        ex.client = "key:" + std::to_string(std::hash<std::string_view>{}(key));
+    }
+    if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
+    if (st.draining) throw api::unavailable("The server is shutting down.");
+
+    const bool chat = target == "/v1/chat/completions" || target == "/chat/completions";
+    const bool completion = target == "/v1/completions" || target == "/completions";
+    if (chat || completion) {
+        if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
+        const auto type = field(req, "content-type");
+        if (type.substr(0, std::min<std::size_t>(type.size(), 16)) != "application/json") {
+            throw api::unsupported_media_type("Content-Type must be application/json, got '" + std::string(type) + "'");
+        }
+        ++st.in_flight;
+        struct done_guard {
+            std::atomic<int>& n;
+            ~done_guard() { --n; }
+        } guard{st.in_flight};
+        co_await handle_completion(st, ex, chat);
+        co_return std::nullopt;
+    }
+    if (target == "/v1/models" || target == "/models") {
+        if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
+        co_return json_response(ex, 200, boost::json::serialize(boost::json::object{
+                                             {"object", "list"}, {"data", boost::json::array{model_object(st.model)}}}));
+    }
+    if (target.rfind("/v1/models/", 0) == 0) {
+        if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
+        const std::string id = target.substr(11);
+        if (id != st.model.id) throw api::not_found("The model '" + id + "' does not exist", "model_not_found");
+        co_return json_response(ex, 200, boost::json::serialize(model_object(st.model)));
+    }
+    throw api::not_found("Invalid URL (" + std::string(req.method_string()) + " " + target + ")", "unknown_url");
+}
+
+void access_log(const server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::string target(req.target());
+    if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);
+    if (st.config.log_json) {
+        log::info(boost::json::serialize(boost::json::object{
+            {"event", "request"}, {"method", std::string(req.method_string())}, {"path", target}, {"status", status}, {"ms", ms}}));
+    } else {
+        log::info(std::string(req.method_string()) + " " + target + " " + std::to_string(status) + " " + std::to_string(static_cast<int>(ms)) + " ms");
+    }
+}
+
+}  // namespace
+
+void add_cors(const exchange& ex, bhttp::fields& f) {
+    if (ex.cors_origin.empty()) return;
+    f.set(bhttp::field::access_control_allow_origin, ex.cors_origin);
+    f.set(bhttp::field::vary, "Origin");
+}
+
+response json_response(const exchange& ex, unsigned status, std::string body) {
+    response res{static_cast<bhttp::status>(status), ex.req.version()};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::server, "sluice");
+    add_cors(ex, res);
+    res.keep_alive(ex.req.keep_alive());
+    res.body() = std::move(body);
+    return res;
+}
+
+response error_response(const exchange& ex, const api::api_error& e) {
+    response res = json_response(ex, static_cast<unsigned>(e.status), e.body());
+    if (e.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(e.retry_after));
+    if (e.status == 401) res.set(bhttp::field::www_authenticate, "Bearer");
+    if (e.status == 405) res.set(bhttp::field::allow, "GET, POST, OPTIONS");
+    return res;
+}
+
+net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket socket) {
+    ++st.connections;
+    struct conn_guard {
+        std::atomic<int>& n;
+        ~conn_guard() { --n; }
+    } guard{st.connections};
+    std::string peer;
+    boost::system::error_code pe;
+    const auto ep = socket.remote_endpoint(pe);
+    if (!pe) peer = ep.address().to_string();
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (bool first = true;; first = false) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.body_limit(st.config.max_body);
+        parser.header_limit(64 * 1024);
+        stream.expires_after(first ? st.config.header_timeout : st.config.idle_timeout);
+        auto [ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, net::as_tuple(use_awaitable));
+        (void)header_bytes;
+        if (ec) break;  // closed, timed out or malformed: nothing useful to answer
+        const auto t0 = std::chrono::steady_clock::now();
+        const request& head = parser.get();
+        exchange ex{stream, head, {}, "addr:" + peer};
+        if (!st.config.cors_origins.empty()) {
+            const auto it = head.find(bhttp::field::origin);
+            if (it != head.end() && origin_allowed(st.config, std::string_view(it->value().data(), it->value().size()))) {
+                ex.cors_origin = std::string(it->value());
+            }
+        }
+        // The body limit is enforced from Content-Length before any of the body is read.
+        if (parser.content_length() && *parser.content_length() > st.config.max_body) {
+            auto res = error_response(ex, api::payload_too_large("The request body is larger than " + std::to_string(st.config.max_body) + " bytes."));
+            res.keep_alive(false);
+            res.prepare_payload();
+            co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+            access_log(st, head, 413, t0);
+            break;
+        }
+        stream.expires_after(st.config.body_timeout);
+        auto [bec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(use_awaitable));
+        (void)body_bytes;
+        if (bec == bhttp::error::body_limit) {  // chunked bodies learn their size only while reading
+            auto res = error_response(ex, api::payload_too_large("The request body is larger than " + std::to_string(st.config.max_body) + " bytes."));
+            res.keep_alive(false);
+            res.prepare_payload();
+            co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+            access_log(st, head, 413, t0);
+            break;
+        }
+        if (bec) break;
+        const request& req = parser.get();
+        ex.stream.expires_never();
+        unsigned status = 200;
+        std::optional<response> res;
+        std::optional<api::api_error> failure;
+        try {
+            res = co_await route(st, ex);
+        } catch (const api::api_error& e) {
+            failure = e;
+        } catch (const boost::system::system_error& e) {
+            log::debug(std::string("connection ended: ") + e.what());
+            break;  // the client went away while we wrote
+        } catch (const std::exception& e) {
+            log::error(std::string("internal error: ") + e.what());
+            failure = api::internal_error();
+        }
+        if (failure) res = error_response(ex, *failure);
+        bool keep = req.keep_alive() && !st.draining;
+        if (res) {
+            status = res->result_int();
+            res->keep_alive(keep);
+            res->prepare_payload();
+            stream.expires_after(st.config.body_timeout);
+            auto [wec, n] = co_await bhttp::async_write(stream, *res, net::as_tuple(use_awaitable));
+            (void)n;
+            if (wec) keep = false;
+        }
+        access_log(st, req, status, t0);
+        if (!keep) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace sluice::http::detail

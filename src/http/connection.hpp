@@ -1,0 +1,55 @@
+// Internals of the HTTP layer shared by its translation units.
+#pragma once
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <string>
+
+#include "sluice/api/api_error.hpp"
+#include "sluice/http/api_keys.hpp"
+#include "sluice/http/server.hpp"
+#include "sluice/http/token_bucket.hpp"
+
+namespace sluice::http::detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using request = bhttp::request<bhttp::string_body>;
+using response = bhttp::response<bhttp::string_body>;
+
+// State shared by all connections (read-mostly; counters are atomic).
+struct server_state {
+    server_config config;
+    served_model model;
+    api_keys keys;
+    token_bucket_limiter limiter;
+    std::atomic<bool> draining{false};
+    std::atomic<int> in_flight{0};  // requests being handled
+    std::atomic<int> connections{0};
+
+    server_state(server_config c, served_model m)
+        : config(std::move(c)), model(std::move(m)), keys(config.api_keys), limiter(config.rate_per_minute, config.rate_burst) {}
+};
+
+// Per-request context: the connection's stream, the parsed request, the CORS origin to echo.
+struct exchange {
+    beast::tcp_stream& stream;
+    const request& req;
+    std::string cors_origin;  // "" when CORS does not apply
+    std::string client;       // rate-limit identity
+};
+
+net::awaitable<void> serve_connection(server_state& state, net::ip::tcp::socket socket);
+
+// Completion endpoints (completion_handler.cpp). Throws api::api_error before anything
+// is written; once a stream has started, errors end the stream.
+net::awaitable<void> handle_completion(server_state& state, exchange& ex, bool chat);
+
+// Response helpers (connection.cpp).
+response json_response(const exchange& ex, unsigned status, std::string body);
+response error_response(const exchange& ex, const api::api_error& e);
+void add_cors(const exchange& ex, bhttp::fields& f);
+
+}  // namespace sluice::http::detail

@@ -1,0 +1,87 @@
+#include "sluice/http/server.hpp"
+
+#include <boost/asio/signal_set.hpp>
+#include <thread>
+
+#include "connection.hpp"
+#include "sluice/util/error.hpp"
+#include "sluice/util/log.hpp"
+
+namespace sluice::http {
+namespace {
+
+using namespace detail;
+using net::use_awaitable;
+
+net::awaitable<void> accept_loop(server_state& st, net::ip::tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(use_awaitable));
+        if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+            log::warn("accept failed: " + ec.message());
+            continue;
+        }
+        socket.set_option(net::ip::tcp::no_delay(true), ec);
+        // One coroutine per connection, on its own strand. Its lifetime is bounded by the
+        // io_context, which the drain below stops only after open requests finished.
+        auto strand = net::make_strand(acceptor.get_executor());
+        net::co_spawn(strand, serve_connection(st, std::move(socket)), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log::warn(std::string("connection error: ") + ex.what());
+            }
+        });
+    }
+}
+
+// SIGINT/SIGTERM: stop accepting, answer new requests with 503, wait for the requests in
+// flight (bounded by shutdown_timeout), then stop.
+net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& acceptor, net::io_context& ioc) {
+    net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
+    auto [ec, sig] = co_await signals.async_wait(net::as_tuple(use_awaitable));
+    if (ec) co_return;
+    log::info("signal " + std::to_string(sig) + ": draining (" + std::to_string(st.in_flight.load()) + " requests in flight)");
+    st.draining = true;
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    const auto deadline = std::chrono::steady_clock::now() + st.config.shutdown_timeout;
+    net::steady_timer timer(co_await net::this_coro::executor);
+    while (st.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait(net::as_tuple(use_awaitable));
+    }
+    if (st.in_flight.load() > 0) log::warn("shutdown timeout: " + std::to_string(st.in_flight.load()) + " requests cut off");
+    ioc.stop();
+}
+
+}  // namespace
+
+server::server(server_config config, served_model model) : config_(std::move(config)), model_(std::move(model)) {}
+
+void server::run() {
+    net::io_context ioc;
+    server_state st(config_, model_);
+    net::ip::tcp::acceptor acceptor(ioc);
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(config_.host, ec);
+    if (ec) throw error(errc::invalid_argument, "--host: '" + config_.host + "' is not an IP address");
+    const net::ip::tcp::endpoint endpoint(address, config_.port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw error(errc::io, "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " + ec.message());
+    log::info("listening on http://" + config_.host + ":" + std::to_string(acceptor.local_endpoint().port()) + " (model '" + model_.id + "')");
+
+    net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
+    net::co_spawn(ioc, drain_on_signal(st, acceptor, ioc), net::detached);
+    // Network I/O is light next to generation: two threads keep slow clients from blocking others.
+    std::thread second([&] { ioc.run(); });
+    ioc.run();
+    second.join();
+    log::info("stopped");
+}
+
+}  // namespace sluice::http
