@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The openai client for the server integration tests (pinned in package-lock.json).
+(cd tests/integration/node && npm ci --no-audit --no-fund --loglevel=error)
 scripts/build.sh -DSLUICE_WERROR=ON
 export SLUICE_SHARED="${SLUICE_SHARED:-$(cd .. && pwd)/shared}"
 cd build

@@ -1,0 +1,231 @@
+// Integration tests: the real `sluice serve` on a loopback port, driven by the official
+// openai client and by raw HTTP. Needs SLUICE_BINARY and SLUICE_SHARED.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import OpenAI from 'openai';
+
+const BIN = process.env.SLUICE_BINARY;
+const SHARED = process.env.SLUICE_SHARED || '../shared';
+const STORIES = `${SHARED}/models/stories260K.gguf`;
+const SLOW = `${SHARED}/models/llama3-Q6_K.gguf`;  // large vocabulary: slow enough to observe cancellation
+const haveData = fs.existsSync(STORIES) && fs.existsSync(SLOW);
+const required = process.env.SLUICE_REQUIRE_SHARED === '1';
+const skip = !haveData && !required ? `shared data not found under ${SHARED}` : false;
+
+function startServer(args) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30000);
+    proc.stderr.on('data', (d) => {
+      log += d.toString();
+      const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m && !proc.port) {
+        proc.port = Number(m[1]);
+        clearTimeout(timer);
+        resolve(proc);
+      }
+    });
+    proc.on('exit', (code) => { proc.exitCode_ = code; clearTimeout(timer); if (!proc.port) reject(new Error(`server exited ${code}:\n${log}`)); });
+    proc.log = () => log;
+  });
+}
+
+// Raw HTTP request; resolves {status, headers, body}.
+function request(port, { method = 'GET', path = '/', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
+    req.end();
+  });
+}
+
+const KEY = 'test-key-123';
+const auth = { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' };
+let main, limited;
+
+before(async () => {
+  if (skip) return;
+  main = await startServer(['-m', STORIES, '--api-key', KEY, '--ctx-size', '256', '--max-body', '4096',
+                            '--cors-origin', 'http://app.example', '--alias', 'stories']);
+  limited = await startServer(['-m', STORIES, '--rate-limit', '60', '--rate-burst', '2']);
+});
+
+after(() => {
+  for (const p of [main, limited]) if (p && p.exitCode_ === undefined) p.kill('SIGKILL');
+});
+
+test('health is public and models list the alias', { skip }, async () => {
+  const h = await request(main.port, { path: '/health' });
+  assert.equal(h.status, 200);
+  assert.deepEqual(JSON.parse(h.body), { status: 'ok' });
+  const m = await request(main.port, { path: '/v1/models', headers: auth });
+  assert.equal(JSON.parse(m.body).data[0].id, 'stories');
+  const one = await request(main.port, { path: '/v1/models/stories', headers: auth });
+  assert.equal(JSON.parse(one.body).object, 'model');
+  const none = await request(main.port, { path: '/v1/models/gpt-4', headers: auth });
+  assert.equal(none.status, 404);
+});
+
+test('openai client: chat and completions, non-stream and stream', { skip }, async () => {
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: KEY, maxRetries: 0 });
+  const chat = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 12, temperature: 0 });
+  assert.match(chat.id, /^chatcmpl-/);
+  assert.equal(chat.object, 'chat.completion');
+  assert.equal(chat.choices[0].message.role, 'assistant');
+  assert.ok(chat.choices[0].message.content.length > 0);
+  assert.equal(chat.choices[0].finish_reason, 'length');
+  assert.equal(chat.usage.completion_tokens, 12);
+
+  const comp = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 16, temperature: 0 });
+  assert.match(comp.id, /^cmpl-/);
+  // Greedy output is a prefix of llama.cpp's reference continuation of the same prompt.
+  const reference = JSON.parse(fs.readFileSync(`${SHARED}/reference/stories260K.json`)).completions
+    .find((c) => c.prompt === 'Once upon a time').completion_text;
+  assert.ok(comp.choices[0].text.length > 20 && reference.startsWith(comp.choices[0].text), comp.choices[0].text);
+
+  const stream = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 16, temperature: 0,
+                                                   stream: true, stream_options: { include_usage: true } });
+  let text = '', usage = null, finish = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) { text += c.text; if (c.finish_reason) finish = c.finish_reason; }
+  }
+  assert.equal(text, comp.choices[0].text);  // stream and non-stream produce the same text
+  assert.equal(finish, 'length');
+  assert.deepEqual(usage, { prompt_tokens: 5, completion_tokens: 16, total_tokens: 21 });
+
+  const chatStream = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 12,
+                                                           temperature: 0, stream: true });
+  let first = true, streamed = '';
+  for await (const chunk of chatStream) {
+    if (first) { assert.equal(chunk.choices[0].delta.role, 'assistant'); first = false; }
+    streamed += chunk.choices[0]?.delta?.content ?? '';
+  }
+  assert.equal(streamed, chat.choices[0].message.content);
+});
+
+test('openai client: errors surface as SDK exceptions', { skip }, async () => {
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: KEY, maxRetries: 0 });
+  await assert.rejects(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], temperature: 9 }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature');
+  await assert.rejects(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }],
+                                                        tools: [{ type: 'function', function: { name: 'f' } }] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools');
+  const wrong = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: 'nope', maxRetries: 0 });
+  await assert.rejects(wrong.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
+  await assert.rejects(client.completions.create({ model: 'stories', prompt: 'Once', max_tokens: 100000 }),
+    (e) => e instanceof OpenAI.BadRequestError && e.code === 'context_length_exceeded');
+});
+
+test('raw HTTP: status codes and error envelopes', { skip }, async () => {
+  const body = { messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 };
+  const noKey = await request(main.port, { method: 'POST', path: '/v1/chat/completions', headers: { 'Content-Type': 'application/json' }, body });
+  assert.equal(noKey.status, 401);
+  assert.equal(JSON.parse(noKey.body).error.type, 'authentication_error');
+  const xKey = await request(main.port, { method: 'POST', path: '/v1/chat/completions', headers: { 'x-api-key': KEY, 'Content-Type': 'application/json' }, body });
+  assert.equal(xKey.status, 200);
+  const missing = await request(main.port, { path: '/v1/nothing', headers: auth });
+  assert.equal(missing.status, 404);
+  assert.deepEqual(Object.keys(JSON.parse(missing.body).error).sort(), ['code', 'message', 'param', 'type']);
+  const wrongMethod = await request(main.port, { method: 'GET', path: '/v1/chat/completions', headers: auth });
+  assert.equal(wrongMethod.status, 405);
+  const tooBig = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: JSON.stringify({ prompt: 'x'.repeat(5000) }) });
+  assert.equal(tooBig.status, 413);
+  const notJson = await request(main.port, { method: 'POST', path: '/v1/completions', headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'text/plain' }, body: 'hi' });
+  assert.equal(notJson.status, 415);
+  const badJson = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: '{"prompt": ' });
+  assert.equal(badJson.status, 400);
+  assert.equal(JSON.parse(badJson.body).error.type, 'invalid_request_error');
+  const ctx = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: { prompt: 'Once upon a time', max_tokens: 300 } });
+  assert.equal(ctx.status, 400);
+  assert.equal(JSON.parse(ctx.body).error.code, 'context_length_exceeded');
+});
+
+test('raw HTTP: SSE framing, stop strings never leak', { skip }, async () => {
+  const res = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth,
+                                         body: { prompt: 'Once upon a time', max_tokens: 16, temperature: 0, stream: true, stop: [' girl'] } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type'], /^text\/event-stream/);
+  const events = res.body.split('\n\n');
+  assert.equal(events.pop(), '');
+  assert.equal(events.pop(), 'data: [DONE]');
+  let text = '';
+  for (const e of events) {
+    assert.match(e, /^data: \{/);
+    text += JSON.parse(e.slice(6)).choices[0].text;
+  }
+  assert.equal(text, ', there was a little');
+  const plain = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth,
+                                           body: { prompt: 'Once upon a time', max_tokens: 16, temperature: 0, stop: [' girl'] } });
+  const c = JSON.parse(plain.body).choices[0];
+  assert.equal(c.text, text);
+  assert.equal(c.finish_reason, 'stop');
+});
+
+test('CORS preflight only for configured origins', { skip }, async () => {
+  const ok = await request(main.port, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' } });
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers['access-control-allow-origin'], 'http://app.example');
+  const other = await request(main.port, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { Origin: 'http://evil.example' } });
+  assert.notEqual(other.status, 204);
+  assert.equal(other.headers['access-control-allow-origin'], undefined);
+});
+
+test('rate limit answers 429 with Retry-After', { skip }, async () => {
+  const statuses = [];
+  let retry;
+  for (let i = 0; i < 4; i++) {
+    const r = await request(limited.port, { path: '/v1/models' });
+    statuses.push(r.status);
+    if (r.status === 429) retry = r.headers['retry-after'];
+  }
+  assert.deepEqual(statuses.slice(0, 2), [200, 200]);
+  assert.equal(statuses[3], 429);
+  assert.ok(Number(retry) >= 1);
+});
+
+test('a client that disconnects mid-stream cancels its generation', { skip }, async () => {
+  const srv = await startServer(['-m', SLOW, '--ctx-size', '4096']);
+  try {
+    await new Promise((resolve, reject) => {
+      const sock = net.connect(srv.port, '127.0.0.1', () => {
+        const body = JSON.stringify({ prompt: 'Hello', max_tokens: 4000, temperature: 0, stream: true });
+        sock.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+      sock.once('data', () => { sock.destroy(); resolve(); });
+      sock.on('error', reject);
+    });
+    // Generating 4000 tokens takes many seconds; a cancelled job frees the engine at once.
+    const t0 = Date.now();
+    const r = await request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
+                                        body: { prompt: 'Hi', max_tokens: 2 } });
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 < 5000, `the next request waited ${Date.now() - t0} ms`);
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
+test('SIGTERM lets open streams finish, then exits 0', { skip }, async () => {
+  const srv = await startServer(['-m', SLOW, '--ctx-size', '512', '--shutdown-timeout', '20']);
+  const done = request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
+                                   body: { prompt: 'Hello', max_tokens: 60, temperature: 0, stream: true } });
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = new Promise((r) => srv.on('exit', r));
+  srv.kill('SIGTERM');
+  const res = await done;
+  assert.equal(res.status, 200);
+  assert.ok(res.body.endsWith('data: [DONE]\n\n'), 'the open stream ran to its end');
+  assert.equal(await exited, 0);
+});
