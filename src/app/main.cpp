@@ -17,6 +17,7 @@ constexpr const char* k_usage =
     "commands:\n"
     "  serve [-m MODEL.gguf] [--host H] [--port P] [--api-key KEY] ...\n"
     "                                             serve the OpenAI-compatible API\n"
+    "  status [--url URL] [--api-key KEY]         is a server up, which model, is the key accepted\n"
     "  inspect MODEL.gguf [--json] [--metadata]   describe a GGUF model file\n"
     "  tokenize -m MODEL.gguf [--raw|--no-add-special]\n"
     "                                             print the token ids of stdin's text\n"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
         if (cmd == "score") return sluice::app::run_score(args);
         if (cmd == "template") return sluice::app::run_template(args);
         if (cmd == "serve") return sluice::app::run_serve(args);
+        if (cmd == "status") return sluice::app::run_status(args);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::fputs(k_usage, stdout);
             return 0;

@@ -217,6 +217,26 @@ test('a client that disconnects mid-stream cancels its generation', { skip }, as
   }
 });
 
+test('sluice status reports the server, its model and the key', { skip }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const run = (args) => { try { return { code: 0, out: execFileSync(BIN, ['status', '--url', `http://127.0.0.1:${main.port}`, ...args]).toString() }; }
+                          catch (e) { return { code: e.status, out: e.stdout.toString() }; } };
+  const good = run(['--api-key', KEY]);
+  assert.equal(good.code, 0, good.out);
+  assert.match(good.out, /server: +up/);
+  assert.match(good.out, /model: +stories/);
+  assert.match(good.out, /api key: accepted/);
+  const bad = run(['--api-key', 'wrong']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.out, /rejected/);
+  const none = run([]);
+  assert.match(none.out, /required/);
+});
+
+test('refuses a non-loopback address without a key', { skip }, async () => {
+  await assert.rejects(startServer(['-m', STORIES, '--host', '0.0.0.0']), /without an API key/);
+});
+
 test('SIGTERM lets open streams finish, then exits 0', { skip }, async () => {
   const srv = await startServer(['-m', SLOW, '--ctx-size', '512', '--shutdown-timeout', '20']);
   const done = request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
