@@ -237,6 +237,40 @@ test('refuses a non-loopback address without a key', { skip }, async () => {
   await assert.rejects(startServer(['-m', STORIES, '--host', '0.0.0.0']), /without an API key/);
 });
 
+test('chunked request bodies are read, and limited while reading', { skip }, async () => {
+  const send = (chunks) => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: main.port, method: 'POST', path: '/v1/completions',
+                               headers: { ...auth, 'Transfer-Encoding': 'chunked' } }, (res) => {
+      let data = '';
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode, body: data }));
+    });
+    req.on('error', reject);
+    for (const c of chunks) req.write(c);
+    req.end();
+  });
+  const ok = await send(['{"prompt": "Once upon', ' a time", "max_tokens": 3}']);
+  assert.equal(ok.status, 200, ok.body);
+  const big = await send(['{"prompt": "', 'x'.repeat(3000), 'y'.repeat(3000), '"}']);
+  assert.equal(big.status, 413);
+});
+
+test('a config file takes the same keys as the command line', { skip }, async () => {
+  const cfg = `${process.env.TMPDIR || '/tmp'}/sluice-test-${process.pid}.conf`;
+  fs.writeFileSync(cfg, `# comment\nalias = from-config\nctx-size = 128\n`);
+  const srv = await startServer(['-m', STORIES, '--config', cfg]);
+  try {
+    const m = await request(srv.port, { path: '/v1/models' });
+    assert.equal(JSON.parse(m.body).data[0].id, 'from-config');
+    const ctx = await request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
+                                          body: { prompt: 'Once', max_tokens: 200 } });
+    assert.equal(JSON.parse(ctx.body).error.code, 'context_length_exceeded');
+  } finally {
+    srv.kill('SIGKILL');
+    fs.rmSync(cfg, { force: true });
+  }
+});
+
 test('SIGTERM lets open streams finish, then exits 0', { skip }, async () => {
   const srv = await startServer(['-m', SLOW, '--ctx-size', '512', '--shutdown-timeout', '20']);
   const done = request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
