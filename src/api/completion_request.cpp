@@ -48,6 +48,12 @@ std::int64_t integer(const std::string& field, const json::value& v, std::int64_
     if (v.is_double()) {
         const double d = v.get_double();
         if (d != std::floor(d)) wrong_type(field, "an integer", v);
+        // Range-check before converting: casting a double outside int64 is undefined.
+        if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi))) {
+            throw invalid_request("'" + field + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                                      json::serialize(v),
+                                  field);
+        }
     } else if (!v.is_int64() && !v.is_uint64()) {
         wrong_type(field, "an integer", v);
     }
