@@ -6,6 +6,7 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "model_download.hpp"
 #include "sluice/chat/chat_template.hpp"
 #include "sluice/engine/generation_service.hpp"
 #include "sluice/engine/llm_model.hpp"
@@ -34,12 +35,13 @@ bool is_loopback(const std::string& host) {
     return !ec && a.is_loopback();
 }
 
-// -m, else $SLUICE_MODEL, else ../shared/models/stories260K.gguf when present.
+// -m, else $SLUICE_MODEL, else ../shared/models/stories260K.gguf when present, else the
+// default model (downloaded once into ~/.cache/sluice).
 std::string resolve_model(const po::variables_map& vm) {
     if (vm.count("model")) return vm["model"].as<std::string>();
     if (const char* env = std::getenv("SLUICE_MODEL"); env && *env) return env;
     if (std::filesystem::exists("../shared/models/stories260K.gguf")) return "../shared/models/stories260K.gguf";
-    throw error(errc::invalid_argument, "no model: pass -m MODEL.gguf or set SLUICE_MODEL");
+    return ensure_default_model();
 }
 
 }  // namespace
@@ -47,7 +49,7 @@ std::string resolve_model(const po::variables_map& vm) {
 int run_serve(const std::vector<std::string>& args) {
     po::options_description desc("serve options");
     desc.add_options()("help,h", "show this help")
-        ("model,m", po::value<std::string>(), "GGUF model (default: $SLUICE_MODEL, then ../shared/models/stories260K.gguf)")
+        ("model,m", po::value<std::string>(), "GGUF model (default: $SLUICE_MODEL, ../shared/models/stories260K.gguf, then a download)")
         ("host", po::value<std::string>()->default_value("127.0.0.1"), "address to listen on")
         ("port", po::value<int>()->default_value(8080), "port (0: any free port)")
         ("alias", po::value<std::string>(), "model id clients see (default: the file name)")

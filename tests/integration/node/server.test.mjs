@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import OpenAI from 'openai';
 
 const BIN = process.env.SLUICE_BINARY;
@@ -16,9 +19,9 @@ const haveData = fs.existsSync(STORIES) && fs.existsSync(SLOW);
 const required = process.env.SLUICE_REQUIRE_SHARED === '1';
 const skip = !haveData && !required ? `shared data not found under ${SHARED}` : false;
 
-function startServer(args) {
+function startServer(args, options = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...options });
     let log = '';
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30000);
     proc.stderr.on('data', (d) => {
@@ -268,6 +271,48 @@ test('a config file takes the same keys as the command line', { skip }, async ()
   } finally {
     srv.kill('SIGKILL');
     fs.rmSync(cfg, { force: true });
+  }
+});
+
+test('without a model, serve downloads the default one (redirect, progress, checksum) and caches it', { skip }, async () => {
+  const bytes = fs.readFileSync(STORIES);
+  const sha = crypto.createHash('sha256').update(bytes).digest('hex');
+  let advertise = sha, hits = 0;
+  // Like Hugging Face: /resolve/... answers 302 with the LFS checksum, the CDN serves the bytes.
+  const hf = http.createServer((req, res) => {
+    hits++;
+    if (req.url.startsWith('/resolve/')) {
+      res.writeHead(302, { Location: '/cdn/blob', 'X-Linked-Etag': `"${advertise}"` });
+      return res.end();
+    }
+    res.writeHead(200, { 'Content-Length': bytes.length });
+    res.end(bytes);
+  });
+  await new Promise((r) => hf.listen(0, '127.0.0.1', r));
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-home-'));
+  const env = { ...process.env, HOME: home, XDG_CACHE_HOME: '', SLUICE_MODEL: '',
+                SLUICE_DEFAULT_MODEL_URL: `http://127.0.0.1:${hf.address().port}/resolve/main/tiny-default.gguf` };
+  try {
+    advertise = 'f'.repeat(64);  // a wrong checksum: refused, nothing cached
+    await assert.rejects(startServer([], { cwd: home, env }), /checksum mismatch/);
+    assert.equal(fs.existsSync(path.join(home, '.cache/sluice/tiny-default.gguf')), false);
+    advertise = sha;
+    const srv = await startServer([], { cwd: home, env });
+    try {
+      assert.match(srv.log(), /downloading the default model/);
+      assert.match(srv.log(), /sha256 [0-9a-f]{64} verified/);
+      const m = await request(srv.port, { path: '/v1/models' });
+      assert.equal(JSON.parse(m.body).data[0].id, 'tiny-default');
+    } finally {
+      srv.kill('SIGKILL');
+    }
+    const before = hits;
+    const again = await startServer([], { cwd: home, env });  // cached: no second download
+    again.kill('SIGKILL');
+    assert.equal(hits, before);
+  } finally {
+    hf.close();
+    fs.rmSync(home, { recursive: true, force: true });
   }
 });
 
