@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "cli_options.hpp"
 #include "commands.hpp"
@@ -107,6 +108,29 @@ int run_serve(const std::vector<std::string>& args) {
     if (fmt != "text" && fmt != "json") throw error(errc::invalid_argument, "--log-format must be text or json");
     cfg.log_json = fmt == "json";
 
+    // Listen first: /health answers 503 while the model loads (and a busy port fails fast).
+    http::server srv(cfg);
+    srv.listen();
+    if (cfg.api_keys.empty()) log::warn("no API key configured: every client on " + cfg.host + " can use the server");
+    std::exception_ptr failure;
+    std::thread serving([&] {
+        try {
+            srv.run();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    struct join_on_exit {
+        http::server& s;
+        std::thread& t;
+        ~join_on_exit() {
+            if (t.joinable()) {
+                s.stop();
+                t.join();
+            }
+        }
+    } joiner{srv, serving};
+
     const std::string path = resolve_model(vm);
     log::info("loading " + path);
     const auto file = model::gguf_file::open(path);
@@ -133,8 +157,9 @@ int run_serve(const std::vector<std::string>& args) {
     served.chat = &tmpl;
     served.generator = &gen;
     served.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    if (cfg.api_keys.empty()) log::warn("no API key configured: every client on " + cfg.host + " can use the server");
-    http::server(cfg, served).run();
+    srv.set_model(served);
+    serving.join();  // until SIGINT/SIGTERM and the drain
+    if (failure) std::rethrow_exception(failure);
     return 0;
 }
 

@@ -47,6 +47,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     if (target == "/health" || target == "/v1/health") {
         if (method != bhttp::verb::get && method != bhttp::verb::head) throw api::method_not_allowed("Use GET for " + target);
         if (st.draining) throw api::unavailable("The server is shutting down.");
+        if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
         co_return json_response(ex, 200, R"({"status":"ok"})");
     }
 
@@ -60,6 +61,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     }
     if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
     if (st.draining) throw api::unavailable("The server is shutting down.");
+    if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
 
     const bool chat = target == "/v1/chat/completions" || target == "/chat/completions";
     const bool completion = target == "/v1/completions" || target == "/completions";

@@ -29,8 +29,10 @@ struct server_state {
     std::atomic<int> in_flight{0};  // requests being handled
     std::atomic<int> connections{0};
 
-    server_state(server_config c, served_model m)
-        : config(std::move(c)), model(std::move(m)), keys(config.api_keys), limiter(config.rate_per_minute, config.rate_burst) {}
+    std::atomic<bool> ready{false};  // model loaded (set once, after `model` is filled)
+
+    explicit server_state(server_config c)
+        : config(std::move(c)), keys(config.api_keys), limiter(config.rate_per_minute, config.rate_burst) {}
 };
 
 // Per-request context: the connection's stream, the parsed request, the CORS origin to echo.

@@ -58,25 +58,51 @@ net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& a
 
 }  // namespace
 
-server::server(server_config config, served_model model) : config_(std::move(config)), model_(std::move(model)) {}
-
-void server::run() {
+struct server::impl {
     net::io_context ioc;
-    server_state st(config_, model_);
-    net::ip::tcp::acceptor acceptor(ioc);
+    server_state st;
+    net::ip::tcp::acceptor acceptor{ioc};
+    explicit impl(server_config c) : st(std::move(c)) {}
+};
+
+server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+server::~server() = default;
+
+std::uint16_t server::listen() {
+    auto& cfg = impl_->st.config;
+    auto& acceptor = impl_->acceptor;
     boost::system::error_code ec;
-    const auto address = net::ip::make_address(config_.host, ec);
-    if (ec) throw error(errc::invalid_argument, "--host: '" + config_.host + "' is not an IP address");
-    const net::ip::tcp::endpoint endpoint(address, config_.port);
+    const auto address = net::ip::make_address(cfg.host, ec);
+    if (ec) throw error(errc::invalid_argument, "--host: '" + cfg.host + "' is not an IP address");
+    const net::ip::tcp::endpoint endpoint(address, cfg.port);
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) throw error(errc::io, "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " + ec.message());
-    log::info("listening on http://" + config_.host + ":" + std::to_string(acceptor.local_endpoint().port()) + " (model '" + model_.id + "')");
+    if (ec) throw error(errc::io, "cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + ec.message());
+    const auto port = acceptor.local_endpoint().port();
+    log::info("listening on http://" + cfg.host + ":" + std::to_string(port));
+    return port;
+}
 
-    net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
-    net::co_spawn(ioc, drain_on_signal(st, acceptor, ioc), net::detached);
+void server::set_model(served_model model) {
+    impl_->st.model = std::move(model);
+    impl_->st.ready.store(true, std::memory_order_release);
+    log::info("model '" + impl_->st.model.id + "' ready");
+}
+
+void server::stop() {
+    net::post(impl_->ioc, [this] {
+        boost::system::error_code ignored;
+        impl_->acceptor.close(ignored);
+        impl_->ioc.stop();
+    });
+}
+
+void server::run() {
+    auto& ioc = impl_->ioc;
+    net::co_spawn(ioc, accept_loop(impl_->st, impl_->acceptor), net::detached);
+    net::co_spawn(ioc, drain_on_signal(impl_->st, impl_->acceptor, ioc), net::detached);
     // Network I/O is light next to generation: two threads keep slow clients from blocking others.
     std::thread second([&] { ioc.run(); });
     ioc.run();

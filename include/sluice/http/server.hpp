@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,14 +43,23 @@ struct served_model {
 
 class server {
 public:
-    server(server_config config, served_model model);
-    // Serves until SIGINT/SIGTERM, then drains. Throws sluice::error when the address
-    // cannot be bound. Returns when every open request finished or the timeout passed.
+    explicit server(server_config config);
+    ~server();
+
+    // Binds the address (throws sluice::error when it cannot) and returns the port.
+    std::uint16_t listen();
+    // Serves until SIGINT/SIGTERM or stop(), then drains; returns when open requests
+    // finished or the timeout passed. Until set_model() every endpoint answers 503
+    // (the model is loading); /health too.
     void run();
+    // Called once, from any thread, when the model is loaded.
+    void set_model(served_model model);
+    // Stops serving (e.g. when loading failed); safe from any thread.
+    void stop();
 
 private:
-    server_config config_;
-    served_model model_;
+    struct impl;
+    std::unique_ptr<impl> impl_;
 };
 
 }  // namespace sluice::http

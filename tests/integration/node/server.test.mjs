@@ -21,19 +21,26 @@ const skip = !haveData && !required ? `shared data not found under ${SHARED}` : 
 
 function startServer(args, options = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...options });
+    const { untilListening, ...spawnOptions } = options;
+    const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...spawnOptions });
     let log = '';
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30000);
     proc.stderr.on('data', (d) => {
       log += d.toString();
       const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m && !proc.port) {
-        proc.port = Number(m[1]);
+      if (m && !proc.port) proc.port = Number(m[1]);
+      if (proc.port && options.untilListening && !proc.ready) {
+        proc.ready = true;
+        clearTimeout(timer);
+        resolve(proc);
+      }
+      if (proc.port && /ready/.test(log) && !proc.ready) {
+        proc.ready = true;
         clearTimeout(timer);
         resolve(proc);
       }
     });
-    proc.on('exit', (code) => { proc.exitCode_ = code; clearTimeout(timer); if (!proc.port) reject(new Error(`server exited ${code}:\n${log}`)); });
+    proc.on('exit', (code) => { proc.exitCode_ = code; clearTimeout(timer); if (!proc.ready) reject(new Error(`server exited ${code}:\n${log}`)); });
     proc.log = () => log;
   });
 }
@@ -277,7 +284,7 @@ test('a config file takes the same keys as the command line', { skip }, async ()
 test('without a model, serve downloads the default one (redirect, progress, checksum) and caches it', { skip }, async () => {
   const bytes = fs.readFileSync(STORIES);
   const sha = crypto.createHash('sha256').update(bytes).digest('hex');
-  let advertise = sha, hits = 0;
+  let advertise = sha, hits = 0, delay = 0;
   // Like Hugging Face: /resolve/... answers 302 with the LFS checksum, the CDN serves the bytes.
   const hf = http.createServer((req, res) => {
     hits++;
@@ -285,8 +292,10 @@ test('without a model, serve downloads the default one (redirect, progress, chec
       res.writeHead(302, { Location: '/cdn/blob', 'X-Linked-Etag': `"${advertise}"` });
       return res.end();
     }
-    res.writeHead(200, { 'Content-Length': bytes.length });
-    res.end(bytes);
+    setTimeout(() => {
+      res.writeHead(200, { 'Content-Length': bytes.length });
+      res.end(bytes);
+    }, delay);
   });
   await new Promise((r) => hf.listen(0, '127.0.0.1', r));
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-home-'));
@@ -310,6 +319,19 @@ test('without a model, serve downloads the default one (redirect, progress, chec
     const again = await startServer([], { cwd: home, env });  // cached: no second download
     again.kill('SIGKILL');
     assert.equal(hits, before);
+
+    // While the model loads (here: downloads), the server answers 503.
+    fs.rmSync(path.join(home, '.cache/sluice/tiny-default.gguf'));
+    delay = 1500;
+    const loading = await startServer([], { cwd: home, env, untilListening: true });
+    try {
+      const h = await request(loading.port, { path: '/health' });
+      assert.equal(h.status, 503);
+      assert.match(JSON.parse(h.body).error.message, /loading/);
+      assert.ok(Number(h.headers['retry-after']) >= 1);
+    } finally {
+      loading.kill('SIGKILL');
+    }
   } finally {
     hf.close();
     fs.rmSync(home, { recursive: true, force: true });
