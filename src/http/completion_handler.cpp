@@ -11,6 +11,7 @@
 
 #include "connection.hpp"
 #include "sluice/api/completion_request.hpp"
+#include "sluice/api/sse.hpp"
 #include "sluice/api/stop_matcher.hpp"
 #include "sluice/engine/incremental_decoder.hpp"
 #include "sluice/util/log.hpp"
@@ -71,7 +72,7 @@ json::object legacy_logprobs(const engine::tokenizer& tok, const std::vector<eng
     return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
-std::string sse(const json::value& v) { return "data: " + json::serialize(v) + "\n\n"; }
+std::string sse(const json::value& v) { return api::sse_frame(v); }
 
 net::awaitable<void> write_chunk(beast::tcp_stream& stream, const std::string& data) {
     co_await net::async_write(stream, bhttp::make_chunk(net::buffer(data)), use_awaitable);
@@ -246,7 +247,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
         }
     }
     if (r.stream) {
-        const std::string done = "data: [DONE]\n\n";
+        const std::string done = api::sse_done;
         co_await write_chunk(ex.stream, done);
         co_await net::async_write(ex.stream, bhttp::make_chunk_last(), use_awaitable);
         co_return;

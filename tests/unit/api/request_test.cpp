@@ -4,6 +4,7 @@
 
 #include "sluice/api/api_error.hpp"
 #include "sluice/api/completion_request.hpp"
+#include "sluice/api/sse.hpp"
 #include "sluice/api/stop_matcher.hpp"
 
 namespace {
@@ -105,6 +106,13 @@ TEST(api_error, envelope_has_the_openai_shape) {
     EXPECT_EQ(rate_limited(3).status, 429);
     EXPECT_EQ(rate_limited(3).retry_after, 3);
     EXPECT_EQ(unauthorized("no key").status, 401);
+}
+
+TEST(sse, frames_are_single_data_lines) {
+    const auto f = sse_frame(boost::json::object{{"text", "line one\nline two"}});
+    EXPECT_EQ(f, "data: {\"text\":\"line one\\nline two\"}\n\n");
+    EXPECT_EQ(f.find('\n'), f.size() - 2);  // the only newlines end the frame
+    EXPECT_STREQ(sse_done, "data: [DONE]\n\n");
 }
 
 TEST(stop_matcher, holds_back_possible_stop_prefixes_across_pieces) {
