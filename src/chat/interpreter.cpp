@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "sluice/util/utf8.hpp"
 
@@ -453,6 +454,7 @@ value renderer::eval(const expr& e, scope& sc) {
             const value v = eval(*e.kids[0], sc);
             if (!v.is_number()) fail("bad operand type for unary " + std::string(e.k == expr::kind::neg ? "-" : "+") + ": '" + v.type_name() + "'");
             if (e.k == expr::kind::pos) return v;
+            if (!v.is_float() && v.as_int() == std::numeric_limits<std::int64_t>::min()) fail("integer negation is too large");
             return v.is_float() ? value(-v.as_double()) : value(-v.as_int());
         }
         case expr::kind::not_: return value(!eval(*e.kids[0], sc).truthy());
@@ -566,9 +568,18 @@ value renderer::eval_binary(const std::string& op, const value& a, const value& 
     if (!a.is_number() || !b.is_number()) return type_error();
     const bool ints = !a.is_float() && !b.is_float();
     const double x = a.as_double(), y = b.as_double();
-    if (op == "+") return ints ? value(a.as_int() + b.as_int()) : value(x + y);
-    if (op == "-") return ints ? value(a.as_int() - b.as_int()) : value(x - y);
-    if (op == "*") return ints ? value(a.as_int() * b.as_int()) : value(x * y);
+    // Python integers do not overflow; ours are 64-bit, so overflow is a template error.
+    if (ints && (op == "+" || op == "-" || op == "*")) {
+        std::int64_t r = 0;
+        const bool overflowed = op == "+"   ? __builtin_add_overflow(a.as_int(), b.as_int(), &r)
+                                : op == "-" ? __builtin_sub_overflow(a.as_int(), b.as_int(), &r)
+                                            : __builtin_mul_overflow(a.as_int(), b.as_int(), &r);
+        if (overflowed) fail("integer result of '" + op + "' is too large");
+        return value(r);
+    }
+    if (op == "+") return value(x + y);
+    if (op == "-") return value(x - y);
+    if (op == "*") return value(x * y);
     if (op == "/") {
         if (y == 0) fail("division by zero");
         return value(x / y);
@@ -577,6 +588,7 @@ value renderer::eval_binary(const std::string& op, const value& a, const value& 
         if (y == 0) fail("integer division or modulo by zero");
         if (ints) {
             const std::int64_t p = a.as_int(), q = b.as_int();
+            if (p == std::numeric_limits<std::int64_t>::min() && q == -1) fail("integer result of '" + op + "' is too large");
             std::int64_t d = p / q, m = p % q;
             if (m != 0 && ((m < 0) != (q < 0))) {  // Python floors
                 --d;
@@ -589,9 +601,15 @@ value renderer::eval_binary(const std::string& op, const value& a, const value& 
     }
     if (op == "**") {
         if (ints && b.as_int() >= 0) {
-            std::int64_t r = 1;
-            for (std::int64_t i = 0; i < b.as_int() && i < 64; ++i) r *= a.as_int();
-            return value(r);
+            std::int64_t p = 1;
+            for (std::int64_t i = 0; i < b.as_int() && p != 0; ++i) {
+                if (__builtin_mul_overflow(p, a.as_int(), &p)) fail("integer result of '**' is too large");
+                if (p == 1 || p == -1) {  // 1 and -1 stay bounded: finish without looping
+                    if (p == -1 && (b.as_int() - i - 1) % 2 == 1) p = 1;
+                    break;
+                }
+            }
+            return value(p);
         }
         return value(std::pow(x, y));
     }

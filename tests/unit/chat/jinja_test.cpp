@@ -69,6 +69,9 @@ TEST(jinja, errors_carry_a_message_and_the_line) {
     EXPECT_NE(e.find("bad input"), std::string::npos) << e;
     EXPECT_NE(e.find("template line 2"), std::string::npos) << e;
     EXPECT_NE(error_of("{{ 'a' + 1 }}").find("can only concatenate"), std::string::npos);
+    EXPECT_NE(error_of("{{ 4052555153018976267 * 3 }}").find("too large"), std::string::npos);
+    EXPECT_NE(error_of("{{ 3 ** 99 }}").find("too large"), std::string::npos);
+    EXPECT_EQ(render("{{ 2 ** 62 }} {{ (-1) ** 1000001 }} {{ 1 ** 99999999999 }}"), "4611686018427387904 -1 1");
     EXPECT_NE(error_of("{{ x.y }}").find("'x' is undefined"), std::string::npos);
     EXPECT_NE(error_of("{{ [] | nosuchfilter }}").find("no filter named"), std::string::npos);
     EXPECT_NE(error_of("{% set l = [] %}{{ l.append(1) }}").find("unsafe"), std::string::npos);
