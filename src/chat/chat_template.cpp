@@ -57,13 +57,7 @@ std::string chat_template::render(const boost::json::object& variables, const re
     // Llama 3.x templates print `date_string` (else a hard-coded 2024 date); llama-server
     // supplies today's, and so does sluice when the template reads it.
     if (source_.find("date_string") != std::string::npos) {
-        std::tm now{};
-        if (options.fixed_time) {
-            now = *options.fixed_time;
-        } else {
-            const std::time_t t = std::time(nullptr);
-            localtime_r(&t, &now);
-        }
+        const std::tm now = render_time(options);
         char buf[32];
         ctx.items.emplace_back("date_string", value(std::string(buf, std::strftime(buf, sizeof buf, "%d %b %Y", &now))));
     }

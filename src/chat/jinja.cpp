@@ -17,15 +17,16 @@ jinja_template jinja_template::parse(std::string_view source) {
     return t;
 }
 
-std::string jinja_template::render(const value& context, const render_options& options) const {
+std::tm render_time(const render_options& options) {
+    if (options.fixed_time) return *options.fixed_time;
     std::tm now{};
-    if (options.fixed_time) {
-        now = *options.fixed_time;
-    } else {
-        const std::time_t t = std::time(nullptr);
-        localtime_r(&t, &now);
-    }
-    detail::renderer r(options, now);
+    const std::time_t t = std::time(nullptr);
+    localtime_r(&t, &now);
+    return now;
+}
+
+std::string jinja_template::render(const value& context, const render_options& options) const {
+    detail::renderer r(options, render_time(options));
     return r.render(impl_->body, context);
 }
 

@@ -160,8 +160,17 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
                 ex.cors_origin = std::string(it->value());
             }
         }
-        // The body limit is enforced from Content-Length before any of the body is read.
-        if (parser.content_length() && *parser.content_length() > st.config.max_body) {
+        // The body limit is enforced from Content-Length before any of the body is read;
+        // chunked bodies learn their size only while reading.
+        bool too_large = parser.content_length() && *parser.content_length() > st.config.max_body;
+        if (!too_large) {
+            stream.expires_after(st.config.body_timeout);
+            auto [bec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(use_awaitable));
+            (void)body_bytes;
+            too_large = bec == bhttp::error::body_limit;
+            if (bec && !too_large) break;
+        }
+        if (too_large) {
             auto res = error_response(ex, api::payload_too_large("The request body is larger than " + std::to_string(st.config.max_body) + " bytes."));
             res.keep_alive(false);
             res.prepare_payload();
@@ -169,18 +178,6 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             access_log(st, head, 413, t0);
             break;
         }
-        stream.expires_after(st.config.body_timeout);
-        auto [bec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(use_awaitable));
-        (void)body_bytes;
-        if (bec == bhttp::error::body_limit) {  // chunked bodies learn their size only while reading
-            auto res = error_response(ex, api::payload_too_large("The request body is larger than " + std::to_string(st.config.max_body) + " bytes."));
-            res.keep_alive(false);
-            res.prepare_payload();
-            co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
-            access_log(st, head, 413, t0);
-            break;
-        }
-        if (bec) break;
         const request& req = parser.get();
         ex.stream.expires_never();
         unsigned status = 200;

@@ -38,6 +38,9 @@ struct render_options {
     int max_depth = 256;                      // nested macro calls
 };
 
+// The time strftime_now sees: options.fixed_time, else the local time now.
+std::tm render_time(const render_options& options);
+
 class jinja_template {
 public:
     // Throws template_error on a syntax error.
