@@ -582,7 +582,8 @@ value run_filter(renderer& r, const std::string& name, const value& v, const cal
     }
     if (name == "unique") {
         value::array out;
-        for (const auto& x : seq_of(r, v).items()) {
+        const value seq = seq_of(r, v);  // named: a temporary's items() would dangle in the loop
+        for (const auto& x : seq.items()) {
             if (std::none_of(out.begin(), out.end(), [&](const value& y) { return y == x; })) out.push_back(x);
         }
         return value::generator(std::move(out));
@@ -599,9 +600,18 @@ value run_filter(renderer& r, const std::string& name, const value& v, const cal
     if (name == "sum") {
         const value* attr = a.get(0, "attribute");
         value total = a.get(1, "start") ? *a.get(1, "start") : value(0);
-        for (const auto& x : seq_of(r, v).items()) {
+        const value seq = seq_of(r, v);
+        for (const auto& x : seq.items()) {
             const value item = attr ? attribute_path(r, x, attr->str()) : x;
-            total = total.is_float() || item.is_float() ? value(total.as_double() + item.as_double()) : value(total.as_int() + item.as_int());
+            if (!item.is_number() || !total.is_number()) r.fail("unsupported operand type(s) for +: '" + total.type_name() + "' and '" + item.type_name() + "'");
+            std::int64_t sum = 0;
+            if (total.is_float() || item.is_float()) {
+                total = value(total.as_double() + item.as_double());
+            } else if (__builtin_add_overflow(total.as_int(), item.as_int(), &sum)) {
+                r.fail("integer result of 'sum' is too large");
+            } else {
+                total = value(sum);
+            }
         }
         return total;
     }
@@ -670,7 +680,8 @@ value run_filter(renderer& r, const std::string& name, const value& v, const cal
     if (name == "batch") {
         const auto size = static_cast<std::size_t>(std::max<std::int64_t>(1, arg_int(a, 0, "linecount", 1)));
         value::array out, cur;
-        for (const auto& x : seq_of(r, v).items()) {
+        const value seq = seq_of(r, v);  // named: a temporary's items() would dangle in the loop
+        for (const auto& x : seq.items()) {
             cur.push_back(x);
             if (cur.size() == size) {
                 out.emplace_back(std::move(cur));
