@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <boost/json.hpp>
 
 #include "sluice/api/api_error.hpp"
@@ -65,6 +67,50 @@ TEST(chat_request, bad_json_wrong_types_and_ranges_name_the_field) {
     EXPECT_EQ(chat_error(R"({"messages": [{"role": "wizard", "content": "x"}]})").param, "messages[0].role");
     EXPECT_EQ(chat_error(R"({"messages": [{"role": "user"}]})").param, "messages[0].content");
     EXPECT_EQ(chat_error(R"({"messages": [{"role": "user", "content": 5}]})").param, "messages[0].content");
+}
+
+// Every field: a value of the wrong type and values just outside the bounds are refused
+// with 400 naming the field; the bounds themselves are accepted.
+TEST(chat_request, every_field_checks_type_and_bounds) {
+    struct field_case {
+        const char* name;
+        const char* wrong_type;
+        std::vector<const char*> out_of_range;
+        std::vector<const char*> in_range;
+    };
+    const std::vector<field_case> cases{
+        {"max_tokens", "\"10\"", {"0", "1048577", "-1"}, {"1", "1048576"}},
+        {"max_completion_tokens", "true", {"0"}, {"1"}},
+        {"temperature", "\"0\"", {"-0.01", "2.01"}, {"0", "2"}},
+        {"top_p", "[]", {"-0.01", "1.01"}, {"0", "1"}},
+        {"top_k", "1.5", {"-1", "100001"}, {"0", "100000"}},
+        {"min_p", "{}", {"-0.1", "1.1"}, {"0", "1"}},
+        {"presence_penalty", "\"x\"", {"-2.01", "2.01"}, {"-2", "2"}},
+        {"frequency_penalty", "false", {"-2.01", "2.01"}, {"-2", "2"}},
+        {"repetition_penalty", "\"1\"", {"0", "10.5"}, {"0.01", "10"}},
+        {"seed", "1.5", {"18446744073709551615", "1e300"}, {"-9223372036854775808", "9223372036854775807"}},
+        {"top_logprobs", "\"2\"", {"-1", "21"}, {"0", "20"}},
+        {"logprobs", "1", {}, {"true", "false"}},
+        {"stream", "1", {}, {"false"}},
+        {"stop", "5", {"[\"\"]", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]"}, {"\"x\"", "[\"x\", \"y\"]"}},
+        {"logit_bias", "[1]", {"{\"1\": -100.5}", "{\"1\": 100.5}"}, {"{\"1\": -100}", "{\"1\": 100}"}},
+        {"n", "\"1\"", {"0", "129"}, {"1"}},
+        {"user", "5", {}, {"\"u\""}},
+        {"model", "5", {}, {"\"m\""}},
+    };
+    for (const auto& c : cases) {
+        const std::string extra = std::string(c.name) == "top_logprobs" ? R"(, "logprobs": true)" : "";
+        auto body = [&](const char* v) { return "{" + k_msgs + extra + ", \"" + c.name + "\": " + v + "}"; };
+        const auto wt = chat_error(body(c.wrong_type));
+        EXPECT_EQ(wt.status, 400) << c.name << " wrong type";
+        EXPECT_EQ(wt.param.substr(0, std::strlen(c.name)), c.name) << c.name << ": " << wt.what();
+        for (const char* v : c.out_of_range) {
+            const auto e = chat_error(body(v));
+            EXPECT_EQ(e.status, 400) << c.name << " = " << v;
+            EXPECT_EQ(e.param.substr(0, std::strlen(c.name)), c.name) << c.name << " = " << v << ": " << e.what();
+        }
+        for (const char* v : c.in_range) EXPECT_NO_THROW((void)parse_chat_request(body(v))) << c.name << " = " << v;
+    }
 }
 
 TEST(chat_request, unsupported_and_unknown_fields_are_refused_not_dropped) {
