@@ -2,8 +2,8 @@
 // tokenize, check the context, submit the job to the engine's worker and relay its
 // tokens -- as one JSON response, or as SSE frames (`data: {...}\n\n`, then
 // `data: [DONE]`). Both modes decode and apply stop strings the same way, so they
-// produce the same text. A failed write (the client left) cancels the job, which the
-// engine sees before its next token.
+// produce the same text. A client that leaves (a failed write, or its socket closing
+// while the job runs) cancels the job, which the engine sees before its next token.
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/json.hpp>
 #include <chrono>
@@ -78,6 +78,36 @@ net::awaitable<void> write_chunk(beast::tcp_stream& stream, const std::string& d
     co_await net::async_write(stream, bhttp::make_chunk(net::buffer(data)), use_awaitable);
 }
 
+// Watches the socket while a generation runs, so that a client which goes away cancels
+// its job even when nothing is being written to it (a non-stream request, or stream text
+// held back by a stop string). The socket turning readable with no bytes waiting means
+// the peer closed or reset it; bytes waiting are a pipelined request, and the watch just
+// ends. The completion runs on the connection's strand; once the handler is finished
+// (destructor) it touches nothing but the shared flags.
+class disconnect_watch {
+public:
+    disconnect_watch(beast::tcp_stream& stream, const net::any_io_executor& strand, std::shared_ptr<std::atomic<bool>> cancelled)
+        : socket_(stream.socket()), finished_(std::make_shared<bool>(false)) {
+        socket_.async_wait(net::socket_base::wait_read,
+                           net::bind_executor(strand, [finished = finished_, &sock = socket_, cancelled](boost::system::error_code ec) {
+                               if (ec || *finished) return;
+                               boost::system::error_code aec;
+                               if (sock.available(aec) == 0 || aec) cancelled->store(true);
+                           }));
+    }
+    disconnect_watch(const disconnect_watch&) = delete;
+    disconnect_watch& operator=(const disconnect_watch&) = delete;
+    ~disconnect_watch() {
+        *finished_ = true;
+        boost::system::error_code ec;
+        socket_.cancel(ec);  // only the wait is outstanding on the socket here
+    }
+
+private:
+    net::ip::tcp::socket& socket_;
+    std::shared_ptr<bool> finished_;
+};
+
 std::vector<engine::token_id> prompt_tokens(server_state& st, const api::completion_request& r) {
     const auto& tok = *st.model.tokenizer;
     if (r.chat) {
@@ -143,6 +173,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
         std::shared_ptr<std::atomic<bool>> flag;
         ~cancel_on_exit() { flag->store(true); }  // the engine stops within one token when we leave early
     } cancel_guard{cancelled};
+    const disconnect_watch watch(ex.stream, co_await net::this_coro::executor, cancelled);
 
     const std::string id = random_id(chat ? "chatcmpl-" : "cmpl-");
     const std::int64_t created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

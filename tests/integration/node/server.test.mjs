@@ -227,6 +227,26 @@ test('a client that disconnects mid-stream cancels its generation', { skip }, as
   }
 });
 
+test('a client that leaves before a non-stream answer cancels its generation', { skip }, async () => {
+  const srv = await startServer(['-m', SLOW, '--ctx-size', '4096']);
+  try {
+    const sock = net.connect(srv.port, '127.0.0.1');
+    await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    const body = JSON.stringify({ prompt: 'Hello', max_tokens: 4000, temperature: 0 });
+    sock.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    // Nothing is written back until the answer is complete: leave while it is generated.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sock.destroy();
+    const t0 = Date.now();
+    const r = await request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
+                                        body: { prompt: 'Hi', max_tokens: 2 } });
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 < 5000, `the next request waited ${Date.now() - t0} ms`);
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
 test('sluice status reports the server, its model and the key', { skip }, async () => {
   const { execFileSync } = await import('node:child_process');
   const run = (args) => { try { return { code: 0, out: execFileSync(BIN, ['status', '--url', `http://127.0.0.1:${main.port}`, ...args]).toString() }; }
