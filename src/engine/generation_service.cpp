@@ -27,9 +27,9 @@ void generation_service::submit(generation_job job) {
     wake_.notify_one();
 }
 
-std::size_t generation_service::pending() const {
+generation_service::load generation_service::current_load() const {
     std::lock_guard lock(mutex_);
-    return queue_.size() + (busy_ ? 1 : 0);
+    return {busy_ ? 1u : 0u, queue_.size()};
 }
 
 void generation_service::run() {

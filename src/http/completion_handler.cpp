@@ -6,8 +6,11 @@
 // while the job runs) cancels the job, which the engine sees before its next token.
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
 #include <random>
+
+#include <sys/socket.h>
 
 #include "connection.hpp"
 #include "sluice/api/completion_request.hpp"
@@ -80,32 +83,48 @@ net::awaitable<void> write_chunk(beast::tcp_stream& stream, const std::string& d
 
 // Watches the socket while a generation runs, so that a client which goes away cancels
 // its job even when nothing is being written to it (a non-stream request, or stream text
-// held back by a stop string). The socket turning readable with no bytes waiting means
-// the peer closed or reset it; bytes waiting are a pipelined request, and the watch just
-// ends. The completion runs on the connection's strand; once the handler is finished
-// (destructor) it touches nothing but the shared flags.
+// held back by a stop string). A readiness report is confirmed with a non-blocking peek:
+// end-of-file or an error means the peer closed or reset the connection; bytes mean a
+// pipelined request (the watch ends); nothing means the report was stale (the reactor can
+// deliver a readiness event whose bytes an earlier read already took), so it waits again.
+// Completions run on the connection's strand; once the handler is finished (destructor)
+// they touch nothing but the shared state.
 class disconnect_watch {
 public:
     disconnect_watch(beast::tcp_stream& stream, const net::any_io_executor& strand, std::shared_ptr<std::atomic<bool>> cancelled)
-        : socket_(stream.socket()), finished_(std::make_shared<bool>(false)) {
-        socket_.async_wait(net::socket_base::wait_read,
-                           net::bind_executor(strand, [finished = finished_, &sock = socket_, cancelled](boost::system::error_code ec) {
-                               if (ec || *finished) return;
-                               boost::system::error_code aec;
-                               if (sock.available(aec) == 0 || aec) cancelled->store(true);
-                           }));
+        : state_(std::make_shared<state>(state{stream.socket(), strand, std::move(cancelled), false})) {
+        arm(state_);
     }
     disconnect_watch(const disconnect_watch&) = delete;
     disconnect_watch& operator=(const disconnect_watch&) = delete;
     ~disconnect_watch() {
-        *finished_ = true;
+        state_->finished = true;
         boost::system::error_code ec;
-        socket_.cancel(ec);  // only the wait is outstanding on the socket here
+        state_->socket.cancel(ec);  // only the wait is outstanding on the socket here
     }
 
 private:
-    net::ip::tcp::socket& socket_;
-    std::shared_ptr<bool> finished_;
+    struct state {
+        net::ip::tcp::socket& socket;
+        net::any_io_executor strand;
+        std::shared_ptr<std::atomic<bool>> cancelled;
+        bool finished;
+    };
+
+    static void arm(const std::shared_ptr<state>& st) {
+        st->socket.async_wait(net::socket_base::wait_read, net::bind_executor(st->strand, [st](boost::system::error_code ec) {
+            if (ec || st->finished) return;
+            char byte;
+            const auto n = ::recv(st->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                st->cancelled->store(true);
+            } else if (n < 0) {
+                arm(st);  // stale readiness: nothing to read, the peer is still there
+            }
+        }));
+    }
+
+    std::shared_ptr<state> state_;
 };
 
 std::vector<engine::token_id> prompt_tokens(server_state& st, const api::completion_request& r) {
@@ -134,6 +153,7 @@ std::vector<engine::token_id> prompt_tokens(server_state& st, const api::complet
 }  // namespace
 
 net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat) {
+    const auto arrived = std::chrono::steady_clock::now();
     auto r = chat ? api::parse_chat_request(ex.req.body()) : api::parse_completion_request(ex.req.body());
     const auto& tok = *st.model.tokenizer;
     const auto prompt = prompt_tokens(st, r);
@@ -169,6 +189,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     };
     const auto cancelled = job.cancelled;
     st.model.generator->submit(std::move(job));
+    st.metrics.add_prompt_tokens(prompt.size());
     struct cancel_on_exit {
         std::shared_ptr<std::atomic<bool>> flag;
         ~cancel_on_exit() { flag->store(true); }  // the engine stops within one token when we leave early
@@ -234,11 +255,20 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     }
 
     std::string error;
+    std::chrono::steady_clock::time_point last_token_at;
     for (;;) {
         auto [ec, ev] = co_await ch->async_receive(net::as_tuple(use_awaitable));
         if (ec) break;
         std::string piece;
         if (!ev.done) {
+            const auto now = std::chrono::steady_clock::now();
+            if (generated.empty()) {
+                st.metrics.observe_ttft(std::chrono::duration<double>(now - arrived).count());
+            } else {
+                st.metrics.observe_itl(std::chrono::duration<double>(now - last_token_at).count());
+            }
+            last_token_at = now;
+            st.metrics.add_generated_tokens(1);
             generated.push_back(ev.token);
             if (r.top_logprobs >= 0) pending_lp.push_back(ev.token);
             piece = stops.push(decoder.push(ev.token.id));

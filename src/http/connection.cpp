@@ -60,6 +60,18 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         ex.client = "key:" + std::to_string(std::hash<std::string_view>{}(key));
     }
     if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
+    // Metrics answer while loading and draining too: that is when an operator looks.
+    if (target == "/metrics" || target == "/v1/metrics") {
+        if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
+        engine::generation_service::load load;
+        if (st.ready.load(std::memory_order_acquire)) load = st.model.generator->current_load();
+        response res{bhttp::status::ok, req.version()};
+        res.set(bhttp::field::content_type, server_metrics::content_type);
+        res.set(bhttp::field::server, "sluice");
+        add_cors(ex, res);
+        res.body() = st.metrics.render({load.running, load.queued});
+        co_return res;
+    }
     if (st.draining) throw api::unavailable("The server is shutting down.");
     if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
 
@@ -93,7 +105,9 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     throw api::not_found("Invalid URL (" + std::string(req.method_string()) + " " + target + ")", "unknown_url");
 }
 
-void access_log(const server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
+// Logs a finished request and counts it in the metrics.
+void access_log(server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
+    st.metrics.count_request(req.target(), status);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::string target(req.target());
     if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);

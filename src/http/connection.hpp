@@ -8,6 +8,7 @@
 
 #include "sluice/api/api_error.hpp"
 #include "sluice/http/api_keys.hpp"
+#include "sluice/http/metrics.hpp"
 #include "sluice/http/server.hpp"
 #include "sluice/http/token_bucket.hpp"
 
@@ -25,6 +26,7 @@ struct server_state {
     served_model model;
     api_keys keys;
     token_bucket_limiter limiter;
+    server_metrics metrics;
     std::atomic<bool> draining{false};
     std::atomic<int> in_flight{0};  // requests being handled
     std::atomic<int> connections{0};

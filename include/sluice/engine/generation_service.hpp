@@ -34,7 +34,10 @@ public:
     generation_service& operator=(const generation_service&) = delete;
 
     void submit(generation_job job);
-    std::size_t pending() const;  // queued + running
+    struct load {
+        std::size_t running = 0, queued = 0;
+    };
+    load current_load() const;
     std::size_t n_ctx() const noexcept { return n_ctx_; }
 
 private:

@@ -247,6 +247,35 @@ test('a client that leaves before a non-stream answer cancels its generation', {
   }
 });
 
+test('GET /metrics: Prometheus text with requests, tokens and latencies, behind the key', { skip }, async () => {
+  const scrape = async () => {
+    const r = await request(main.port, { path: '/metrics', headers: auth });
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+    const value = (name) => { const m = r.body.match(new RegExp(`^${name.replace(/[{}"\/.]/g, '\\$&')} (\\S+)$`, 'm')); return m ? Number(m[1]) : 0; };
+    return { body: r.body, value };
+  };
+  const before = await scrape();
+  const c = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth,
+                                       body: { prompt: 'Once upon a time', max_tokens: 5, temperature: 0, logit_bias: { 2: -100 } } });
+  assert.equal(c.status, 200, c.body);
+  const usage = JSON.parse(c.body).usage;
+  const bad = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: '{' });
+  assert.equal(bad.status, 400);
+  const after = await scrape();
+  const delta = (name) => after.value(name) - before.value(name);
+  assert.equal(delta('sluice_requests_total{endpoint="/v1/completions",status="200"}'), 1, after.body);
+  assert.equal(delta('sluice_requests_total{endpoint="/v1/completions",status="400"}'), 1, after.body);
+  assert.equal(delta('sluice_prompt_tokens_total'), usage.prompt_tokens);
+  assert.equal(delta('sluice_generated_tokens_total'), usage.completion_tokens);
+  assert.equal(delta('sluice_time_to_first_token_seconds_count'), 1);
+  assert.equal(delta('sluice_inter_token_latency_seconds_count'), usage.completion_tokens - 1);
+  assert.equal(after.value('sluice_sequences_running'), 0);
+  assert.equal(after.value('sluice_sequences_queued'), 0);
+  const anonymous = await request(main.port, { path: '/metrics' });
+  assert.equal(anonymous.status, 401);
+});
+
 test('sluice status reports the server, its model and the key', { skip }, async () => {
   const { execFileSync } = await import('node:child_process');
   const run = (args) => { try { return { code: 0, out: execFileSync(BIN, ['status', '--url', `http://127.0.0.1:${main.port}`, ...args]).toString() }; }

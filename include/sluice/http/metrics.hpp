@@ -1,0 +1,62 @@
+// Server metrics in the Prometheus text exposition format (GET /metrics): requests by
+// endpoint and status, prompt and generated token counters, time-to-first-token and
+// inter-token latency histograms, and the engine's running and queued sequences (gauges
+// the caller reads when rendering). Thread-safe: connections on any thread record.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sluice::http {
+
+// A cumulative histogram with fixed upper bounds (seconds), as Prometheus expects.
+class histogram {
+public:
+    explicit histogram(std::vector<double> upper_bounds);
+    void observe(double seconds);
+    // `name`_bucket{le=...} (cumulative, ending with +Inf), `name`_sum, `name`_count.
+    void render(std::string& out, std::string_view name, std::string_view help) const;
+
+private:
+    std::vector<double> bounds_;
+    mutable std::mutex mutex_;
+    std::vector<std::uint64_t> counts_;  // per bucket (not cumulative), last is +Inf
+    double sum_ = 0;
+};
+
+struct engine_gauges {
+    std::size_t running = 0, queued = 0;
+};
+
+class server_metrics {
+public:
+    server_metrics();
+
+    // Counts a finished request. The endpoint label is the route (query dropped, one of
+    // the known paths, else "other") so that clients cannot grow the label set.
+    void count_request(std::string_view target, unsigned status);
+    void add_prompt_tokens(std::size_t n);
+    void add_generated_tokens(std::size_t n);
+    void observe_ttft(double seconds) { ttft_.observe(seconds); }
+    void observe_itl(double seconds) { itl_.observe(seconds); }
+
+    std::string render(const engine_gauges& g) const;
+    static constexpr std::string_view content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
+    std::uint64_t prompt_tokens_ = 0, generated_tokens_ = 0;
+    histogram ttft_, itl_;
+};
+
+// The label for a request target: the known route it names, else "other".
+std::string_view endpoint_label(std::string_view target) noexcept;
+
+}  // namespace sluice::http
