@@ -34,6 +34,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     const request& req = ex.req;
     std::string target(req.target());
     if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);
+    const std::string_view endpoint = endpoint_label(target);  // the route; aliases without /v1 folded in
     const auto method = req.method();
 
     if (method == bhttp::verb::options && !ex.cors_origin.empty()) {  // CORS preflight
@@ -44,7 +45,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         res.set("Access-Control-Max-Age", "600");
         co_return res;
     }
-    if (target == "/health" || target == "/v1/health") {
+    if (endpoint == "/health") {
         if (method != bhttp::verb::get && method != bhttp::verb::head) throw api::method_not_allowed("Use GET for " + target);
         if (st.draining) throw api::unavailable("The server is shutting down.");
         if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
@@ -61,7 +62,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     }
     if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
     // Metrics answer while loading and draining too: that is when an operator looks.
-    if (target == "/metrics" || target == "/v1/metrics") {
+    if (endpoint == "/metrics") {
         if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
         engine::generation_service::load load;
         if (st.ready.load(std::memory_order_acquire)) load = st.model.generator->current_load();
@@ -75,8 +76,8 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     if (st.draining) throw api::unavailable("The server is shutting down.");
     if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
 
-    const bool chat = target == "/v1/chat/completions" || target == "/chat/completions";
-    const bool completion = target == "/v1/completions" || target == "/completions";
+    const bool chat = endpoint == "/v1/chat/completions";
+    const bool completion = endpoint == "/v1/completions";
     if (chat || completion) {
         if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
         const auto type = field(req, "content-type");
@@ -91,12 +92,12 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         co_await handle_completion(st, ex, chat);
         co_return std::nullopt;
     }
-    if (target == "/v1/models" || target == "/models") {
+    if (endpoint == "/v1/models") {
         if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
         co_return json_response(ex, 200, boost::json::serialize(boost::json::object{
                                              {"object", "list"}, {"data", boost::json::array{model_object(st.model)}}}));
     }
-    if (target.rfind("/v1/models/", 0) == 0) {
+    if (endpoint == "/v1/models/{id}") {
         if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
         const std::string id = target.substr(11);
         if (id != st.model.id) throw api::not_found("The model '" + id + "' does not exist", "model_not_found");
@@ -106,7 +107,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 }
 
 // Logs a finished request and counts it in the metrics.
-void access_log(server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
+void finish_request(server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
     st.metrics.count_request(req.target(), status);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::string target(req.target());
@@ -189,7 +190,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             res.keep_alive(false);
             res.prepare_payload();
             co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
-            access_log(st, head, 413, t0);
+            finish_request(st, head, 413, t0);
             break;
         }
         const request& req = parser.get();
@@ -219,7 +220,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             (void)n;
             if (wec) keep = false;
         }
-        access_log(st, req, status, t0);
+        finish_request(st, req, status, t0);
         if (!keep) break;
     }
     boost::system::error_code ignored;

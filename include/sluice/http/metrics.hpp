@@ -56,7 +56,9 @@ private:
     histogram ttft_, itl_;
 };
 
-// The label for a request target: the known route it names, else "other".
+// The route a request target names (query dropped; the aliases without /v1 folded into
+// their /v1 form; any /v1/models/ID is "/v1/models/{id}"), else "other". The router
+// dispatches on it and the metrics label requests with it.
 std::string_view endpoint_label(std::string_view target) noexcept;
 
 }  // namespace sluice::http
