@@ -2,8 +2,9 @@
 // 30 layers, 9 heads / 3 KV heads, ff 1536, vocab 49152, tied embeddings) with
 // random weights quantised by sluice itself to Q8_0 and Q4_0.
 //
-//   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1]
-// (--exact 1: float activations, the alternative to 8-bit activation quantisation)
+//   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1] [--invariant 1]
+// (--exact 1: float activations, the alternative to 8-bit activation quantisation;
+//  --invariant 1: the server's batch-invariant matmul policy, integer dots for every row)
 //
 // Reports, like llama-bench: ppN (one batch of N prompt tokens from an empty context)
 // and tgN (N single-token decodes from an empty context), plus tgN after the prompt.
@@ -73,6 +74,8 @@ struct result {
     double tg_after = 0;  // generation tokens/s after the prompt
 };
 
+engine::matmul_policy g_policy = engine::matmul_policy::fastest;
+
 result run_model(kernels::ggml_type type, std::size_t n_prompt, std::size_t n_gen, int reps, thread_pool& pool,
                  std::size_t& model_bytes) {
     const test::model_shape shape;
@@ -80,7 +83,7 @@ result run_model(kernels::ggml_type type, std::size_t n_prompt, std::size_t n_ge
     model_bytes = bytes.size();
     const auto file = model::gguf_file::parse(bytes, "synthetic");
     const auto m = engine::llm_model::load(file);
-    engine::transformer tf(*m, pool);
+    engine::transformer tf(*m, pool, 512, g_policy);
     engine::kv_cache cache(*m, n_prompt + n_gen + 8);
     std::vector<engine::token_id> prompt(n_prompt);
     for (std::size_t i = 0; i < n_prompt; ++i) prompt[i] = static_cast<engine::token_id>((i * 7919) % shape.n_vocab);
@@ -121,6 +124,7 @@ int main(int argc, char** argv) {
         else if (a == "--gen") n_gen = v;
         else if (a == "--reps") reps = static_cast<int>(v);
         else if (a == "--exact") kernels::set_exact_activations(v != 0);
+        else if (a == "--invariant") g_policy = v != 0 ? engine::matmul_policy::batch_invariant : engine::matmul_policy::fastest;
     }
     thread_pool pool(threads);
     std::printf("engine_bench: SmolLM2-135M shape, %zu threads, best of %d\n", pool.size(), reps);

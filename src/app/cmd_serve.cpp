@@ -9,7 +9,7 @@
 #include "commands.hpp"
 #include "model_download.hpp"
 #include "sluice/chat/chat_template.hpp"
-#include "sluice/engine/generation_service.hpp"
+#include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/http/server.hpp"
@@ -45,6 +45,25 @@ std::string resolve_model(const po::variables_map& vm) {
     return ensure_default_model();
 }
 
+// The scheduler's sizes from the command line, each checked for a usable range.
+engine::scheduler_config scheduler_config(const po::variables_map& vm, std::size_t n_ctx) {
+    auto bounded = [&](const char* name, int lo, int hi) {
+        const int v = vm[name].as<int>();
+        if (v < lo || v > hi) {
+            throw error(errc::invalid_argument, "--" + std::string(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+        }
+        return static_cast<std::size_t>(v);
+    };
+    engine::scheduler_config c;
+    c.n_ctx = n_ctx;
+    c.threads = static_cast<std::size_t>(std::max(0, vm["threads"].as<int>()));
+    c.parallel = bounded("parallel", 1, 64);
+    c.queue_size = bounded("queue-size", 0, 100000);
+    c.cache_bytes = bounded("cache-ram", 0, 1 << 20) << 20;
+    c.prefill_chunk = bounded("prefill-chunk", 1, 448);  // + up to 64 decode rows: one 512-token batch
+    return c;
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args) {
@@ -61,6 +80,10 @@ int run_serve(const std::vector<std::string>& args) {
         ("rate-burst", po::value<double>()->default_value(0), "bucket size (default: rate / 6, at least 1)")
         ("ctx-size,c", po::value<int>(), "context size (default: the model's, at most 4096)")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
+        ("parallel,np", po::value<int>()->default_value(4), "sequences generated at once (continuous batching)")
+        ("queue-size", po::value<int>()->default_value(64), "requests waiting beyond --parallel; more get 503")
+        ("cache-ram", po::value<int>()->default_value(256), "MiB of KV kept for the prefix cache (0: off)")
+        ("prefill-chunk", po::value<int>()->default_value(64), "prompt tokens per step while other streams decode")
         ("max-body", po::value<std::size_t>()->default_value(16u << 20), "largest request body in bytes")
         ("cors-origin", po::value<std::vector<std::string>>()->composing(), "allowed CORS origin (repeatable; '*' for any)")
         ("chat-template", po::value<std::string>(), "file with a chat template to use instead of the model's")
@@ -149,7 +172,7 @@ int run_serve(const std::vector<std::string>& args) {
         if (c < 16) throw error(errc::invalid_argument, "--ctx-size must be at least 16");
         n_ctx = static_cast<std::size_t>(c);
     }
-    engine::generation_service gen(*m, tok.get_vocab(), static_cast<std::size_t>(std::max(0, vm["threads"].as<int>())), n_ctx);
+    engine::scheduler gen(*m, tok.get_vocab(), scheduler_config(vm, n_ctx));
 
     http::served_model served;
     served.id = vm.count("alias") ? vm["alias"].as<std::string>() : std::filesystem::path(path).stem().string();

@@ -15,6 +15,21 @@ const char* to_string(finish_reason r) noexcept {
     return "?";
 }
 
+generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history) {
+    generated_token step;
+    if (req.top_logprobs > 0) step.top = top_logprobs(logits, req.top_logprobs);
+    float log_z = 0;
+    std::vector<float> raw;
+    if (req.logprobs) {  // log Z = logit_top1 - logprob_top1
+        const auto best = top_logprobs(logits, 1).front();
+        log_z = logits[static_cast<std::size_t>(best.id)] - best.logprob;
+        raw.assign(logits.begin(), logits.end());
+    }
+    step.id = smp.sample(logits, history);
+    if (req.logprobs) step.logprob = raw[static_cast<std::size_t>(step.id)] - log_z;
+    return step;
+}
+
 generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision)
     : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {}
 
@@ -38,25 +53,13 @@ generation_result generator::generate(const generation_request& req, const std::
     const std::size_t limit = req.max_tokens < 0 ? cache_.n_ctx() : static_cast<std::size_t>(req.max_tokens);
     res.finish = finish_reason::length;
     while (res.tokens.size() < limit) {
-        generated_token step;
-        if (req.top_logprobs > 0) {
-            step.top = top_logprobs(logits_, req.top_logprobs);
-            res.top_logprobs.push_back(step.top);
-        }
-        float log_z = 0;
-        if (req.logprobs) {  // log Z = logit_top1 - logprob_top1
-            const auto best = top_logprobs(logits_, 1).front();
-            log_z = logits_[static_cast<std::size_t>(best.id)] - best.logprob;
-        }
-        const std::vector<float> raw = req.logprobs ? logits_ : std::vector<float>();
-        const token_id next = smp.sample(logits_, history);
-        step.id = next;
-        if (req.logprobs) step.logprob = raw[static_cast<std::size_t>(next)] - log_z;
+        const generated_token step = pick_token(req, smp, logits_, history);
+        const token_id next = step.id;
         if (!req.ignore_eos && vocab_.is_eog(next)) {
-            if (req.top_logprobs > 0) res.top_logprobs.pop_back();
             res.finish = finish_reason::stop;
             break;
         }
+        if (req.top_logprobs > 0) res.top_logprobs.push_back(step.top);
         res.tokens.push_back(next);
         history.push_back(next);
         if (on_token && !on_token(step)) {

@@ -1,27 +1,48 @@
 #include "sluice/engine/kv_cache.hpp"
 
+#include <algorithm>
+
+#include "sluice/util/error.hpp"
+
 namespace sluice::engine {
 
 kv_cache::kv_cache(const llm_model& m, std::size_t n_ctx, kv_precision precision)
-    : n_ctx_(n_ctx),
+    : kv_cache(m, kv_blocks{1, n_ctx}, precision) {}
+
+kv_cache::kv_cache(const llm_model& m, kv_blocks blocks, kv_precision precision)
+    : n_blocks_(blocks.count),
+      block_size_(blocks.size),
       k_row_(std::size_t{m.hparams().n_head_kv} * m.hparams().head_dim_k),
       v_row_(std::size_t{m.hparams().n_head_kv} * m.hparams().head_dim_v),
       precision_(precision) {
+    if (blocks.count == 0 || blocks.size == 0) throw error(errc::invalid_argument, "the KV cache needs at least one position");
+    const std::size_t rows = n_blocks_ * block_size_;
     for (std::uint32_t l = 0; l < m.hparams().n_layer; ++l) {
         if (precision == kv_precision::f16) {
-            k_.emplace_back(n_ctx * k_row_);
-            v_.emplace_back(n_ctx * v_row_);
+            k16_.emplace_back(new std::uint16_t[rows * k_row_]);
+            v16_.emplace_back(new std::uint16_t[rows * v_row_]);
         } else {
-            k32_.emplace_back(n_ctx * k_row_);
-            v32_.emplace_back(n_ctx * v_row_);
+            k32_.emplace_back(new float[rows * k_row_]);
+            v32_.emplace_back(new float[rows * v_row_]);
         }
     }
 }
 
-std::size_t kv_cache::bytes() const noexcept {
-    const std::size_t layers = precision_ == kv_precision::f16 ? k_.size() : k32_.size();
+std::size_t kv_cache::block_bytes() const noexcept {
+    const std::size_t layers = precision_ == kv_precision::f16 ? k16_.size() : k32_.size();
     const std::size_t elem = precision_ == kv_precision::f16 ? sizeof(std::uint16_t) : sizeof(float);
-    return layers * n_ctx_ * (k_row_ + v_row_) * elem;
+    return layers * block_size_ * (k_row_ + v_row_) * elem;
+}
+
+void kv_cache::copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept {
+    for (std::size_t l = 0; l < k16_.size(); ++l) {
+        std::copy_n(k(l, from, 0), n * k_row_, k(l, to, 0));
+        std::copy_n(v(l, from, 0), n * v_row_, v(l, to, 0));
+    }
+    for (std::size_t l = 0; l < k32_.size(); ++l) {
+        std::copy_n(k_f32(l, from, 0), n * k_row_, k_f32(l, to, 0));
+        std::copy_n(v_f32(l, from, 0), n * v_row_, v_f32(l, to, 0));
+    }
 }
 
 }  // namespace sluice::engine

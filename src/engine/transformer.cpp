@@ -22,8 +22,8 @@ float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 }  // namespace
 
-transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch)
-    : m_(m), pool_(pool), max_batch_(max_batch) {
+transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch, matmul_policy policy)
+    : m_(m), pool_(pool), max_batch_(max_batch), policy_(policy) {
     const auto& hp = m.hparams();
     theta_base_.resize(hp.n_rot / 2);
     for (std::size_t i = 0; i < theta_base_.size(); ++i) {
@@ -42,6 +42,7 @@ transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_
     gate_.resize(max_batch * hp.n_ff);
     up_.resize(max_batch * hp.n_ff);
     tmp_.resize(max_batch * hp.n_embd);
+    rows_.reserve(max_batch);
 }
 
 void transformer::forward(std::span<const token_id> tokens, kv_cache& cache, std::vector<float>& logits, bool all_logits) {
@@ -51,21 +52,44 @@ void transformer::forward(std::span<const token_id> tokens, kv_cache& cache, std
         throw error(errc::out_of_range, "context full: " + std::to_string(cache.size() + tokens.size()) +
                                             " tokens exceed the context size of " + std::to_string(cache.n_ctx()));
     }
-    for (const token_id t : tokens) {
-        if (t < 0 || static_cast<std::size_t>(t) >= n_vocab) {
-            throw error(errc::out_of_range, "token id " + std::to_string(t) + " is outside the vocabulary of " +
-                                                std::to_string(n_vocab));
-        }
-    }
     logits.resize(all_logits ? tokens.size() * n_vocab : n_vocab);
     for (std::size_t off = 0; off < tokens.size(); off += max_batch_) {
         const auto chunk = tokens.subspan(off, std::min(max_batch_, tokens.size() - off));
         const bool last_chunk = off + chunk.size() == tokens.size();
-        if (all_logits) {
-            forward_chunk(chunk, cache, logits.data() + off * n_vocab, true);
-        } else {
-            forward_chunk(chunk, cache, last_chunk ? logits.data() : nullptr, false);
+        const batch_sequence seq{chunk, cache.size(), cache.single_table(), all_logits ? chunk.size() : last_chunk ? 1u : 0u};
+        forward_batch({&seq, 1}, cache, logits.data() + (all_logits ? off * n_vocab : 0));
+        cache.advance(chunk.size());
+    }
+}
+
+void transformer::check(std::span<const batch_sequence> seqs, const kv_cache& cache) const {
+    const std::size_t n_vocab = m_.n_vocab();
+    std::size_t n = 0;
+    for (const auto& s : seqs) {
+        n += s.tokens.size();
+        if (s.tokens.empty() || s.n_logits > s.tokens.size()) throw error(errc::invalid_argument, "forward: bad batch entry");
+        if (s.pos0 + s.tokens.size() > s.blocks.size() * cache.block_size()) {
+            throw error(errc::out_of_range, "forward: positions up to " + std::to_string(s.pos0 + s.tokens.size()) +
+                                                " exceed the sequence's " + std::to_string(s.blocks.size()) + " cache blocks");
         }
+        for (const token_id t : s.tokens) {
+            if (t < 0 || static_cast<std::size_t>(t) >= n_vocab) {
+                throw error(errc::out_of_range, "token id " + std::to_string(t) + " is outside the vocabulary of " +
+                                                    std::to_string(n_vocab));
+            }
+        }
+        for (const auto b : s.blocks) {
+            if (b >= cache.n_blocks()) throw error(errc::out_of_range, "forward: block " + std::to_string(b) + " is not in the cache");
+        }
+    }
+    if (n == 0 || n > max_batch_) throw error(errc::invalid_argument, "forward: " + std::to_string(n) + " tokens in one batch");
+}
+
+void transformer::matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y) {
+    if (policy_ == matmul_policy::batch_invariant) {
+        kernels::matmul_rows(w, x, n, y, pool_);
+    } else {
+        kernels::matmul(w, x, n, y, pool_);
     }
 }
 
@@ -88,29 +112,47 @@ void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t pos) con
     }
 }
 
-// Causal grouped-query attention for n new tokens starting at pos0, over the cache.
-// q_ [n x n_head*hd_k] -> attn_ [n x n_head*hd_v]
-void transformer::attention(std::size_t layer, std::size_t n, std::size_t pos0, kv_cache& cache) {
+void transformer::store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v) {
+    const auto& hp = m_.hparams();
+    const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k, v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
+    const std::size_t bs = cache.block_size(), pos = rows_[t].pos;
+    const std::size_t block = rows_[t].seq->blocks[pos / bs], off = pos % bs;
+    if (cache.precision() == kv_precision::f16) {
+        kernels::fp32_to_fp16_row(k, cache.k(layer, block, off), k_dim);
+        kernels::fp32_to_fp16_row(v, cache.v(layer, block, off), v_dim);
+    } else {
+        std::copy(k, k + k_dim, cache.k_f32(layer, block, off));
+        std::copy(v, v + v_dim, cache.v_f32(layer, block, off));
+    }
+}
+
+// Causal grouped-query attention of each batch row over its own sequence's positions
+// [0, pos], block by block: q_ [n x n_head*hd_k] -> attn_ [n x n_head*hd_v]
+void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
     const auto& hp = m_.hparams();
     const std::size_t n_head = hp.n_head, hd_k = hp.head_dim_k, hd_v = hp.head_dim_v;
-    const std::size_t group = hp.n_head / hp.n_head_kv;
+    const std::size_t group = hp.n_head / hp.n_head_kv, bs = cache.block_size();
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd_k));
+    const bool f16 = cache.precision() == kv_precision::f16;
     pool_.run(n * n_head, [&](std::size_t task) {
         const std::size_t t = task / n_head, h = task % n_head, g = h / group;
-        const std::size_t n_keys = pos0 + t + 1;
+        const auto blocks = rows_[t].seq->blocks;
+        const std::size_t n_keys = rows_[t].pos + 1;
         thread_local std::vector<float> scores;
         scores.resize(n_keys);
         const float* q = q_.data() + (t * n_head + h) * hd_k;
         // scores[j] = q . k_j / sqrt(hd_k), then softmax over j, then out = sum_j p_j v_j.
-        const bool f16 = cache.precision() == kv_precision::f16;
-        if (f16) {
-            kernels::f16_row_dots(n_keys, hd_k, cache.k(layer, 0) + g * hd_k, cache.k_stride(), q, scale, scores.data());
-        } else {
-            for (std::size_t j = 0; j < n_keys; ++j) {
-                const float* kj = cache.k_f32(layer, j) + g * hd_k;
+        for (std::size_t j0 = 0; j0 < n_keys; j0 += bs) {
+            const std::size_t run = std::min(bs, n_keys - j0), b = blocks[j0 / bs];
+            if (f16) {
+                kernels::f16_row_dots(run, hd_k, cache.k(layer, b, 0) + g * hd_k, cache.k_stride(), q, scale, scores.data() + j0);
+                continue;
+            }
+            for (std::size_t j = 0; j < run; ++j) {
+                const float* kj = cache.k_f32(layer, b, j) + g * hd_k;
                 float dot = 0;
                 for (std::size_t i = 0; i < hd_k; ++i) dot += kj[i] * q[i];
-                scores[j] = dot * scale;
+                scores[j0 + j] = dot * scale;
             }
         }
         const float max = *std::max_element(scores.begin(), scores.end());
@@ -119,30 +161,40 @@ void transformer::attention(std::size_t layer, std::size_t n, std::size_t pos0, 
         const float inv = 1.0f / sum;
         for (std::size_t j = 0; j < n_keys; ++j) scores[j] *= inv;
         float* out = attn_.data() + (t * n_head + h) * hd_v;
-        if (f16) {
-            kernels::f16_weighted_rows(n_keys, hd_v, cache.v(layer, 0) + g * hd_v, cache.v_stride(), scores.data(), out);
-        } else {
-            std::fill(out, out + hd_v, 0.0f);
-            for (std::size_t j = 0; j < n_keys; ++j) {
-                const float* vj = cache.v_f32(layer, j) + g * hd_v;
-                for (std::size_t i = 0; i < hd_v; ++i) out[i] += scores[j] * vj[i];
+        std::fill(out, out + hd_v, 0.0f);
+        for (std::size_t j0 = 0; j0 < n_keys; j0 += bs) {
+            const std::size_t run = std::min(bs, n_keys - j0), b = blocks[j0 / bs];
+            if (f16) {
+                kernels::f16_weighted_rows(run, hd_v, cache.v(layer, b, 0) + g * hd_v, cache.v_stride(), scores.data() + j0, out);
+                continue;
+            }
+            for (std::size_t j = 0; j < run; ++j) {
+                const float* vj = cache.v_f32(layer, b, j) + g * hd_v;
+                for (std::size_t i = 0; i < hd_v; ++i) out[i] += scores[j0 + j] * vj[i];
             }
         }
     });
 }
 
-void transformer::forward_chunk(std::span<const token_id> tokens, kv_cache& cache, float* logits, bool all_logits) {
+void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits) {
+    check(seqs, cache);
     const auto& hp = m_.hparams();
-    const std::size_t n = tokens.size(), n_embd = hp.n_embd, pos0 = cache.size();
+    const std::size_t n_embd = hp.n_embd;
     const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
     const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k;
     const std::size_t v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
     const std::size_t n_ff = hp.n_ff;
+    rows_.clear();
+    for (const auto& s : seqs) {
+        for (std::size_t i = 0; i < s.tokens.size(); ++i) rows_.push_back({&s, s.pos0 + i});
+    }
+    const std::size_t n = rows_.size();
 
     // x [n x n_embd] = embedding rows of the tokens
     const auto& emb = m_.token_embd();
     for (std::size_t t = 0; t < n; ++t) {
-        kernels::dequantize_row(emb.type, static_cast<const std::byte*>(emb.data) + static_cast<std::size_t>(tokens[t]) * emb.row_bytes,
+        const token_id id = rows_[t].seq->tokens[rows_[t].pos - rows_[t].seq->pos0];
+        kernels::dequantize_row(emb.type, static_cast<const std::byte*>(emb.data) + static_cast<std::size_t>(id) * emb.row_bytes,
                                 x_.data() + t * n_embd, n_embd);
     }
 
@@ -150,9 +202,9 @@ void transformer::forward_chunk(std::span<const token_id> tokens, kv_cache& cach
         const auto& w = m_.layers()[l];
         // --- attention block ---
         for (std::size_t t = 0; t < n; ++t) rms_norm(&x_[t * n_embd], w.attn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
-        kernels::matmul(w.wq, xn_.data(), n, q_.data(), pool_);  // [n x q_dim]
-        kernels::matmul(w.wk, xn_.data(), n, k_.data(), pool_);  // [n x k_dim]
-        kernels::matmul(w.wv, xn_.data(), n, v_.data(), pool_);  // [n x v_dim]
+        matmul(w.wq, xn_.data(), n, q_.data());  // [n x q_dim]
+        matmul(w.wk, xn_.data(), n, k_.data());  // [n x k_dim]
+        matmul(w.wv, xn_.data(), n, v_.data());  // [n x v_dim]
         for (std::size_t t = 0; t < n; ++t) {
             float* q = &q_[t * q_dim];
             float* k = &k_[t * k_dim];
@@ -166,37 +218,32 @@ void transformer::forward_chunk(std::span<const token_id> tokens, kv_cache& cach
                 for (std::size_t h = 0; h < hp.n_head; ++h) rms_norm(q + h * hp.head_dim_k, w.q_norm.data(), q + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
                 for (std::size_t h = 0; h < hp.n_head_kv; ++h) rms_norm(k + h * hp.head_dim_k, w.k_norm.data(), k + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
             }
-            apply_rope(q, hp.n_head, pos0 + t);
-            apply_rope(k, hp.n_head_kv, pos0 + t);
-            if (cache.precision() == kv_precision::f16) {
-                kernels::fp32_to_fp16_row(k, cache.k(l, pos0 + t), k_dim);
-                kernels::fp32_to_fp16_row(v, cache.v(l, pos0 + t), v_dim);
-            } else {
-                std::copy(k, k + k_dim, cache.k_f32(l, pos0 + t));
-                std::copy(v, v + v_dim, cache.v_f32(l, pos0 + t));
-            }
+            apply_rope(q, hp.n_head, rows_[t].pos);
+            apply_rope(k, hp.n_head_kv, rows_[t].pos);
+            store_kv(l, t, cache, k, v);
         }
-        attention(l, n, pos0, cache);
-        kernels::matmul(w.wo, attn_.data(), n, tmp_.data(), pool_);  // [n x n_embd]
+        attention(l, n, cache);
+        matmul(w.wo, attn_.data(), n, tmp_.data());  // [n x n_embd]
         for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
 
         // --- feed-forward block: down(silu(gate(x)) * up(x)) ---
         for (std::size_t t = 0; t < n; ++t) rms_norm(&x_[t * n_embd], w.ffn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
-        kernels::matmul(w.w_gate, xn_.data(), n, gate_.data(), pool_);  // [n x n_ff]
-        kernels::matmul(w.w_up, xn_.data(), n, up_.data(), pool_);      // [n x n_ff]
+        matmul(w.w_gate, xn_.data(), n, gate_.data());  // [n x n_ff]
+        matmul(w.w_up, xn_.data(), n, up_.data());      // [n x n_ff]
         for (std::size_t i = 0; i < n * n_ff; ++i) gate_[i] = silu(gate_[i]) * up_[i];
-        kernels::matmul(w.w_down, gate_.data(), n, tmp_.data(), pool_);  // [n x n_embd]
+        matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
         for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
     }
-    cache.advance(n);
 
-    if (logits == nullptr) return;
-    // logits [rows x n_vocab] = output @ norm(x) for the last token (or all of them)
-    const std::size_t first = all_logits ? 0 : n - 1, rows = n - first;
-    for (std::size_t t = first; t < n; ++t) {
-        rms_norm(&x_[t * n_embd], m_.output_norm().data(), &xn_[(t - first) * n_embd], n_embd, hp.rms_eps);
+    // logits [rows x n_vocab] = output @ norm(x) for the trailing n_logits rows of each sequence
+    std::size_t rows = 0, t0 = 0;
+    for (const auto& s : seqs) {
+        for (std::size_t t = t0 + s.tokens.size() - s.n_logits; t < t0 + s.tokens.size(); ++t) {
+            rms_norm(&x_[t * n_embd], m_.output_norm().data(), &xn_[rows++ * n_embd], n_embd, hp.rms_eps);
+        }
+        t0 += s.tokens.size();
     }
-    kernels::matmul(m_.output(), xn_.data(), rows, logits, pool_);
+    if (rows > 0) matmul(m_.output(), xn_.data(), rows, logits);
 }
 
 }  // namespace sluice::engine

@@ -1,5 +1,6 @@
 // POST /v1/chat/completions and /v1/completions: validate, render the chat template,
-// tokenize, check the context, submit the job to the engine's worker and relay its
+// tokenize, check the context, submit the job to the engine's scheduler (503 with
+// Retry-After when its queue is full) and relay its
 // tokens -- as one JSON response, or as SSE frames (`data: {...}\n\n`, then
 // `data: [DONE]`). Both modes decode and apply stop strings the same way, so they
 // produce the same text. A client that leaves (a failed write, or its socket closing
@@ -188,7 +189,18 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
         ch->try_send(boost::system::error_code{}, gen_event{true, {}, res, err});
     };
     const auto cancelled = job.cancelled;
-    st.model.generator->submit(std::move(job));
+    switch (st.model.generator->submit(std::move(job))) {
+        case engine::scheduler::admission::accepted: break;
+        case engine::scheduler::admission::queue_full: {
+            const auto& cfg = st.model.generator->config();
+            throw api::unavailable("The server is at capacity (" + std::to_string(cfg.parallel) + " requests generating, " +
+                                   std::to_string(cfg.queue_size) + " waiting). Retry shortly.");
+        }
+        case engine::scheduler::admission::too_large:
+            throw api::invalid_request("This request's prompt and max_tokens can never fit the server's context of " +
+                                           std::to_string(n_ctx) + " tokens.",
+                                       prompt_field, "context_length_exceeded");
+    }
     st.metrics.add_prompt_tokens(prompt.size());
     struct cancel_on_exit {
         std::shared_ptr<std::atomic<bool>> flag;
@@ -231,9 +243,11 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
         return json::object{{"id", id}, {"object", chat ? "chat.completion.chunk" : "text_completion"}, {"created", created},
                             {"model", st.model.id}, {"choices", json::array{std::move(choice)}}};
     };
+    std::size_t cached_tokens = 0;
     auto usage = [&] {
         return json::object{{"prompt_tokens", prompt.size()}, {"completion_tokens", generated.size()},
-                            {"total_tokens", prompt.size() + generated.size()}};
+                            {"total_tokens", prompt.size() + generated.size()},
+                            {"prompt_tokens_details", json::object{{"cached_tokens", cached_tokens}}}};
     };
 
     std::optional<bhttp::response<bhttp::empty_body>> head;
@@ -274,6 +288,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
             piece = stops.push(decoder.push(ev.token.id));
         } else {
             error = ev.error;
+            cached_tokens = ev.result.cached_tokens;
             if (error.empty() && !stops.stopped()) {
                 finish = ev.result.finish == engine::finish_reason::stop ? "stop" : "length";
                 piece = stops.push(decoder.flush());

@@ -64,13 +64,13 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     // Metrics answer while loading and draining too: that is when an operator looks.
     if (endpoint == "/metrics") {
         if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
-        engine::generation_service::load load;
+        engine::scheduler::load load;
         if (st.ready.load(std::memory_order_acquire)) load = st.model.generator->current_load();
         response res{bhttp::status::ok, req.version()};
         res.set(bhttp::field::content_type, server_metrics::content_type);
         res.set(bhttp::field::server, "sluice");
         add_cors(ex, res);
-        res.body() = st.metrics.render({load.running, load.queued});
+        res.body() = st.metrics.render({load.running, load.queued, load.kv_blocks, load.kv_used, load.kv_cached, load.cached_prompt_tokens});
         co_return res;
     }
     if (st.draining) throw api::unavailable("The server is shutting down.");

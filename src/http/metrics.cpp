@@ -113,6 +113,14 @@ std::string server_metrics::render(const engine_gauges& g) const {
     sample(out, "sluice_sequences_running", "", std::to_string(g.running));
     header(out, "sluice_sequences_queued", "Requests waiting for the engine.", "gauge");
     sample(out, "sluice_sequences_queued", "", std::to_string(g.queued));
+    header(out, "sluice_kv_blocks_used", "KV cache blocks held by running sequences.", "gauge");
+    sample(out, "sluice_kv_blocks_used", "", std::to_string(g.kv_used));
+    header(out, "sluice_kv_blocks_cached", "KV cache blocks kept for the prefix cache (reclaimable).", "gauge");
+    sample(out, "sluice_kv_blocks_cached", "", std::to_string(g.kv_cached));
+    header(out, "sluice_kv_blocks_free", "KV cache blocks neither used nor cached.", "gauge");
+    sample(out, "sluice_kv_blocks_free", "", std::to_string(g.kv_blocks - g.kv_used - g.kv_cached));
+    header(out, "sluice_prefix_cache_hit_tokens_total", "Prompt tokens whose KV came from the prefix cache.", "counter");
+    sample(out, "sluice_prefix_cache_hit_tokens_total", "", std::to_string(g.cached_prompt_tokens));
     ttft_.render(out, "sluice_time_to_first_token_seconds", "From a completion request's arrival to its first generated token.");
     itl_.render(out, "sluice_inter_token_latency_seconds", "Between consecutive generated tokens of one request.");
     return out;

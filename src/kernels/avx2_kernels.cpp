@@ -235,7 +235,7 @@ void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t*
                        const float* w, float* out) noexcept {
     std::size_t i = 0;
     for (; i + 16 <= dim; i += 16) {  // two vectors of the output stay in registers over all rows
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a0 = _mm256_loadu_ps(out + i), a1 = _mm256_loadu_ps(out + i + 8);
         for (std::size_t j = 0; j < n_rows; ++j) {
             const std::uint16_t* r = base + j * stride + i;
             const __m256 wj = _mm256_set1_ps(w[j]);
@@ -246,7 +246,7 @@ void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t*
         _mm256_storeu_ps(out + i + 8, a1);
     }
     for (; i < dim; ++i) {
-        float acc = 0;
+        float acc = out[i];
         for (std::size_t j = 0; j < n_rows; ++j) acc += w[j] * h2f(base[j * stride + i]);
         out[i] = acc;
     }

@@ -23,7 +23,6 @@ void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t*
         avx2::f16_weighted_rows(n_rows, dim, base, stride, w, out);
         return;
     }
-    for (std::size_t i = 0; i < dim; ++i) out[i] = 0.0f;
     for (std::size_t j = 0; j < n_rows; ++j) {
         const std::uint16_t* r = base + j * stride;
         for (std::size_t i = 0; i < dim; ++i) out[i] += w[j] * fp16_to_fp32(r[i]);

@@ -105,6 +105,32 @@ void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y,
     });
 }
 
+void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+    if (n_tok == 1) {
+        matvec(w, x, y, pool);
+        return;
+    }
+    const act_format fmt = activation_format(w.type);
+    const std::size_t act_row = activation_bytes(fmt, w.n_in);
+    thread_local std::vector<std::byte> act;  // the caller's thread; workers only read it
+    act.resize(n_tok * act_row);
+    std::byte* acts = act.data();
+    pool.run(n_tok, [&](std::size_t t) { quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in); });
+    const dot_fn dot = best_dot(w.type);
+    // Tiles of W small enough to stay in L1/L2 while every token passes over them.
+    const std::size_t tile = std::max<std::size_t>(4, std::min<std::size_t>(k_tile_rows, w.n_out / (pool.size() * 4) + 1));
+    const std::size_t n_tiles = (w.n_out + tile - 1) / tile;
+    const auto* base = static_cast<const std::byte*>(w.data);
+    pool.run(n_tiles, [&](std::size_t c) {
+        const std::size_t end = std::min(w.n_out, (c + 1) * tile);
+        for (std::size_t t = 0; t < n_tok; ++t) {
+            const void* a = acts + t * act_row;
+            float* yt = y + t * w.n_out;
+            for (std::size_t r = c * tile; r < end; ++r) yt[r] = dot(w.n_in, base + r * w.row_bytes, a);
+        }
+    });
+}
+
 void matvec_reference(const weight_matrix& w, const float* x, float* y) {
     const act_format fmt = activation_format(w.type);
     std::vector<std::byte> act(activation_bytes(fmt, w.n_in));

@@ -39,7 +39,12 @@ struct generation_result {
     finish_reason finish = finish_reason::length;
     double prompt_seconds = 0;
     double generation_seconds = 0;
+    std::size_t cached_tokens = 0;  // prompt tokens whose KV came from the prefix cache
 };
+
+// Samples the next token of a sequence from its logits (modified in place), with the
+// log-probabilities the request asks for, taken from the raw logits.
+generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history);
 
 class generator {
 public:

@@ -1,10 +1,16 @@
-// Per-layer key and value cache for one sequence:
-//   K[layer] [n_ctx x n_head_kv*head_dim_k], V[layer] [n_ctx x n_head_kv*head_dim_v]
+// Key and value cache in fixed-size blocks:
+//   K[layer] [n_blocks * block_size x n_head_kv*head_dim_k], V[layer] likewise with head_dim_v
 // in half precision (as llama.cpp keeps it), or in float for exact computation.
-// Owned by whoever runs the sequence; not thread-safe.
+// A sequence's positions live in the blocks of its block table: position p is row
+// p % block_size of block table[p / block_size]. The scheduler shares one cache among
+// all running sequences (engine/block_manager.hpp hands out the blocks); a single
+// sequence (the CLI, the tests) uses one block of n_ctx positions and the
+// size()/advance() view below. Owned by whoever runs the forward passes; not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "sluice/engine/llm_model.hpp"
@@ -13,33 +19,52 @@ namespace sluice::engine {
 
 enum class kv_precision { f16, f32 };
 
+struct kv_blocks {
+    std::size_t count = 1;  // blocks
+    std::size_t size = 16;  // positions per block
+};
+
 class kv_cache {
 public:
+    // One sequence of up to n_ctx positions (one block; its table is single_table()).
     kv_cache(const llm_model& m, std::size_t n_ctx, kv_precision precision = kv_precision::f16);
+    // A pool of blocks for many sequences. Memory is committed as blocks are first written.
+    kv_cache(const llm_model& m, kv_blocks blocks, kv_precision precision = kv_precision::f16);
 
     kv_precision precision() const noexcept { return precision_; }
-    // Float rows (kv_precision::f32 only).
-    float* k_f32(std::size_t layer, std::size_t pos) noexcept { return k32_[layer].data() + pos * k_row_; }
-    float* v_f32(std::size_t layer, std::size_t pos) noexcept { return v32_[layer].data() + pos * v_row_; }
+    std::size_t block_size() const noexcept { return block_size_; }
+    std::size_t n_blocks() const noexcept { return n_blocks_; }
+    std::size_t block_bytes() const noexcept;  // K and V of one block, all layers
+    std::size_t bytes() const noexcept { return block_bytes() * n_blocks_; }
 
-    std::size_t n_ctx() const noexcept { return n_ctx_; }
+    // Row `offset` of `block` in one layer (f16: k()/v(); f32: k_f32()/v_f32()).
+    std::uint16_t* k(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return k16_[layer].get() + row(block, offset) * k_row_; }
+    std::uint16_t* v(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return v16_[layer].get() + row(block, offset) * v_row_; }
+    float* k_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return k32_[layer].get() + row(block, offset) * k_row_; }
+    float* v_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return v32_[layer].get() + row(block, offset) * v_row_; }
+    std::size_t k_stride() const noexcept { return k_row_; }  // elements between rows
+    std::size_t v_stride() const noexcept { return v_row_; }
+
+    // Copies the first n rows of block `from` into block `to`, every layer.
+    void copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept;
+
+    // --- the single-sequence view (constructed with n_ctx) ---
+    std::span<const std::uint32_t> single_table() const noexcept { return {&zero_, 1}; }
+    std::size_t n_ctx() const noexcept { return block_size_; }
     std::size_t size() const noexcept { return used_; }  // positions filled
     void clear() noexcept { used_ = 0; }
     void truncate(std::size_t n) noexcept { used_ = n < used_ ? n : used_; }
     void advance(std::size_t n) noexcept { used_ += n; }
 
-    // Half-precision rows (kv_precision::f16 only).
-    std::uint16_t* k(std::size_t layer, std::size_t pos) noexcept { return k_[layer].data() + pos * k_row_; }
-    std::uint16_t* v(std::size_t layer, std::size_t pos) noexcept { return v_[layer].data() + pos * v_row_; }
-    std::size_t k_stride() const noexcept { return k_row_; }  // elements between positions
-    std::size_t v_stride() const noexcept { return v_row_; }
-    std::size_t bytes() const noexcept;
-
 private:
-    std::size_t n_ctx_, used_ = 0, k_row_, v_row_;
+    std::size_t row(std::size_t block, std::size_t offset) const noexcept { return block * block_size_ + offset; }
+
+    std::size_t n_blocks_, block_size_, used_ = 0, k_row_, v_row_;
     kv_precision precision_;
-    std::vector<std::vector<std::uint16_t>> k_, v_;
-    std::vector<std::vector<float>> k32_, v32_;
+    std::uint32_t zero_ = 0;
+    // new T[] without value-initialisation: pages are committed on first write.
+    std::vector<std::unique_ptr<std::uint16_t[]>> k16_, v16_;
+    std::vector<std::unique_ptr<float[]>> k32_, v32_;
 };
 
 }  // namespace sluice::engine

@@ -1,10 +1,17 @@
-// The forward pass of a decoder-only transformer over a batch of consecutive tokens
-// of one sequence. Runs its matrix products and attention on a thread_pool.
+// The forward pass of a decoder-only transformer over a batch of tokens, which may
+// belong to several sequences. Runs its matrix products and attention on a thread_pool.
 //
-// Contract: forward(tokens, cache) processes tokens at positions
-// [cache.size(), cache.size() + n), writes their keys and values into the cache and
-// advances it. It returns logits for the last token, or for every token when asked
-// (teacher forcing). One transformer per thread of control; not thread-safe.
+// Contract: forward_batch processes, for every batch_sequence, its tokens at positions
+// [pos0, pos0 + n) of that sequence: it writes their keys and values into the sequence's
+// cache blocks and attends over positions [0, p] of the same sequence only. Logits come
+// out for the last n_logits tokens of each sequence, in batch order. forward() is the
+// single-sequence form over a cache's single_table(). One transformer per thread of
+// control; not thread-safe.
+//
+// Matmul policy: `fastest` sends multi-token batches through sgemm (prefill speed);
+// `batch_invariant` computes every row with the same integer dots as a lone token
+// (kernels::matmul_rows), so a sequence's numbers do not depend on what shares its
+// batch or how its prompt was split -- the scheduler's determinism rests on it.
 #pragma once
 
 #include <span>
@@ -17,26 +24,50 @@
 
 namespace sluice::engine {
 
+enum class matmul_policy { fastest, batch_invariant };
+
+struct batch_sequence {
+    std::span<const token_id> tokens;      // at positions [pos0, pos0 + tokens.size())
+    std::size_t pos0 = 0;
+    std::span<const std::uint32_t> blocks;  // block table covering [0, pos0 + tokens.size())
+    std::size_t n_logits = 0;               // logits for this many trailing tokens
+};
+
 class transformer {
 public:
-    transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch = 512);
+    transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch = 512,
+                matmul_policy policy = matmul_policy::fastest);
 
-    // logits: [n_vocab] for the last token, or [n x n_vocab] when all_logits.
-    // Throws sluice::error(out_of_range) when the tokens do not fit the cache or an id is
-    // outside the vocabulary.
+    // logits: [n_vocab] for the last token, or [n x n_vocab] when all_logits. Advances the
+    // cache's single-sequence view. Throws sluice::error(out_of_range) when the tokens do
+    // not fit the cache or an id is outside the vocabulary.
     void forward(std::span<const token_id> tokens, kv_cache& cache, std::vector<float>& logits, bool all_logits = false);
 
+    // At most max_batch() tokens in all. logits: [sum of n_logits x n_vocab], in order.
+    // Throws sluice::error(out_of_range) for an id outside the vocabulary or a position
+    // beyond a sequence's block table.
+    void forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits);
+
     const llm_model& model() const noexcept { return m_; }
+    std::size_t max_batch() const noexcept { return max_batch_; }
 
 private:
-    void forward_chunk(std::span<const token_id> tokens, kv_cache& cache, float* logits, bool all_logits);
-    void attention(std::size_t layer, std::size_t n, std::size_t pos0, kv_cache& cache);
+    struct row_ref {  // batch row t: which sequence, which position
+        const batch_sequence* seq;
+        std::size_t pos;
+    };
+    void check(std::span<const batch_sequence> seqs, const kv_cache& cache) const;
+    void attention(std::size_t layer, std::size_t n, kv_cache& cache);
+    void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
     void apply_rope(float* x, std::size_t n_heads, std::size_t pos) const;
+    void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
 
     const llm_model& m_;
     thread_pool& pool_;
     std::size_t max_batch_;
+    matmul_policy policy_;
     std::vector<float> theta_base_;  // base^(-2i/n_rot) / freq_factor_i
+    std::vector<row_ref> rows_;
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
 };

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sluice/chat/chat_template.hpp"
-#include "sluice/engine/generation_service.hpp"
+#include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/tokenizer.hpp"
 
 namespace sluice::http {
@@ -37,7 +37,7 @@ struct served_model {
     std::string id;  // the name clients see (--alias, default: the file name)
     const engine::tokenizer* tokenizer = nullptr;
     const chat::chat_template* chat = nullptr;
-    engine::generation_service* generator = nullptr;
+    engine::scheduler* generator = nullptr;
     std::int64_t created = 0;  // unix time the model was loaded
 };
 

@@ -30,6 +30,12 @@ weight_matrix make_weight_matrix(ggml_type type, const void* data, std::size_t n
 void matvec(const weight_matrix& w, const float* x, float* y, thread_pool& pool);
 void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool);
 
+// Batch-invariant matmul: Y[t] is bit-for-bit matvec(W, X[t]) whatever n_tok and the
+// row's place in the batch (the same integer dot for every element), so a sequence's
+// results do not depend on what shares its batch. Each tile of W is reused across all
+// n_tok rows, which turns decode of many sequences from memory-bound into compute-bound.
+void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool);
+
 // Single-threaded scalar reference of matvec (the oracle of the tests).
 void matvec_reference(const weight_matrix& w, const float* x, float* y);
 

@@ -39,6 +39,15 @@ TEST(metrics, requests_are_counted_by_route_and_status_with_a_bounded_label_set)
     EXPECT_TRUE(has_line(out, "sluice_sequences_queued 3")) << out;
 }
 
+TEST(metrics, kv_blocks_and_prefix_cache) {
+    server_metrics m;
+    const auto out = m.render({.running = 1, .queued = 0, .kv_blocks = 100, .kv_used = 7, .kv_cached = 20, .cached_prompt_tokens = 48});
+    EXPECT_TRUE(has_line(out, "sluice_kv_blocks_used 7")) << out;
+    EXPECT_TRUE(has_line(out, "sluice_kv_blocks_cached 20")) << out;
+    EXPECT_TRUE(has_line(out, "sluice_kv_blocks_free 73")) << out;
+    EXPECT_TRUE(has_line(out, "sluice_prefix_cache_hit_tokens_total 48")) << out;
+}
+
 TEST(metrics, token_counters_and_latencies) {
     server_metrics m;
     m.add_prompt_tokens(12);
@@ -58,8 +67,8 @@ TEST(metrics, token_counters_and_latencies) {
     std::size_t helps = 0, types = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos) ++helps;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos) ++types;
-    EXPECT_EQ(helps, 7u);
-    EXPECT_EQ(types, 7u);
+    EXPECT_EQ(helps, 11u);
+    EXPECT_EQ(types, 11u);
 }
 
 }  // namespace

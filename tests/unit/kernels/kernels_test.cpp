@@ -65,6 +65,32 @@ TEST_P(kernel_type, quantised_activations_stay_close_to_float) {
     EXPECT_NEAR(reference_dot(type)(n, w.data(), act.data()), exact, 0.02 * mag) << name_of(type);
 }
 
+// matmul_rows gives every row exactly what matvec gives it alone, for any batch size
+// and any position in the batch (the scheduler's batch invariance rests on this).
+TEST_P(kernel_type, matmul_rows_is_bitwise_matvec_per_row) {
+    const ggml_type type = GetParam();
+    std::mt19937 rng(11);
+    const std::size_t n_in = activation_format(type) == act_format::q8_k ? 512 : 96, n_out = 70;
+    std::vector<std::byte> w;
+    for (std::size_t r = 0; r < n_out; ++r) {
+        const auto row = random_row(type, n_in, rng);
+        w.insert(w.end(), row.begin(), row.end());
+    }
+    const auto wm = make_weight_matrix(type, w.data(), n_in, n_out);
+    sluice::thread_pool pool(2);
+    for (const std::size_t n_tok : {2u, 3u, 9u}) {
+        const auto x = random_floats(n_in * n_tok, rng);
+        std::vector<float> y(n_out * n_tok), yv(n_out);
+        matmul_rows(wm, x.data(), n_tok, y.data(), pool);
+        for (std::size_t t = 0; t < n_tok; ++t) {
+            matvec(wm, x.data() + t * n_in, yv.data(), pool);
+            for (std::size_t r = 0; r < n_out; ++r) {
+                ASSERT_EQ(y[t * n_out + r], yv[r]) << name_of(type) << " n_tok " << n_tok << " tok " << t << " row " << r;
+            }
+        }
+    }
+}
+
 // matmul (sgemm on dequantised tiles) agrees with matvec (integer dots) row by row.
 TEST_P(kernel_type, matmul_matches_matvec_and_reference) {
     const ggml_type type = GetParam();

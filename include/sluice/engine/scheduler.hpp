@@ -1,0 +1,81 @@
+// Continuous batching. The scheduler owns the model's compute state (transformer, the
+// block KV cache, block_manager, thread pool) on one strand: an io_context run by one
+// thread. Everything below the public functions runs there, and nothing else touches
+// that state.
+//
+// Each step forms one batch from the next token of every running sequence plus chunks
+// of pending prompts (at most prefill_chunk prompt tokens while any sequence is
+// decoding, so a long prompt cannot stall running streams), runs one batch-invariant
+// forward pass, samples every sequence with its own sampler and hands each token to
+// its job's on_token. Jobs join between steps (submit posts to the strand); finished
+// and cancelled ones leave at once and release their blocks.
+//
+// Admission: up to `parallel` sequences run; further jobs wait in a bounded queue.
+// A job starts only when the blocks for its prompt + max_tokens can be reserved, so an
+// admitted job never runs out of KV. Prompts reuse the longest cached prefix.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "sluice/engine/generator.hpp"
+
+namespace sluice::engine {
+
+struct generation_job {
+    generation_request request;
+    std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+    // Scheduler strand. Return false to stop early.
+    std::function<bool(const generated_token&)> on_token;
+    // Scheduler strand, exactly once: the result, or an error message (result is then empty).
+    std::function<void(const generation_result&, const std::string& error)> on_done;
+};
+
+struct scheduler_config {
+    std::size_t parallel = 4;         // sequences generating at once
+    std::size_t queue_size = 64;      // jobs waiting beyond those
+    std::size_t n_ctx = 4096;         // positions per sequence
+    std::size_t block_size = 16;      // positions per KV block
+    std::size_t cache_bytes = 256u << 20;  // KV kept for the prefix cache
+    std::size_t prefill_chunk = 64;   // prompt tokens per step while others decode
+    std::size_t threads = 0;          // compute threads (0: physical cores)
+};
+
+class scheduler {
+public:
+    scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg);
+    ~scheduler();  // fails every unfinished job's on_done with "the server is shutting down"
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    enum class admission { accepted, queue_full, too_large };
+    // Any thread. queue_full: `parallel` jobs run and `queue_size` wait (retry later);
+    // too_large: prompt + max_tokens can never fit a sequence or the KV cache. A job that
+    // is not accepted gets no callbacks.
+    admission submit(generation_job job);
+
+    // A consistent snapshot taken after every step. Any thread.
+    struct load {
+        std::size_t running = 0, queued = 0;
+        std::size_t kv_blocks = 0, kv_used = 0, kv_cached = 0;
+        std::uint64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache, ever
+    };
+    load current_load() const;
+    std::size_t n_ctx() const noexcept { return cfg_.n_ctx; }
+    const scheduler_config& config() const noexcept { return cfg_; }
+
+private:
+    struct state;  // strand-owned
+    scheduler_config cfg_;
+    std::atomic<std::size_t> outstanding_{0};  // accepted and not yet finished
+    mutable std::mutex load_mutex_;
+    load load_;
+    std::unique_ptr<state> st_;
+    std::thread thread_;
+};
+
+}  // namespace sluice::engine

@@ -1,0 +1,95 @@
+#include "sluice/engine/block_manager.hpp"
+
+#include "sluice/util/error.hpp"
+
+namespace sluice::engine {
+
+std::size_t block_manager::key_hash::operator()(const key& k) const noexcept {
+    std::uint64_t h = k.parent_uid * 0x9E3779B97F4A7C15ull;
+    for (const token_id t : k.tokens) h = (h ^ static_cast<std::uint32_t>(t)) * 0x100000001B3ull;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+block_manager::block_manager(std::size_t n_blocks, std::size_t block_size, std::size_t max_cached)
+    : block_size_(block_size), max_cached_(max_cached), blocks_(n_blocks) {
+    if (n_blocks == 0 || n_blocks >= npos || block_size == 0) throw error(errc::invalid_argument, "block_manager: bad block count or size");
+    free_.reserve(n_blocks);
+    for (std::size_t b = n_blocks; b-- > 0;) free_.push_back(static_cast<std::uint32_t>(b));
+}
+
+std::vector<std::uint32_t> block_manager::acquire_prefix(std::span<const token_id> tokens) {
+    std::vector<std::uint32_t> chain;
+    key k{0, {}};
+    for (std::size_t pos = 0; pos + block_size_ < tokens.size(); pos += block_size_) {  // < : one token left over
+        k.tokens.assign(tokens.begin() + static_cast<std::ptrdiff_t>(pos), tokens.begin() + static_cast<std::ptrdiff_t>(pos + block_size_));
+        const auto it = published_.find(k);
+        if (it == published_.end()) break;
+        const std::uint32_t b = it->second;
+        if (blocks_[b].refs++ == 0) take_from_lru(b);
+        chain.push_back(b);
+        k.parent_uid = blocks_[b].uid;
+    }
+    return chain;
+}
+
+bool block_manager::reserve(std::size_t n) {
+    if (free_.size() + lru_.size() < reserved_ + n) return false;
+    reserved_ += n;
+    return true;
+}
+
+void block_manager::unreserve(std::size_t n) noexcept { reserved_ -= n < reserved_ ? n : reserved_; }
+
+std::uint32_t block_manager::allocate() {
+    if (reserved_ == 0) throw error(errc::invalid_argument, "block_manager: allocate() without a reservation");
+    if (free_.empty()) evict_oldest();
+    --reserved_;
+    const std::uint32_t b = free_.back();
+    free_.pop_back();
+    blocks_[b].refs = 1;
+    return b;
+}
+
+void block_manager::publish(std::uint32_t block, std::uint32_t parent, std::span<const token_id> tokens) {
+    if (blocks_[block].uid != 0 || tokens.size() != block_size_) return;
+    if (parent != npos && blocks_[parent].uid == 0) return;  // the chain is broken: no key can reach this block
+    key k{parent == npos ? 0 : blocks_[parent].uid, {tokens.begin(), tokens.end()}};
+    if (published_.contains(k)) return;
+    blocks_[block].uid = next_uid_++;
+    published_.emplace(k, block);
+    keys_.emplace(block, std::move(k));
+}
+
+void block_manager::release(std::uint32_t block) {
+    auto& s = blocks_[block];
+    if (s.refs == 0) throw error(errc::invalid_argument, "block_manager: release of a free block");
+    if (--s.refs > 0) return;
+    if (s.uid == 0 || max_cached_ == 0) {
+        unpublish(block);
+        free_.push_back(block);
+        return;
+    }
+    lru_.push_back(block);
+    s.lru_pos = std::prev(lru_.end());
+    while (lru_.size() > max_cached_) evict_oldest();
+}
+
+void block_manager::unpublish(std::uint32_t block) {
+    auto& s = blocks_[block];
+    if (s.uid == 0) return;
+    const auto it = keys_.find(block);
+    published_.erase(it->second);
+    keys_.erase(it);
+    s.uid = 0;  // children keyed by this uid can no longer be reached; uids are never reused
+}
+
+void block_manager::take_from_lru(std::uint32_t block) { lru_.erase(blocks_[block].lru_pos); }
+
+void block_manager::evict_oldest() {
+    const std::uint32_t b = lru_.front();
+    lru_.pop_front();
+    unpublish(b);
+    free_.push_back(b);
+}
+
+}  // namespace sluice::engine

@@ -1,0 +1,290 @@
+#include "sluice/engine/scheduler.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <deque>
+#include <exception>
+
+#include "sluice/engine/block_manager.hpp"
+#include "sluice/util/error.hpp"
+
+namespace sluice::engine {
+namespace {
+
+namespace net = boost::asio;
+using clock_type = std::chrono::steady_clock;
+
+std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+// One request from admission to its last token. Strand-owned.
+struct sequence {
+    generation_job job;
+    sampler smp;
+    std::vector<token_id> tokens;  // the prompt, then every sampled token
+    std::size_t n_prompt = 0;
+    std::size_t limit = 0;          // tokens to generate at most
+    std::size_t n_done = 0;         // positions whose keys and values are in the cache
+    std::vector<std::uint32_t> blocks;  // block table
+    std::size_t reserved = 0;       // blocks reserved and not yet allocated
+    std::size_t n_published = 0;    // leading full blocks offered to the prefix cache
+    generation_result result;
+    bool finished = false;          // on_done has been called; the sequence leaves `running`
+    clock_type::time_point admitted, first_token;
+
+    explicit sequence(generation_job j) : job(std::move(j)), smp(job.request.sampling), tokens(job.request.prompt), n_prompt(tokens.size()) {}
+    bool decoding() const noexcept { return n_done >= n_prompt; }
+};
+
+// The KV positions a job can occupy: its prompt plus everything it may generate.
+std::size_t positions_needed(const generation_request& r, std::size_t n_ctx) {
+    const std::size_t limit = r.max_tokens < 0 ? n_ctx : static_cast<std::size_t>(r.max_tokens);
+    return std::min(r.prompt.size() + limit, n_ctx);
+}
+
+}  // namespace
+
+struct scheduler::state {
+    state(scheduler& owner, const llm_model& m, const vocab& v, const scheduler_config& cfg, std::size_t n_blocks, std::size_t cached)
+        : self(owner), voc(v), pool(cfg.threads), tf(m, pool, 512, matmul_policy::batch_invariant),
+          cache(m, kv_blocks{n_blocks, cfg.block_size}), blocks(n_blocks, cfg.block_size, cached) {}
+
+    void enqueue(std::unique_ptr<sequence> s);
+    void kick();
+    void step();
+    void reap();
+    void admit();
+    void run_batch();
+    void after_forward(sequence& s, std::size_t n, const float* logits);
+    void ensure_blocks(sequence& s, std::size_t positions);
+    void finish(sequence& s, finish_reason why, const std::string& error = {});
+    void shutdown();
+    void publish_load();
+
+    scheduler& self;
+    const vocab& voc;
+    net::io_context ctx{1};
+    net::executor_work_guard<net::io_context::executor_type> work{ctx.get_executor()};
+    thread_pool pool;
+    transformer tf;
+    kv_cache cache;
+    block_manager blocks;
+    std::deque<std::unique_ptr<sequence>> waiting;
+    std::vector<std::unique_ptr<sequence>> running;  // in admission order
+    bool step_posted = false, stopping = false;
+    std::uint64_t cached_prompt_tokens = 0;
+    std::vector<batch_sequence> batch;
+    std::vector<sequence*> batch_seqs;
+    std::vector<float> logits;
+};
+
+scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg) : cfg_(cfg) {
+    if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
+        throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
+    }
+    const auto& hp = m.hparams();
+    const std::size_t block_bytes = std::size_t{hp.n_layer} * cfg.block_size * hp.n_head_kv * (hp.head_dim_k + hp.head_dim_v) * 2;
+    const std::size_t cached = cfg.cache_bytes / block_bytes;
+    // Every running sequence can hold a full context; the prefix cache comes on top.
+    const std::size_t n_blocks = cfg.parallel * ceil_div(cfg.n_ctx, cfg.block_size) + cached;
+    st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached);
+    st_->publish_load();
+    thread_ = std::thread([this] { st_->ctx.run(); });
+}
+
+scheduler::~scheduler() {
+    net::post(st_->ctx, [this] { st_->shutdown(); });
+    thread_.join();
+}
+
+scheduler::admission scheduler::submit(generation_job job) {
+    const auto& r = job.request;
+    if (r.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
+    if (r.prompt.size() >= cfg_.n_ctx || (r.max_tokens >= 0 && r.prompt.size() + static_cast<std::size_t>(r.max_tokens) > cfg_.n_ctx)) {
+        return admission::too_large;
+    }
+    std::size_t n = outstanding_.load();
+    do {
+        if (n >= cfg_.parallel + cfg_.queue_size) return admission::queue_full;
+    } while (!outstanding_.compare_exchange_weak(n, n + 1));
+    net::post(st_->ctx, [st = st_.get(), s = std::make_unique<sequence>(std::move(job))]() mutable { st->enqueue(std::move(s)); });
+    return admission::accepted;
+}
+
+scheduler::load scheduler::current_load() const {
+    std::lock_guard lock(load_mutex_);
+    return load_;
+}
+
+// --- everything below runs on the strand ---
+
+void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
+    if (stopping) {
+        finish(*s, finish_reason::cancelled, "the server is shutting down");
+        return;
+    }
+    const auto& r = s->job.request;
+    s->limit = r.max_tokens < 0 ? self.cfg_.n_ctx : static_cast<std::size_t>(r.max_tokens);
+    waiting.push_back(std::move(s));
+    publish_load();
+    kick();
+}
+
+// Posting (rather than looping) lets submissions queued on the strand join between steps.
+void scheduler::state::kick() {
+    if (step_posted || stopping) return;
+    step_posted = true;
+    net::post(ctx, [this] {
+        step_posted = false;
+        step();
+    });
+}
+
+void scheduler::state::step() {
+    reap();
+    admit();
+    if (!running.empty()) {
+        try {
+            run_batch();
+        } catch (const std::exception& e) {  // an engine fault fails this batch's requests, not the server
+            for (auto& s : running) finish(*s, finish_reason::cancelled, e.what());
+            running.clear();
+        }
+    }
+    publish_load();
+    if (!running.empty() || !waiting.empty()) kick();
+}
+
+void scheduler::state::reap() {
+    std::erase_if(waiting, [&](const std::unique_ptr<sequence>& s) {
+        if (!s->job.cancelled->load()) return false;
+        finish(*s, finish_reason::cancelled);
+        return true;
+    });
+    std::erase_if(running, [&](const std::unique_ptr<sequence>& s) {
+        if (!s->job.cancelled->load()) return false;
+        finish(*s, finish_reason::cancelled);
+        return true;
+    });
+}
+
+void scheduler::state::admit() {
+    const std::size_t bs = cache.block_size();
+    while (!waiting.empty() && running.size() < self.cfg_.parallel) {
+        sequence& s = *waiting.front();
+        auto prefix = blocks.acquire_prefix(s.tokens);
+        const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
+        if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
+            for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
+            return;
+        }
+        s.blocks = std::move(prefix);
+        s.reserved = need;
+        s.n_published = s.blocks.size();
+        s.n_done = s.blocks.size() * bs;
+        s.result.cached_tokens = s.n_done;
+        cached_prompt_tokens += s.n_done;
+        s.admitted = clock_type::now();
+        running.push_back(std::move(waiting.front()));
+        waiting.pop_front();
+    }
+}
+
+void scheduler::state::ensure_blocks(sequence& s, std::size_t positions) {
+    while (s.blocks.size() * cache.block_size() < positions) {
+        if (s.reserved == 0) throw error(errc::out_of_range, "scheduler: a sequence outgrew its KV reservation");
+        s.blocks.push_back(blocks.allocate());
+        --s.reserved;
+    }
+}
+
+void scheduler::state::run_batch() {
+    std::size_t n_decode = 0;
+    for (const auto& s : running) n_decode += s->decoding() ? 1 : 0;
+    // Prompt work per step is capped while anyone decodes, so running streams keep flowing.
+    std::size_t budget = std::min(n_decode > 0 ? self.cfg_.prefill_chunk : tf.max_batch(), tf.max_batch() - n_decode);
+    batch.clear();
+    batch_seqs.clear();
+    std::size_t n_logits = 0;
+    for (const auto& sp : running) {
+        sequence& s = *sp;
+        std::size_t n = 1;
+        if (!s.decoding()) {
+            n = std::min(s.n_prompt - s.n_done, budget);
+            if (n == 0) continue;
+            budget -= n;
+        }
+        ensure_blocks(s, s.n_done + n);
+        const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
+        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, ends_prompt ? 1u : 0u});
+        batch_seqs.push_back(&s);
+        n_logits += ends_prompt ? 1 : 0;
+    }
+    logits.resize(std::max<std::size_t>(1, n_logits) * tf.model().n_vocab());
+    tf.forward_batch(batch, cache, logits.data());
+    const float* row = logits.data();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        after_forward(*batch_seqs[i], batch[i].tokens.size(), batch[i].n_logits ? row : nullptr);
+        if (batch[i].n_logits) row += tf.model().n_vocab();
+    }
+    std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
+}
+
+// Books n computed positions, offers newly filled blocks to the prefix cache, and
+// samples the next token when logits came out.
+void scheduler::state::after_forward(sequence& s, std::size_t n, const float* row) {
+    const std::size_t bs = cache.block_size();
+    s.n_done += n;
+    for (; (s.n_published + 1) * bs <= s.n_done; ++s.n_published) {
+        const std::uint32_t parent = s.n_published == 0 ? block_manager::npos : s.blocks[s.n_published - 1];
+        blocks.publish(s.blocks[s.n_published], parent, std::span<const token_id>(s.tokens).subspan(s.n_published * bs, bs));
+    }
+    if (row == nullptr) return;
+    thread_local std::vector<float> own;  // sampling edits the logits; the batch's row stays intact
+    own.assign(row, row + tf.model().n_vocab());
+    if (s.result.tokens.empty()) s.first_token = clock_type::now();
+    const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
+    if (!s.job.request.ignore_eos && voc.is_eog(t.id)) return finish(s, finish_reason::stop);
+    s.tokens.push_back(t.id);
+    s.result.tokens.push_back(t.id);
+    if (s.job.request.top_logprobs > 0) s.result.top_logprobs.push_back(t.top);
+    if (s.job.cancelled->load() || (s.job.on_token && !s.job.on_token(t))) return finish(s, finish_reason::cancelled);
+    if (s.result.tokens.size() >= s.limit || s.n_done >= self.cfg_.n_ctx) return finish(s, finish_reason::length);
+}
+
+// Releases the sequence's blocks and reservation and reports it, once. The caller
+// drops the finished sequence from `running` or `waiting`.
+void scheduler::state::finish(sequence& s, finish_reason why, const std::string& err) {
+    if (s.finished) return;
+    s.finished = true;
+    for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks.release(*b);  // leaf first: roots stay cached longest
+    s.blocks.clear();
+    blocks.unreserve(s.reserved);
+    s.reserved = 0;
+    s.result.finish = why;
+    const auto now = clock_type::now();
+    if (!s.result.tokens.empty()) {
+        s.result.prompt_seconds = std::chrono::duration<double>(s.first_token - s.admitted).count();
+        s.result.generation_seconds = std::chrono::duration<double>(now - s.first_token).count();
+    }
+    self.outstanding_.fetch_sub(1);  // before on_done: a client told "done" may submit again at once
+    if (s.job.on_done) s.job.on_done(err.empty() ? s.result : generation_result{}, err);
+}
+
+void scheduler::state::shutdown() {
+    stopping = true;
+    for (auto& s : running) finish(*s, finish_reason::cancelled, "the server is shutting down");
+    for (auto& s : waiting) finish(*s, finish_reason::cancelled, "the server is shutting down");
+    running.clear();
+    waiting.clear();
+    publish_load();
+    work.reset();
+}
+
+void scheduler::state::publish_load() {
+    std::lock_guard lock(self.load_mutex_);
+    self.load_ = {running.size(), waiting.size(), blocks.n_blocks(), blocks.used(), blocks.cached(), cached_prompt_tokens};
+}
+
+}  // namespace sluice::engine

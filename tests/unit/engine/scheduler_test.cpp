@@ -1,0 +1,199 @@
+// The scheduler against real models from ../shared: batching does not change any
+// request's tokens, cancellation and finishing free KV blocks, the queue is bounded,
+// and the prefix cache serves repeated prompts exactly.
+#include "sluice/engine/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <random>
+#include <thread>
+
+#include "sluice/engine/tokenizer.hpp"
+#include "support/shared_data.hpp"
+
+namespace {
+
+using namespace sluice;
+using namespace std::chrono_literals;
+
+struct loaded_model {
+    model::gguf_file file;
+    engine::tokenizer tok;
+    std::unique_ptr<engine::llm_model> m;
+    explicit loaded_model(const std::filesystem::path& p)
+        : file(model::gguf_file::open(p.string())), tok(engine::tokenizer::from_gguf(file)), m(engine::llm_model::load(file)) {}
+};
+
+engine::scheduler_config config(std::size_t parallel, std::size_t prefill_chunk = 16) {
+    engine::scheduler_config c;
+    c.parallel = parallel;
+    c.queue_size = 16;
+    c.n_ctx = 256;
+    c.threads = 2;
+    c.prefill_chunk = prefill_chunk;
+    c.cache_bytes = 8u << 20;
+    return c;
+}
+
+engine::generation_job job_of(const engine::generation_request& r) {
+    engine::generation_job job;
+    job.request = r;
+    return job;
+}
+
+// Submits a job and hands back its result when it finishes.
+std::future<engine::generation_result> submit(engine::scheduler& s, engine::generation_job job) {
+    auto done = std::make_shared<std::promise<engine::generation_result>>();
+    auto fut = done->get_future();
+    job.on_done = [done](const engine::generation_result& r, const std::string& err) {
+        if (!err.empty()) ADD_FAILURE() << "job failed: " << err;
+        done->set_value(r);
+    };
+    EXPECT_EQ(s.submit(std::move(job)), engine::scheduler::admission::accepted);
+    return fut;
+}
+
+// Eight requests of different lengths (across several blocks and prefill chunks), two
+// sharing a long prefix; half greedy, half sampled with a seed.
+std::vector<engine::generation_request> mixed_requests(std::size_t n_vocab) {
+    std::mt19937 rng(3);
+    std::vector<engine::generation_request> out;
+    std::vector<engine::token_id> shared_prefix(40);
+    for (auto& t : shared_prefix) t = static_cast<engine::token_id>(rng() % n_vocab);
+    for (int i = 0; i < 8; ++i) {
+        engine::generation_request r;
+        const std::size_t len = 3 + static_cast<std::size_t>(i) * 11;
+        if (i == 5 || i == 6) r.prompt = shared_prefix;
+        while (r.prompt.size() < len + (i == 5 || i == 6 ? 40u : 0u)) r.prompt.push_back(static_cast<engine::token_id>(rng() % n_vocab));
+        r.max_tokens = 20;
+        r.ignore_eos = true;
+        if (i % 2 == 1) {
+            r.sampling.temperature = 0.9f;
+            r.sampling.seed = 1000 + static_cast<std::uint64_t>(i);
+        } else {
+            r.sampling.temperature = 0;
+        }
+        r.logprobs = true;
+        out.push_back(r);
+    }
+    return out;
+}
+
+class scheduler_model : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(scheduler_model, concurrent_requests_produce_the_tokens_they_produce_alone) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/" + GetParam());
+    const loaded_model lm(path);
+    const auto requests = mixed_requests(lm.m->n_vocab());
+
+    std::vector<engine::generation_result> alone;
+    {
+        engine::scheduler one(*lm.m, lm.tok.get_vocab(), config(1, 64));
+        for (const auto& r : requests) alone.push_back(submit(one, job_of(r)).get());
+    }
+    for (const std::size_t parallel : {8u, 3u}) {
+        engine::scheduler many(*lm.m, lm.tok.get_vocab(), config(parallel, 16));
+        std::vector<std::future<engine::generation_result>> futures;
+        for (const auto& r : requests) futures.push_back(submit(many, job_of(r)));
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            const auto got = futures[i].get();
+            EXPECT_EQ(got.tokens, alone[i].tokens) << GetParam() << " request " << i << " with parallel " << parallel;
+            EXPECT_EQ(got.tokens.size(), 20u);
+        }
+    }
+    // The sequential run reused the shared prefix (request 6 after 5), the output did not change.
+    EXPECT_EQ(alone[6].cached_tokens, 32u);
+    EXPECT_EQ(alone[5].cached_tokens, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(shared, scheduler_model, ::testing::Values("stories260K.gguf", "qfix-Q4_0.gguf", "qwen3-Q4_0.gguf"),
+                         [](const auto& p) {
+                             std::string n = p.param.substr(0, p.param.find('.'));
+                             for (auto& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+                             return n;
+                         });
+
+TEST(scheduler, cancelled_and_finished_requests_free_their_blocks) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
+    engine::generation_job job;
+    job.request.prompt = {1, 50, 60, 70};
+    job.request.max_tokens = 200;
+    job.request.ignore_eos = true;
+    job.request.sampling.temperature = 0;
+    auto cancelled = job.cancelled;
+    std::atomic<int> seen{0};
+    job.on_token = [&, cancelled](const engine::generated_token&) {
+        if (++seen == 5) cancelled->store(true);
+        return true;
+    };
+    const auto r = submit(s, std::move(job)).get();
+    EXPECT_EQ(r.finish, engine::finish_reason::cancelled);
+    EXPECT_LT(r.tokens.size(), 10u);
+    auto load = s.current_load();
+    for (int i = 0; i < 100 && (load.kv_used != 0 || load.running != 0); ++i) {
+        std::this_thread::sleep_for(10ms);
+        load = s.current_load();
+    }
+    EXPECT_EQ(load.running, 0u);
+    EXPECT_EQ(load.kv_used, 0u);
+    EXPECT_GT(load.kv_blocks, 0u);
+}
+
+TEST(scheduler, refuses_beyond_the_queue_and_what_can_never_fit) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    auto cfg = config(1);
+    cfg.queue_size = 1;
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), cfg);
+    std::vector<std::shared_ptr<std::atomic<bool>>> flags;
+    std::vector<std::future<engine::generation_result>> futures;
+    auto long_job = [&] {
+        engine::generation_job job;
+        job.request.prompt = {1, 2, 3};
+        job.request.max_tokens = 250;
+        job.request.ignore_eos = true;
+        flags.push_back(job.cancelled);
+        return job;
+    };
+    futures.push_back(submit(s, long_job()));
+    futures.push_back(submit(s, long_job()));
+    EXPECT_EQ(s.submit(long_job()), engine::scheduler::admission::queue_full);
+    engine::generation_job huge = long_job();
+    huge.request.max_tokens = 254;  // 3 + 254 > 256
+    EXPECT_EQ(s.submit(std::move(huge)), engine::scheduler::admission::too_large);
+    for (auto& f : flags) f->store(true);
+    for (auto& f : futures) EXPECT_EQ(f.get().finish, engine::finish_reason::cancelled);
+    // Capacity is back once they are done.
+    flags.clear();
+    auto again = long_job();
+    again.request.max_tokens = 2;
+    EXPECT_EQ(submit(s, std::move(again)).get().tokens.size(), 2u);
+}
+
+TEST(scheduler, a_repeated_prompt_is_served_from_the_prefix_cache) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
+    engine::generation_request r;
+    for (int i = 0; i < 100; ++i) r.prompt.push_back(static_cast<engine::token_id>(1 + (i * 37) % 500));
+    r.max_tokens = 8;
+    r.ignore_eos = true;
+    r.sampling.temperature = 0;
+    const auto first = submit(s, job_of(r)).get();
+    const auto second = submit(s, job_of(r)).get();
+    EXPECT_EQ(first.cached_tokens, 0u);
+    EXPECT_EQ(second.cached_tokens, 96u);  // whole blocks, one token left to compute
+    EXPECT_EQ(second.tokens, first.tokens);
+    // The next turn of a conversation: the previous prompt and answer are reused.
+    auto next = r;
+    next.prompt.insert(next.prompt.end(), first.tokens.begin(), first.tokens.end());
+    next.prompt.insert(next.prompt.end(), {5, 6, 7});
+    const auto third = submit(s, job_of(next)).get();
+    EXPECT_EQ(third.cached_tokens, 96u);  // the answer's block was not full (100 + 7 computed positions)
+    EXPECT_EQ(s.current_load().cached_prompt_tokens, 192u);
+}
+
+}  // namespace
