@@ -17,7 +17,7 @@ model="$build/bench/smollm2-135m-shape-q4_0.gguf"
 eos=$("$build/sluice" inspect "$model" --metadata | sed -n 's/.*tokenizer.ggml.eos_token_id = //p')
 
 port=${SERVE_BENCH_PORT:-$((20000 + RANDOM % 30000))}
-"$build/sluice" serve -m "$model" --port "$port" --threads 2 --ctx-size 2048 --rate-limit 0 > "$build/bench/serve_bench.log" 2>&1 &
+"$build/sluice" serve -m "$model" --port "$port" --threads 2 --ctx-size 2048 --rate-limit 0 --parallel "${SERVE_BENCH_PARALLEL:-8}" > "$build/bench/serve_bench.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 healthy() {  # GET /health with bash's /dev/tcp: 200 once the model is loaded

@@ -145,6 +145,42 @@ float dot_q8_0(std::size_t n, const void* w, const void* x) {
     return hsum(acc);
 }
 
+// N activation rows against one weight row: the weight block is decoded once, and
+// each row's accumulator sees exactly the operations of dot_q4_0 / dot_q8_0 (same
+// scale product, same integer dot, same FMA order, same final sum), so the results are
+// bit-identical to N single calls -- batch invariance depends on that. The activation
+// block scales come in as floats (act_scales[k][i] == h2f(act[k][i].d)), which saves
+// the half-to-float conversions in the inner loop.
+template <bool Q4, std::size_t N>
+void dotn_q8_acts(std::size_t n, const void* w, const void* const* act, const float* const* act_scales, float* out) {
+    __m256 acc[N];
+    for (std::size_t k = 0; k < N; ++k) acc[k] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        __m256i qx;
+        float dw;
+        if constexpr (Q4) {
+            const auto& b = static_cast<const block_q4_0*>(w)[i];
+            _mm_prefetch(reinterpret_cast<const char*>(&b) + k_prefetch_bytes, _MM_HINT_T0);
+            qx = _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8));
+            dw = h2f(b.d);
+        } else {
+            const auto& b = static_cast<const block_q8_0*>(w)[i];
+            _mm_prefetch(reinterpret_cast<const char*>(&b) + k_prefetch_bytes, _MM_HINT_T0);
+            qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+            dw = h2f(b.d);
+        }
+        const __m256i ax = _mm256_sign_epi8(qx, qx);
+        for (std::size_t k = 0; k < N; ++k) {
+            const auto& a = static_cast<const block_q8_0*>(act[k])[i];
+            const __m256i sy = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs)), qx);
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * act_scales[k][i]), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    for (std::size_t k = 0; k < N; ++k) out[k] = hsum(acc[k]);
+}
+
 // Q4_K: sum = d * sum_j sc_j * (q . a)_j - dmin * sum_j m_j * (sum of a over sub-block j).
 float dot_q4_k(std::size_t n, const void* w, const void* x) {
     const auto* b = static_cast<const block_q4_k*>(w);
@@ -249,6 +285,14 @@ void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t*
         float acc = out[i];
         for (std::size_t j = 0; j < n_rows; ++j) acc += w[j] * h2f(base[j * stride + i]);
         out[i] = acc;
+    }
+}
+
+dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept {
+    switch (type) {
+        case ggml_type::q4_0: return n_act == 8 ? dotn_q8_acts<true, 8> : n_act == 4 ? dotn_q8_acts<true, 4> : nullptr;
+        case ggml_type::q8_0: return n_act == 8 ? dotn_q8_acts<false, 8> : n_act == 4 ? dotn_q8_acts<false, 4> : nullptr;
+        default: return nullptr;
     }
 }
 

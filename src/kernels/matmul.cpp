@@ -112,10 +112,21 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     }
     const act_format fmt = activation_format(w.type);
     const std::size_t act_row = activation_bytes(fmt, w.n_in);
-    thread_local std::vector<std::byte> act;  // the caller's thread; workers only read it
+    thread_local std::vector<std::byte> act;  // the caller's thread; workers only read them
+    thread_local std::vector<float> scales;
     act.resize(n_tok * act_row);
     std::byte* acts = act.data();
-    pool.run(n_tok, [&](std::size_t t) { quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in); });
+    const dotn_fn dot8 = best_dotn(w.type, 8), dot4 = best_dotn(w.type, 4);
+    const std::size_t n_blocks = w.n_in / 32;  // the multi-row kernels take Q8_0 activations
+    if (dot4 != nullptr) {
+        if (fmt != act_format::q8_0) throw error(errc::unsupported, "matmul_rows: the multi-row kernels take Q8_0 activations");
+        scales.resize(n_tok * n_blocks);
+    }
+    float* const sc = scales.data();  // a thread_local named inside the lambdas would be each worker's own
+    pool.run(n_tok, [&](std::size_t t) {
+        quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in);
+        if (dot4 != nullptr) q8_0_scales(acts + t * act_row, sc + t * n_blocks, w.n_in);
+    });
     const dot_fn dot = best_dot(w.type);
     // Tiles of W small enough to stay in L1/L2 while every token passes over them.
     const std::size_t tile = std::max<std::size_t>(4, std::min<std::size_t>(k_tile_rows, w.n_out / (pool.size() * 4) + 1));
@@ -123,7 +134,24 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     const auto* base = static_cast<const std::byte*>(w.data);
     pool.run(n_tiles, [&](std::size_t c) {
         const std::size_t end = std::min(w.n_out, (c + 1) * tile);
-        for (std::size_t t = 0; t < n_tok; ++t) {
+        std::size_t t = 0;
+        // Groups of 8, then 4, rows per weight decode; the rest one at a time.
+        for (const auto& [group, fn] : {std::pair{std::size_t{8}, dot8}, std::pair{std::size_t{4}, dot4}}) {
+            for (; fn != nullptr && t + group <= n_tok; t += group) {
+                const void* a[8];
+                const float* s[8];
+                float out[8];
+                for (std::size_t k = 0; k < group; ++k) {
+                    a[k] = acts + (t + k) * act_row;
+                    s[k] = sc + (t + k) * n_blocks;
+                }
+                for (std::size_t r = c * tile; r < end; ++r) {
+                    fn(w.n_in, base + r * w.row_bytes, a, s, out);
+                    for (std::size_t k = 0; k < group; ++k) y[(t + k) * w.n_out + r] = out[k];
+                }
+            }
+        }
+        for (; t < n_tok; ++t) {
             const void* a = acts + t * act_row;
             float* yt = y + t * w.n_out;
             for (std::size_t r = c * tile; r < end; ++r) yt[r] = dot(w.n_in, base + r * w.row_bytes, a);

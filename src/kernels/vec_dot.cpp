@@ -103,6 +103,12 @@ dot_fn reference_dot(ggml_type type) {
     throw error(errc::unsupported, "no dot product for type " + std::string(name_of(type)));
 }
 
+dotn_fn best_dotn(ggml_type type, std::size_t n_act) {
+    // Only where best_dot is the AVX2 kernel too: the two must agree bit for bit.
+    if (best_dot(type) != avx2::dot_for(type) || avx2::dot_for(type) == nullptr) return nullptr;
+    return avx2::dotn_for(type, n_act);
+}
+
 dot_fn best_dot(ggml_type type) {
     const auto& c = cpu();
     // The integer kernels need 8-bit activations; in exact mode only the float kernels apply.

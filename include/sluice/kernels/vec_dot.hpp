@@ -12,6 +12,14 @@ namespace sluice::kernels {
 
 using dot_fn = float (*)(std::size_t n, const void* w_row, const void* act);
 
+// One weight row against n_act activation rows: out[k] = dot(n, w_row, act[k]), bit-for-bit
+// what best_dot(type) returns for each (the weights are decoded once for all of them).
+// act_scales[k] holds the float value of each activation block's scale (8-bit formats
+// with a half-precision scale: Q8_0), see activation_scales().
+using dotn_fn = void (*)(std::size_t n, const void* w_row, const void* const* act, const float* const* act_scales, float* out);
+// nullptr when the type has no such kernel for n_act rows on this CPU (call best_dot per row).
+dotn_fn best_dotn(ggml_type type, std::size_t n_act);
+
 // Plain scalar implementation (dequantise, multiply, add): the test oracle.
 dot_fn reference_dot(ggml_type type);
 // The fastest implementation for this CPU (AVX2/FMA when present, else the reference).

@@ -78,7 +78,7 @@ TEST_P(kernel_type, matmul_rows_is_bitwise_matvec_per_row) {
     }
     const auto wm = make_weight_matrix(type, w.data(), n_in, n_out);
     sluice::thread_pool pool(2);
-    for (const std::size_t n_tok : {2u, 3u, 9u}) {
+    for (const std::size_t n_tok : {2u, 3u, 5u, 9u, 13u}) {
         const auto x = random_floats(n_in * n_tok, rng);
         std::vector<float> y(n_out * n_tok), yv(n_out);
         matmul_rows(wm, x.data(), n_tok, y.data(), pool);
