@@ -145,14 +145,15 @@ float dot_q8_0(std::size_t n, const void* w, const void* x) {
     return hsum(acc);
 }
 
-// N activation rows against one weight row: the weight block is decoded once, and
-// each row's accumulator sees exactly the operations of dot_q4_0 / dot_q8_0 (same
-// scale product, same integer dot, same FMA order, same final sum), so the results are
-// bit-identical to N single calls -- batch invariance depends on that. The activation
-// block scales come in as floats (act_scales[k][i] == h2f(act[k][i].d)), which saves
-// the half-to-float conversions in the inner loop.
+// N activation rows against one weight row: the weight block is decoded once, and each
+// row's accumulator gets exactly the values and operations of dot_q4_0 / dot_q8_0 (the
+// same scale product dw * da, the same integer lanes, the same FMA order and final sum),
+// so the results are bit-identical to N single calls -- batch invariance depends on it.
+// What is cheaper: the scale products of all rows come from one vector multiply, and
+// Q4_0 multiplies its unsigned nibbles directly (no sign fix-up per row), subtracting
+// the prepared 8 * (sum of each 4 activation bytes): sum (q - 8) a = sum q a - 8 sum a.
 template <bool Q4, std::size_t N>
-void dotn_q8_acts(std::size_t n, const void* w, const void* const* act, const float* const* act_scales, float* out) {
+void dotn_q8_acts(std::size_t n, const void* w, const act_group& g, float* out) {
     __m256 acc[N];
     for (std::size_t k = 0; k < N; ++k) acc[k] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
@@ -162,7 +163,7 @@ void dotn_q8_acts(std::size_t n, const void* w, const void* const* act, const fl
         if constexpr (Q4) {
             const auto& b = static_cast<const block_q4_0*>(w)[i];
             _mm_prefetch(reinterpret_cast<const char*>(&b) + k_prefetch_bytes, _MM_HINT_T0);
-            qx = _mm256_sub_epi8(unpack_nibbles(b.qs), _mm256_set1_epi8(8));
+            qx = unpack_nibbles(b.qs);  // unsigned 0..15
             dw = h2f(b.d);
         } else {
             const auto& b = static_cast<const block_q8_0*>(w)[i];
@@ -170,12 +171,20 @@ void dotn_q8_acts(std::size_t n, const void* w, const void* const* act, const fl
             qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
             dw = h2f(b.d);
         }
-        const __m256i ax = _mm256_sign_epi8(qx, qx);
+        const __m256i ax = Q4 ? qx : _mm256_sign_epi8(qx, qx);
+        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(dw), _mm256_loadu_ps(g.scales.data() + i * 8));  // lane k: dw * da_k
+        const std::int32_t* sums = Q4 ? g.sums.data() + i * N * 8 : nullptr;
         for (std::size_t k = 0; k < N; ++k) {
-            const auto& a = static_cast<const block_q8_0*>(act[k])[i];
-            const __m256i sy = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs)), qx);
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
-            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * act_scales[k][i]), _mm256_cvtepi32_ps(p), acc[k]);
+            const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const block_q8_0*>(g.rows[k])[i].qs));
+            __m256i p;
+            if constexpr (Q4) {
+                p = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, a), ones),
+                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums + k * 8)));
+            } else {
+                p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(a, qx)), ones);
+            }
+            const __m256 dk = _mm256_permutevar8x32_ps(d, _mm256_set1_epi32(static_cast<int>(k)));
+            acc[k] = _mm256_fmadd_ps(dk, _mm256_cvtepi32_ps(p), acc[k]);
         }
     }
     for (std::size_t k = 0; k < N; ++k) out[k] = hsum(acc[k]);

@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace {
 
 constexpr std::size_t k_tile_rows = 32;      // rows of W dequantised per sgemm tile
 constexpr std::size_t k_matvec_min_rows = 16;
+constexpr std::size_t k_serial_prep_rows = 16;  // matmul_rows prepares this many activation rows without the pool
 
 void init_blas_once() {
     static std::once_flag once;
@@ -113,20 +115,36 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     const act_format fmt = activation_format(w.type);
     const std::size_t act_row = activation_bytes(fmt, w.n_in);
     thread_local std::vector<std::byte> act;  // the caller's thread; workers only read them
-    thread_local std::vector<float> scales;
+    thread_local std::vector<act_group> groups;
     act.resize(n_tok * act_row);
-    std::byte* acts = act.data();
+    std::byte* const acts = act.data();
+    // A decode step's few rows are prepared on this thread: cheaper than a pool round trip.
+    const bool serial_prep = n_tok <= k_serial_prep_rows;
+    auto run_prep = [&](std::size_t n, const std::function<void(std::size_t)>& fn) {
+        if (serial_prep) {
+            for (std::size_t i = 0; i < n; ++i) fn(i);
+        } else {
+            pool.run(n, fn);
+        }
+    };
+    run_prep(n_tok, [&](std::size_t t) { quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in); });
+
+    // Rows [0, n_grouped) go through the multi-row kernels in groups of 8, then one of 4.
     const dotn_fn dot8 = best_dotn(w.type, 8), dot4 = best_dotn(w.type, 4);
-    const std::size_t n_blocks = w.n_in / 32;  // the multi-row kernels take Q8_0 activations
-    if (dot4 != nullptr) {
-        if (fmt != act_format::q8_0) throw error(errc::unsupported, "matmul_rows: the multi-row kernels take Q8_0 activations");
-        scales.resize(n_tok * n_blocks);
-    }
-    float* const sc = scales.data();  // a thread_local named inside the lambdas would be each worker's own
-    pool.run(n_tok, [&](std::size_t t) {
-        quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in);
-        if (dot4 != nullptr) q8_0_scales(acts + t * act_row, sc + t * n_blocks, w.n_in);
+    std::size_t n_grouped = 0;
+    std::vector<std::pair<std::size_t, dotn_fn>> plan;  // (first row, kernel) per group
+    for (; dot8 != nullptr && n_grouped + 8 <= n_tok; n_grouped += 8) plan.emplace_back(n_grouped, dot8);
+    for (; dot4 != nullptr && n_grouped + 4 <= n_tok; n_grouped += 4) plan.emplace_back(n_grouped, dot4);
+    if (!plan.empty() && fmt != act_format::q8_0) throw error(errc::unsupported, "matmul_rows: the multi-row kernels take Q8_0 activations");
+    if (groups.size() < plan.size()) groups.resize(plan.size());
+    act_group* const grp = groups.data();  // a thread_local named inside the lambdas would be each worker's own
+    run_prep(plan.size(), [&](std::size_t i) {
+        const std::size_t size = plan[i].second == dot8 ? 8 : 4;
+        const void* rows[8];
+        for (std::size_t k = 0; k < size; ++k) rows[k] = acts + (plan[i].first + k) * act_row;
+        prepare_act_group(grp[i], rows, size, w.n_in);
     });
+
     const dot_fn dot = best_dot(w.type);
     // Tiles of W small enough to stay in L1/L2 while every token passes over them.
     const std::size_t tile = std::max<std::size_t>(4, std::min<std::size_t>(k_tile_rows, w.n_out / (pool.size() * 4) + 1));
@@ -134,24 +152,16 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     const auto* base = static_cast<const std::byte*>(w.data);
     pool.run(n_tiles, [&](std::size_t c) {
         const std::size_t end = std::min(w.n_out, (c + 1) * tile);
-        std::size_t t = 0;
-        // Groups of 8, then 4, rows per weight decode; the rest one at a time.
-        for (const auto& [group, fn] : {std::pair{std::size_t{8}, dot8}, std::pair{std::size_t{4}, dot4}}) {
-            for (; fn != nullptr && t + group <= n_tok; t += group) {
-                const void* a[8];
-                const float* s[8];
-                float out[8];
-                for (std::size_t k = 0; k < group; ++k) {
-                    a[k] = acts + (t + k) * act_row;
-                    s[k] = sc + (t + k) * n_blocks;
-                }
-                for (std::size_t r = c * tile; r < end; ++r) {
-                    fn(w.n_in, base + r * w.row_bytes, a, s, out);
-                    for (std::size_t k = 0; k < group; ++k) y[(t + k) * w.n_out + r] = out[k];
-                }
+        for (std::size_t i = 0; i < plan.size(); ++i) {
+            const auto [t, fn] = plan[i];
+            const std::size_t size = fn == dot8 ? 8 : 4;
+            float out[8];
+            for (std::size_t r = c * tile; r < end; ++r) {
+                fn(w.n_in, base + r * w.row_bytes, grp[i], out);
+                for (std::size_t k = 0; k < size; ++k) y[(t + k) * w.n_out + r] = out[k];
             }
         }
-        for (; t < n_tok; ++t) {
+        for (std::size_t t = n_grouped; t < n_tok; ++t) {
             const void* a = acts + t * act_row;
             float* yt = y + t * w.n_out;
             for (std::size_t r = c * tile; r < end; ++r) yt[r] = dot(w.n_in, base + r * w.row_bytes, a);

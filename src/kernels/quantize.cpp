@@ -109,11 +109,6 @@ void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t 
     }
 }
 
-void q8_0_scales(const void* src, float* out, std::size_t n) noexcept {
-    const auto* b = static_cast<const block_q8_0*>(src);
-    for (std::size_t i = 0; i < n / 32; ++i) out[i] = fp16_to_fp32(b[i].d);
-}
-
 void dequantize_activation(act_format fmt, const void* src, float* y, std::size_t n) {
     switch (fmt) {
         case act_format::f32: std::memcpy(y, src, n * sizeof(float)); return;

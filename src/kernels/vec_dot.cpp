@@ -103,6 +103,23 @@ dot_fn reference_dot(ggml_type type) {
     throw error(errc::unsupported, "no dot product for type " + std::string(name_of(type)));
 }
 
+void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n) {
+    const std::size_t nb = n / 32;
+    g.scales.assign(nb * 8, 0.0f);
+    g.sums.assign(nb * n_rows * 8, 0);
+    for (std::size_t k = 0; k < 8; ++k) g.rows[k] = k < n_rows ? rows[k] : nullptr;
+    for (std::size_t k = 0; k < n_rows; ++k) {
+        const auto* b = static_cast<const block_q8_0*>(rows[k]);
+        for (std::size_t i = 0; i < nb; ++i) {
+            g.scales[i * 8 + k] = fp16_to_fp32(b[i].d);
+            for (std::size_t j = 0; j < 8; ++j) {
+                const auto* q = b[i].qs + 4 * j;
+                g.sums[(i * n_rows + k) * 8 + j] = 8 * (q[0] + q[1] + q[2] + q[3]);
+            }
+        }
+    }
+}
+
 dotn_fn best_dotn(ggml_type type, std::size_t n_act) {
     // Only where best_dot is the AVX2 kernel too: the two must agree bit for bit.
     if (best_dot(type) != avx2::dot_for(type) || avx2::dot_for(type) == nullptr) return nullptr;

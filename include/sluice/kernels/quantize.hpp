@@ -22,8 +22,6 @@ bool exact_activations() noexcept;
 std::size_t activation_bytes(act_format fmt, std::size_t n) noexcept;
 void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t n);
 void dequantize_activation(act_format fmt, const void* src, float* dst, std::size_t n);
-// The float value of each block scale of a Q8_0 activation row of n values: out[n / 32].
-void q8_0_scales(const void* src, float* out, std::size_t n) noexcept;
 
 // Weight quantisers (reference rounding): n is a multiple of 32.
 void quantize_row_q8_0(const float* x, void* dst, std::size_t n);

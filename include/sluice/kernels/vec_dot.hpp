@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "sluice/kernels/ggml_type.hpp"
 
@@ -12,11 +14,19 @@ namespace sluice::kernels {
 
 using dot_fn = float (*)(std::size_t n, const void* w_row, const void* act);
 
-// One weight row against n_act activation rows: out[k] = dot(n, w_row, act[k]), bit-for-bit
-// what best_dot(type) returns for each (the weights are decoded once for all of them).
-// act_scales[k] holds the float value of each activation block's scale (8-bit formats
-// with a half-precision scale: Q8_0), see activation_scales().
-using dotn_fn = void (*)(std::size_t n, const void* w_row, const void* const* act, const float* const* act_scales, float* out);
+// Up to 8 Q8_0 activation rows prepared once for the multi-row kernels (prepare_act_group).
+struct act_group {
+    const void* rows[8] = {};
+    std::vector<float> scales;       // [n_blocks][8]: scale of block i of row k at [i * 8 + k]
+    std::vector<std::int32_t> sums;  // [n_blocks][n_rows][8]: 8 * each run of 4 bytes' sum
+};
+// rows: n_rows (<= 8) Q8_0 activation rows of n values.
+void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n);
+
+// One weight row against the n_act rows of a group: out[k] = dot(n, w_row, rows[k]),
+// bit-for-bit what best_dot(type) returns for each (the weights are decoded once for
+// all of them, and each row's integer dot and float operations are the single kernel's).
+using dotn_fn = void (*)(std::size_t n, const void* w_row, const act_group& g, float* out);
 // nullptr when the type has no such kernel for n_act rows on this CPU (call best_dot per row).
 dotn_fn best_dotn(ggml_type type, std::size_t n_act);
 
