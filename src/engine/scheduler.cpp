@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <functional>
 
 #include "sluice/engine/block_manager.hpp"
 #include "sluice/util/error.hpp"
@@ -61,6 +62,7 @@ struct scheduler::state {
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
     void publish_load();
+    void notify();
 
     scheduler& self;
     const vocab& voc;
@@ -77,6 +79,9 @@ struct scheduler::state {
     std::vector<batch_sequence> batch;
     std::vector<sequence*> batch_seqs;
     std::vector<float> logits;
+    // on_done calls of finished sequences, made once the load snapshot shows them gone,
+    // so a client told "done" that reads /metrics next sees its blocks released.
+    std::vector<std::function<void()>> done_calls;
 };
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg) : cfg_(cfg) {
@@ -113,8 +118,15 @@ scheduler::admission scheduler::submit(generation_job job) {
 }
 
 scheduler::load scheduler::current_load() const {
-    std::lock_guard lock(load_mutex_);
-    return load_;
+    load l;
+    {
+        std::lock_guard lock(load_mutex_);
+        l = load_;
+    }
+    // Accepted jobs not yet running are queued, including those still being posted to the strand.
+    const std::size_t accepted = outstanding_.load();
+    l.queued = accepted > l.running ? accepted - l.running : 0;
+    return l;
 }
 
 // --- everything below runs on the strand ---
@@ -122,6 +134,7 @@ scheduler::load scheduler::current_load() const {
 void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
     if (stopping) {
         finish(*s, finish_reason::cancelled, "the server is shutting down");
+        notify();
         return;
     }
     const auto& r = s->job.request;
@@ -144,6 +157,7 @@ void scheduler::state::kick() {
 void scheduler::state::step() {
     reap();
     admit();
+    publish_load();  // admissions show before the (possibly long) forward pass
     if (!running.empty()) {
         try {
             run_batch();
@@ -152,7 +166,7 @@ void scheduler::state::step() {
             running.clear();
         }
     }
-    publish_load();
+    notify();
     if (!running.empty() || !waiting.empty()) kick();
 }
 
@@ -269,7 +283,15 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
         s.result.generation_seconds = std::chrono::duration<double>(now - s.first_token).count();
     }
     self.outstanding_.fetch_sub(1);  // before on_done: a client told "done" may submit again at once
-    if (s.job.on_done) s.job.on_done(err.empty() ? s.result : generation_result{}, err);
+    if (s.job.on_done) {
+        done_calls.push_back([f = std::move(s.job.on_done), r = err.empty() ? std::move(s.result) : generation_result{}, err] { f(r, err); });
+    }
+}
+
+void scheduler::state::notify() {
+    publish_load();
+    for (auto& call : done_calls) call();
+    done_calls.clear();
 }
 
 void scheduler::state::shutdown() {
@@ -278,7 +300,7 @@ void scheduler::state::shutdown() {
     for (auto& s : waiting) finish(*s, finish_reason::cancelled, "the server is shutting down");
     running.clear();
     waiting.clear();
-    publish_load();
+    notify();
     work.reset();
 }
 

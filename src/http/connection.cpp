@@ -189,8 +189,8 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             auto res = error_response(ex, api::payload_too_large("The request body is larger than " + std::to_string(st.config.max_body) + " bytes."));
             res.keep_alive(false);
             res.prepare_payload();
-            co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
             finish_request(st, head, 413, t0);
+            co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
             break;
         }
         const request& req = parser.get();
@@ -211,16 +211,19 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
         }
         if (failure) res = error_response(ex, *failure);
         bool keep = req.keep_alive() && !st.draining;
+        // Counted before the answer goes out, so a client that reads /metrics next sees it.
         if (res) {
             status = res->result_int();
             res->keep_alive(keep);
             res->prepare_payload();
+            finish_request(st, req, status, t0);
             stream.expires_after(st.config.body_timeout);
             auto [wec, n] = co_await bhttp::async_write(stream, *res, net::as_tuple(use_awaitable));
             (void)n;
             if (wec) keep = false;
+        } else {
+            finish_request(st, req, status, t0);
         }
-        finish_request(st, req, status, t0);
         if (!keep) break;
     }
     boost::system::error_code ignored;

@@ -58,7 +58,9 @@ public:
     // is not accepted gets no callbacks.
     admission submit(generation_job job);
 
-    // A consistent snapshot taken after every step. Any thread.
+    // Any thread. Running sequences and KV figures: a snapshot published after every
+    // admission and every step (and before finished jobs' on_done). Queued: every accepted
+    // job that is not running.
     struct load {
         std::size_t running = 0, queued = 0;
         std::size_t kv_blocks = 0, kv_used = 0, kv_cached = 0;

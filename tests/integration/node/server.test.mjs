@@ -113,7 +113,7 @@ test('openai client: chat and completions, non-stream and stream', { skip }, asy
   }
   assert.equal(text, comp.choices[0].text);  // stream and non-stream produce the same text
   assert.equal(finish, 'length');
-  assert.deepEqual(usage, { prompt_tokens: 5, completion_tokens: 16, total_tokens: 21 });
+  assert.deepEqual(usage, { prompt_tokens: 5, completion_tokens: 16, total_tokens: 21, prompt_tokens_details: { cached_tokens: 0 } });
 
   const chatStream = await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 12,
                                                            temperature: 0, stream: true });
@@ -205,11 +205,20 @@ test('rate limit answers 429 with Retry-After', { skip }, async () => {
   assert.ok(Number(retry) >= 1);
 });
 
+// Scrapes GET /metrics; value(name) reads one sample (0 when absent).
+async function scrapeMetrics(port, headers = {}) {
+  const r = await request(port, { path: '/metrics', headers });
+  assert.equal(r.status, 200);
+  const value = (name) => { const m = r.body.match(new RegExp(`^${name.replace(/[{}"\/.]/g, '\\$&')} (\\S+)$`, 'm')); return m ? Number(m[1]) : 0; };
+  return { body: r.body, value };
+}
+
 // Sends a 4000-token completion on a raw socket (the engine needs many seconds for it),
 // calls `leave(sock)` to walk away, then checks that the engine is free at once: the next
-// request, queued behind the first, answers quickly only if the first was cancelled.
+// request, queued behind the first (one sequence at a time), answers quickly only if the
+// first was cancelled, and the cancelled sequence's KV blocks are back (GET /metrics).
 async function assertLeavingCancels(stream, leave) {
-  const srv = await startServer(['-m', SLOW, '--ctx-size', '4096']);
+  const srv = await startServer(['-m', SLOW, '--ctx-size', '4096', '--parallel', '1']);
   try {
     const sock = net.connect(srv.port, '127.0.0.1');
     await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
@@ -221,6 +230,10 @@ async function assertLeavingCancels(stream, leave) {
                                         body: { prompt: 'Hi', max_tokens: 2 } });
     assert.equal(r.status, 200);
     assert.ok(Date.now() - t0 < 5000, `the next request waited ${Date.now() - t0} ms`);
+    const m = await scrapeMetrics(srv.port);
+    assert.equal(m.value('sluice_sequences_running'), 0, m.body);
+    assert.equal(m.value('sluice_kv_blocks_used'), 0, m.body);
+    assert.ok(m.value('sluice_kv_blocks_free') + m.value('sluice_kv_blocks_cached') > 0, m.body);
   } finally {
     srv.kill('SIGKILL');
   }
@@ -236,13 +249,9 @@ test('a client that leaves before a non-stream answer cancels its generation', {
 });
 
 test('GET /metrics: Prometheus text with requests, tokens and latencies, behind the key', { skip }, async () => {
-  const scrape = async () => {
-    const r = await request(main.port, { path: '/metrics', headers: auth });
-    assert.equal(r.status, 200);
-    assert.match(r.headers['content-type'], /^text\/plain; version=0\.0\.4/);
-    const value = (name) => { const m = r.body.match(new RegExp(`^${name.replace(/[{}"\/.]/g, '\\$&')} (\\S+)$`, 'm')); return m ? Number(m[1]) : 0; };
-    return { body: r.body, value };
-  };
+  const scrape = () => scrapeMetrics(main.port, auth);
+  const head = await request(main.port, { path: '/metrics', headers: auth });
+  assert.match(head.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   const before = await scrape();
   const c = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth,
                                        body: { prompt: 'Once upon a time', max_tokens: 5, temperature: 0, logit_bias: { 2: -100 } } });
@@ -386,4 +395,102 @@ test('SIGTERM lets open streams finish, then exits 0', { skip }, async () => {
   assert.equal(res.status, 200);
   assert.ok(res.body.endsWith('data: [DONE]\n\n'), 'the open stream ran to its end');
   assert.equal(await exited, 0);
+});
+
+test('continuous batching: eight concurrent requests get the tokens they get one at a time', { skip }, async () => {
+  const srv = await startServer(['-m', STORIES, '--parallel', '8', '--prefill-chunk', '8']);
+  try {
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${srv.port}/v1`, apiKey: 'none', maxRetries: 0 });
+    const prompts = ['Once upon a time', 'The little dog', 'Lily and Ben went to the park', 'One day, a bird',
+                     'Tom had a red ball that he loved very much. One day', 'The sun', 'Mom said', 'There was a big tree'];
+    const ask = (p, i) => client.completions.create({ model: 'm', prompt: p, max_tokens: 24, logit_bias: { 2: -100 },
+                                                      ...(i % 2 ? { temperature: 0.9, seed: 7 + i } : { temperature: 0 }) });
+    const alone = [];
+    for (const [i, p] of prompts.entries()) alone.push((await ask(p, i)).choices[0].text);
+    const together = (await Promise.all(prompts.map(ask))).map((r) => r.choices[0].text);
+    assert.deepEqual(together, alone);
+    const streamed = await Promise.all(prompts.map(async (p, i) => {
+      const s = await client.completions.create({ model: 'm', prompt: p, max_tokens: 24, logit_bias: { 2: -100 }, stream: true,
+                                                  ...(i % 2 ? { temperature: 0.9, seed: 7 + i } : { temperature: 0 }) });
+      let text = '';
+      for await (const chunk of s) text += chunk.choices[0]?.text ?? '';
+      return text;
+    }));
+    assert.deepEqual(streamed, alone);
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
+test('beyond --parallel and --queue-size: 503 with Retry-After', { skip }, async () => {
+  const srv = await startServer(['-m', SLOW, '--ctx-size', '4096', '--parallel', '1', '--queue-size', '1']);
+  const socks = [];
+  try {
+    const body = JSON.stringify({ prompt: 'Hello', max_tokens: 4000, temperature: 0, stream: true });
+    for (let i = 0; i < 2; ++i) {  // one generating, one waiting
+      const sock = net.connect(srv.port, '127.0.0.1');
+      await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+      sock.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socks.push(sock);
+    }
+    await Promise.all(socks.map((s) => new Promise((resolve) => s.once('data', resolve))));  // both accepted
+    const r = await request(srv.port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' },
+                                        body: { prompt: 'Hi', max_tokens: 2 } });
+    assert.equal(r.status, 503, r.body);
+    assert.ok(Number(r.headers['retry-after']) >= 1, JSON.stringify(r.headers));
+    const err = JSON.parse(r.body).error;
+    assert.equal(err.type, 'server_error');
+    assert.match(err.message, /capacity/);
+    let m = await scrapeMetrics(srv.port);
+    for (let i = 0; i < 50 && m.value('sluice_sequences_running') === 0; ++i) {  // until the first step has begun
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      m = await scrapeMetrics(srv.port);
+    }
+    assert.equal(m.value('sluice_sequences_running'), 1, m.body);
+    assert.equal(m.value('sluice_sequences_queued'), 1, m.body);
+    assert.equal(m.value('sluice_requests_total{endpoint="/v1/completions",status="503"}'), 1, m.body);
+  } finally {
+    for (const s of socks) s.destroy();
+    srv.kill('SIGKILL');
+  }
+});
+
+test('a repeated long prompt is served from the prefix cache: cached_tokens, shorter time to first token', { skip }, async () => {
+  const srv = await startServer(['-m', `${SHARED}/models/smollm2-Q8_0.gguf`, '--ctx-size', '2048']);
+  try {
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${srv.port}/v1`, apiKey: 'none', maxRetries: 0 });
+    const story = Array.from({ length: 110 }, (_, i) => `Sentence number ${i} of a long shared system prompt about rivers and sluices.`).join(' ');
+    const messages = [{ role: 'system', content: story }, { role: 'user', content: 'Summarise that.' }];
+    const timed = async (msgs) => {
+      const t0 = performance.now();
+      const s = await client.chat.completions.create({ model: 'm', messages: msgs, max_tokens: 8, temperature: 0, stream: true,
+                                                       stream_options: { include_usage: true } });
+      let ttft = null, usage = null, text = '';
+      for await (const chunk of s) {
+        if (ttft === null && chunk.choices[0]?.delta?.content) ttft = performance.now() - t0;
+        text += chunk.choices[0]?.delta?.content ?? '';
+        if (chunk.usage) usage = chunk.usage;
+      }
+      return { ttft, usage, text };
+    };
+    const first = await timed(messages);
+    const second = await timed(messages);
+    if (process.env.SLUICE_TEST_VERBOSE) console.log(`prefix cache: ${first.usage.prompt_tokens} prompt tokens, time to first token ${first.ttft.toFixed(1)} ms, then ${second.ttft.toFixed(1)} ms`);
+    assert.ok(first.usage.prompt_tokens > 900, JSON.stringify(first.usage));
+    assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
+    const cached = second.usage.prompt_tokens_details.cached_tokens;
+    assert.ok(cached >= second.usage.prompt_tokens - 16 && cached < second.usage.prompt_tokens, JSON.stringify(second.usage));
+    assert.equal(second.text, first.text);
+    // Only the last block is computed again: a large, not a marginal, difference.
+    assert.ok(second.ttft < first.ttft / 3, `time to first token ${first.ttft.toFixed(0)} ms, then ${second.ttft.toFixed(0)} ms`);
+    // The next turn re-processes only what is new.
+    const next = await client.chat.completions.create({ model: 'm', temperature: 0, max_tokens: 4,
+      messages: [...messages, { role: 'assistant', content: first.text }, { role: 'user', content: 'Shorter.' }] });
+    assert.ok(next.usage.prompt_tokens_details.cached_tokens >= first.usage.prompt_tokens - 16, JSON.stringify(next.usage));
+    const m = await scrapeMetrics(srv.port);
+    assert.ok(m.value('sluice_prefix_cache_hit_tokens_total') >= 2 * cached, m.body);
+    assert.ok(m.value('sluice_kv_blocks_cached') > 0, m.body);
+  } finally {
+    srv.kill('SIGKILL');
+  }
 });
