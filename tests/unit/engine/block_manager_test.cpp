@@ -25,6 +25,19 @@ void publish_all(block_manager& bm, const std::vector<std::uint32_t>& table, con
     }
 }
 
+// A sequence over `tokens` from start to finish: reserve and allocate `n_blocks`, publish
+// the full ones, release leaf first. Returns its table.
+std::vector<std::uint32_t> run_sequence(block_manager& bm, const std::vector<token_id>& tokens, std::size_t n_blocks, bool release = true) {
+    EXPECT_TRUE(bm.reserve(n_blocks));
+    std::vector<std::uint32_t> table;
+    for (std::size_t i = 0; i < n_blocks; ++i) table.push_back(bm.allocate());
+    publish_all(bm, table, tokens);
+    if (release) {
+        for (auto b = table.rbegin(); b != table.rend(); ++b) bm.release(*b);
+    }
+    return table;
+}
+
 TEST(block_manager, reservation_bounds_allocation) {
     block_manager bm(4, 16, 0);
     EXPECT_TRUE(bm.reserve(3));
@@ -46,10 +59,7 @@ TEST(block_manager, reservation_bounds_allocation) {
 TEST(block_manager, reuses_the_longest_published_prefix_and_leaves_one_token) {
     block_manager bm(8, 4, 8);
     const auto tokens = iota_tokens(10);  // blocks [0..3] [4..7], 2 tokens spare
-    ASSERT_TRUE(bm.reserve(3));
-    std::vector<std::uint32_t> table{bm.allocate(), bm.allocate(), bm.allocate()};
-    publish_all(bm, table, tokens);
-    for (auto b = table.rbegin(); b != table.rend(); ++b) bm.release(*b);
+    const auto table = run_sequence(bm, tokens, 3);
     EXPECT_EQ(bm.used(), 0u);
     EXPECT_EQ(bm.cached(), 2u);  // the partial third block is not kept
 
@@ -76,9 +86,7 @@ TEST(block_manager, reuses_the_longest_published_prefix_and_leaves_one_token) {
 TEST(block_manager, shared_blocks_live_until_the_last_reference) {
     block_manager bm(4, 2, 4);
     const auto tokens = iota_tokens(5);
-    ASSERT_TRUE(bm.reserve(2));
-    std::vector<std::uint32_t> table{bm.allocate(), bm.allocate()};
-    publish_all(bm, table, tokens);
+    const auto table = run_sequence(bm, tokens, 2, false);
     const auto shared = bm.acquire_prefix(tokens);  // a second sequence, while the first still runs
     ASSERT_EQ(shared.size(), 2u);
     EXPECT_EQ(bm.used(), 2u);
@@ -91,15 +99,8 @@ TEST(block_manager, shared_blocks_live_until_the_last_reference) {
 
 TEST(block_manager, lru_bound_and_eviction_under_pressure) {
     block_manager bm(4, 2, 2);  // at most 2 cached blocks
-    auto run = [&](token_id first) {
-        const auto tokens = iota_tokens(5, first);
-        EXPECT_TRUE(bm.reserve(2));
-        std::vector<std::uint32_t> table{bm.allocate(), bm.allocate()};
-        publish_all(bm, table, tokens);
-        for (auto b = table.rbegin(); b != table.rend(); ++b) bm.release(*b);
-    };
-    run(0);
-    run(100);
+    run_sequence(bm, iota_tokens(5, 0), 2);
+    run_sequence(bm, iota_tokens(5, 100), 2);
     EXPECT_EQ(bm.cached(), 2u);
     EXPECT_EQ(bm.free(), 2u);
     // The most recent sequence's blocks survived; the first's are gone.
@@ -112,10 +113,7 @@ TEST(block_manager, lru_bound_and_eviction_under_pressure) {
 TEST(block_manager, allocation_evicts_cached_blocks_when_nothing_is_free) {
     block_manager bm(2, 2, 2);
     const auto tokens = iota_tokens(5);
-    ASSERT_TRUE(bm.reserve(2));
-    std::vector<std::uint32_t> table{bm.allocate(), bm.allocate()};
-    publish_all(bm, table, tokens);
-    for (auto b = table.rbegin(); b != table.rend(); ++b) bm.release(*b);
+    run_sequence(bm, tokens, 2);
     EXPECT_EQ(bm.cached(), 2u);
     EXPECT_TRUE(bm.reserve(2));  // cached blocks count as available
     bm.allocate();
