@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "k_scales.hpp"
+#include "simd_helpers.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/quant_blocks.hpp"
@@ -12,42 +13,6 @@
 
 namespace sluice::kernels::avx2 {
 namespace {
-
-// F16C is guaranteed in this translation unit: one instruction instead of the portable decode.
-inline float h2f(std::uint16_t h) { return _cvtsh_ss(h); }
-
-// Decode streams every weight once: prefetching a few hundred bytes ahead hides the
-// load latency that otherwise dominates the integer dot products.
-// 4 KiB ahead measured best on the project machine (bench/engine_bench: 256 B 108 tok/s,
-// 1 KiB 161, 2 KiB 176, 4 KiB 177 for Q4_0 generation).
-constexpr int k_prefetch_bytes = 4096;
-
-// Prefetches the cache lines of the block k_prefetch_bytes after `block`.
-inline void prefetch_block(const void* block, std::size_t bytes) {
-    const char* p = static_cast<const char*>(block) + k_prefetch_bytes;
-    for (std::size_t off = 0; off < bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
-}
-
-inline float hsum(__m256 v) {
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
-
-inline int hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
-// Sum of products of 32 signed bytes, as 8 int32 lanes.
-inline __m256i dot_s8(__m256i x, __m256i y) {
-    const __m256i ax = _mm256_sign_epi8(x, x);
-    const __m256i sy = _mm256_sign_epi8(y, x);
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1));
-}
 
 float dot_f32(std::size_t n, const void* w, const void* x) {
     const auto* a = static_cast<const float*>(w);
@@ -92,12 +57,6 @@ float dot_bf16(std::size_t n, const void* w, const void* x) {
     float s = hsum(s0);
     for (; i < n; ++i) s += bf16_to_fp32(a[i]) * b[i];
     return s;
-}
-
-// 32 nibbles of a legacy block as bytes 0..15 (low nibbles) then 16..31 (high nibbles).
-inline __m256i unpack_nibbles(const std::uint8_t* qs) {
-    const __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp), _mm256_set1_epi8(0x0F));
 }
 
 float dot_q4_0(std::size_t n, const void* w, const void* x) {
@@ -145,50 +104,17 @@ float dot_q8_0(std::size_t n, const void* w, const void* x) {
     return hsum(acc);
 }
 
-// N activation rows against one weight row: the weight block is decoded once, and each
-// row's accumulator gets exactly the values and operations of dot_q4_0 / dot_q8_0 (the
-// same scale product dw * da, the same integer lanes, the same FMA order and final sum),
-// so the results are bit-identical to N single calls -- batch invariance depends on it.
-// What is cheaper: the scale products of all rows come from one vector multiply, and
-// Q4_0 multiplies its unsigned nibbles directly (no sign fix-up per row), subtracting
-// the prepared 8 * (sum of each 4 activation bytes): sum (q - 8) a = sum q a - 8 sum a.
-template <bool Q4, std::size_t N>
-void dotn_q8_acts(std::size_t n, const void* w, const act_group& g, float* out) {
-    __m256 acc[N];
-    for (std::size_t k = 0; k < N; ++k) acc[k] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (std::size_t i = 0; i < n / qk; ++i) {
-        __m256i qx;
-        float dw;
-        if constexpr (Q4) {
-            const auto& b = static_cast<const block_q4_0*>(w)[i];
-            _mm_prefetch(reinterpret_cast<const char*>(&b) + k_prefetch_bytes, _MM_HINT_T0);
-            qx = unpack_nibbles(b.qs);  // unsigned 0..15
-            dw = h2f(b.d);
-        } else {
-            const auto& b = static_cast<const block_q8_0*>(w)[i];
-            _mm_prefetch(reinterpret_cast<const char*>(&b) + k_prefetch_bytes, _MM_HINT_T0);
-            qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
-            dw = h2f(b.d);
-        }
-        const __m256i ax = Q4 ? qx : _mm256_sign_epi8(qx, qx);
-        const __m256 d = _mm256_mul_ps(_mm256_set1_ps(dw), _mm256_loadu_ps(g.scales.data() + i * 8));  // lane k: dw * da_k
-        const std::int32_t* sums = Q4 ? g.sums.data() + i * N * 8 : nullptr;
-        for (std::size_t k = 0; k < N; ++k) {
-            const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const block_q8_0*>(g.rows[k])[i].qs));
-            __m256i p;
-            if constexpr (Q4) {
-                p = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, a), ones),
-                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums + k * 8)));
-            } else {
-                p = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(a, qx)), ones);
-            }
-            const __m256 dk = _mm256_permutevar8x32_ps(d, _mm256_set1_epi32(static_cast<int>(k)));
-            acc[k] = _mm256_fmadd_ps(dk, _mm256_cvtepi32_ps(p), acc[k]);
-        }
+// The integer part of the multi-row kernels with AVX2 instructions (see multi_row_dot.hpp).
+struct avx2_int_dot {
+    // sum_i (q_i - 8) a_i per 4-byte lane: unsigned nibbles times signed activations, plus -8 * sum a.
+    static __m256i q4(__m256i q_unsigned, __m256i a, __m256i minus_eight_sums) {
+        return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q_unsigned, a), _mm256_set1_epi16(1)), minus_eight_sums);
     }
-    for (std::size_t k = 0; k < N; ++k) out[k] = hsum(acc[k]);
-}
+    // sum_i q_i a_i per 4-byte lane for signed q: |q| times a with q's sign.
+    static __m256i q8(__m256i q_abs, __m256i q, __m256i a) {
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(q_abs, _mm256_sign_epi8(a, q)), _mm256_set1_epi16(1));
+    }
+};
 
 // Q4_K: sum = d * sum_j sc_j * (q . a)_j - dmin * sum_j m_j * (sum of a over sub-block j).
 float dot_q4_k(std::size_t n, const void* w, const void* x) {
@@ -297,13 +223,7 @@ void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t*
     }
 }
 
-dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept {
-    switch (type) {
-        case ggml_type::q4_0: return n_act == 8 ? dotn_q8_acts<true, 8> : n_act == 4 ? dotn_q8_acts<true, 4> : nullptr;
-        case ggml_type::q8_0: return n_act == 8 ? dotn_q8_acts<false, 8> : n_act == 4 ? dotn_q8_acts<false, 4> : nullptr;
-        default: return nullptr;
-    }
-}
+dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept { return multi_row_dot<avx2_int_dot>(type, n_act); }
 
 dot_fn dot_for(ggml_type type) noexcept {
     switch (type) {

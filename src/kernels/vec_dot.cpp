@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "avx2_kernels.hpp"
+#include "vnni_kernels.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/quant_blocks.hpp"
@@ -16,6 +17,7 @@ namespace sluice::kernels {
 namespace {
 
 std::atomic<bool> g_force_scalar{std::getenv("SLUICE_NO_AVX2") != nullptr};
+std::atomic<bool> g_force_no_vnni{std::getenv("SLUICE_NO_AVX_VNNI") != nullptr};
 
 float ref_f32(std::size_t n, const void* w, const void* x) {
     const auto* a = static_cast<const float*>(w);
@@ -76,12 +78,14 @@ const cpu_features& cpu() noexcept {
         c.fma = (cx >> 12) & 1;
         c.f16c = (cx >> 29) & 1;
         if (__get_cpuid_count(7, 0, &a, &b, &cx, &d) != 0) c.avx2 = (b >> 5) & 1;
+        if (__get_cpuid_count(7, 1, &a, &b, &cx, &d) != 0) c.avx_vnni = c.avx2 && ((a >> 4) & 1);
         return c;
     }();
     return f;
 }
 
 void force_scalar(bool on) noexcept { g_force_scalar.store(on); }
+void force_no_vnni(bool on) noexcept { g_force_no_vnni.store(on); }
 
 dot_fn reference_dot(ggml_type type) {
     switch (type) {
@@ -114,7 +118,7 @@ void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows
             g.scales[i * 8 + k] = fp16_to_fp32(b[i].d);
             for (std::size_t j = 0; j < 8; ++j) {
                 const auto* q = b[i].qs + 4 * j;
-                g.sums[(i * n_rows + k) * 8 + j] = 8 * (q[0] + q[1] + q[2] + q[3]);
+                g.sums[(i * n_rows + k) * 8 + j] = -8 * (q[0] + q[1] + q[2] + q[3]);
             }
         }
     }
@@ -123,6 +127,7 @@ void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows
 dotn_fn best_dotn(ggml_type type, std::size_t n_act) {
     // Only where best_dot is the AVX2 kernel too: the two must agree bit for bit.
     if (best_dot(type) != avx2::dot_for(type) || avx2::dot_for(type) == nullptr) return nullptr;
+    if (cpu().avx_vnni && !g_force_no_vnni.load()) return vnni::dotn_for(type, n_act);
     return avx2::dotn_for(type, n_act);
 }
 

@@ -18,7 +18,7 @@ using dot_fn = float (*)(std::size_t n, const void* w_row, const void* act);
 struct act_group {
     const void* rows[8] = {};
     std::vector<float> scales;       // [n_blocks][8]: scale of block i of row k at [i * 8 + k]
-    std::vector<std::int32_t> sums;  // [n_blocks][n_rows][8]: 8 * each run of 4 bytes' sum
+    std::vector<std::int32_t> sums;  // [n_blocks][n_rows][8]: -8 * each run of 4 bytes' sum
 };
 // rows: n_rows (<= 8) Q8_0 activation rows of n values.
 void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n);
@@ -37,9 +37,13 @@ dot_fn best_dot(ggml_type type);
 
 struct cpu_features {
     bool avx2 = false, fma = false, f16c = false;
+    bool avx_vnni = false;  // VEX-encoded vpdpbusd (Alder Lake, Sapphire Rapids and later)
 };
 const cpu_features& cpu() noexcept;
 // Disable the AVX2 kernels (tests compare both paths; SLUICE_NO_AVX2=1 does the same).
 void force_scalar(bool on) noexcept;
+// Keep the multi-row kernels on AVX2 even where AVX-VNNI exists (tests compare both;
+// SLUICE_NO_AVX_VNNI=1 does the same).
+void force_no_vnni(bool on) noexcept;
 
 }  // namespace sluice::kernels

@@ -78,17 +78,22 @@ TEST_P(kernel_type, matmul_rows_is_bitwise_matvec_per_row) {
     }
     const auto wm = make_weight_matrix(type, w.data(), n_in, n_out);
     sluice::thread_pool pool(2);
-    for (const std::size_t n_tok : {2u, 3u, 5u, 9u, 13u}) {
-        const auto x = random_floats(n_in * n_tok, rng);
-        std::vector<float> y(n_out * n_tok), yv(n_out);
-        matmul_rows(wm, x.data(), n_tok, y.data(), pool);
-        for (std::size_t t = 0; t < n_tok; ++t) {
-            matvec(wm, x.data() + t * n_in, yv.data(), pool);
-            for (std::size_t r = 0; r < n_out; ++r) {
-                ASSERT_EQ(y[t * n_out + r], yv[r]) << name_of(type) << " n_tok " << n_tok << " tok " << t << " row " << r;
+    for (const bool no_vnni : {false, true}) {  // the AVX-VNNI kernels where the CPU has them, and AVX2
+        force_no_vnni(no_vnni);
+        for (const std::size_t n_tok : {2u, 3u, 5u, 9u, 13u}) {
+            const auto x = random_floats(n_in * n_tok, rng);
+            std::vector<float> y(n_out * n_tok), yv(n_out);
+            matmul_rows(wm, x.data(), n_tok, y.data(), pool);
+            for (std::size_t t = 0; t < n_tok; ++t) {
+                matvec(wm, x.data() + t * n_in, yv.data(), pool);
+                for (std::size_t r = 0; r < n_out; ++r) {
+                    ASSERT_EQ(y[t * n_out + r], yv[r]) << name_of(type) << " n_tok " << n_tok << " tok " << t << " row " << r
+                                                       << (no_vnni ? " (AVX2)" : " (AVX-VNNI if present)");
+                }
             }
         }
     }
+    force_no_vnni(false);
 }
 
 // matmul (sgemm on dequantised tiles) agrees with matvec (integer dots) row by row.
