@@ -80,7 +80,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("rate-burst", po::value<double>()->default_value(0), "bucket size (default: rate / 6, at least 1)")
         ("ctx-size,c", po::value<int>(), "context size (default: the model's, at most 4096)")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
-        ("parallel,np", po::value<int>()->default_value(4), "sequences generated at once (continuous batching)")
+        ("parallel", po::value<int>()->default_value(4), "sequences generated at once (continuous batching)")
         ("queue-size", po::value<int>()->default_value(64), "requests waiting beyond --parallel; more get 503")
         ("cache-ram", po::value<int>()->default_value(256), "MiB of KV kept for the prefix cache (0: off)")
         ("prefill-chunk", po::value<int>()->default_value(64), "prompt tokens per step while other streams decode")
