@@ -20,6 +20,8 @@ void rms_norm(const float* x, const float* w, float* y, std::size_t n, float eps
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
+constexpr std::size_t k_silu_chunk = 1024;  // elements per pool task
+
 }  // namespace
 
 transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch, matmul_policy policy)
@@ -230,7 +232,11 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
         for (std::size_t t = 0; t < n; ++t) rms_norm(&x_[t * n_embd], w.ffn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
         matmul(w.w_gate, xn_.data(), n, gate_.data());  // [n x n_ff]
         matmul(w.w_up, xn_.data(), n, up_.data());      // [n x n_ff]
-        for (std::size_t i = 0; i < n * n_ff; ++i) gate_[i] = silu(gate_[i]) * up_[i];
+        // n x n_ff exponentials: split across the pool (elementwise, so the split changes nothing).
+        pool_.run((n * n_ff + k_silu_chunk - 1) / k_silu_chunk, [&](std::size_t c) {
+            const std::size_t end = std::min(n * n_ff, (c + 1) * k_silu_chunk);
+            for (std::size_t i = c * k_silu_chunk; i < end; ++i) gate_[i] = silu(gate_[i]) * up_[i];
+        });
         matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
         for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
     }
