@@ -57,7 +57,7 @@ struct scheduler::state {
     void reap();
     void admit();
     void run_batch();
-    void after_forward(sequence& s, std::size_t n, const float* logits);
+    void after_forward(sequence& s, std::size_t n, float* logits);
     void ensure_blocks(sequence& s, std::size_t positions);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
@@ -237,7 +237,7 @@ void scheduler::state::run_batch() {
     }
     logits.resize(std::max<std::size_t>(1, n_logits) * tf.model().n_vocab());
     tf.forward_batch(batch, cache, logits.data());
-    const float* row = logits.data();
+    float* row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
         after_forward(*batch_seqs[i], batch[i].tokens.size(), batch[i].n_logits ? row : nullptr);
         if (batch[i].n_logits) row += tf.model().n_vocab();
@@ -246,8 +246,9 @@ void scheduler::state::run_batch() {
 }
 
 // Books n computed positions, offers newly filled blocks to the prefix cache, and
-// samples the next token when logits came out.
-void scheduler::state::after_forward(sequence& s, std::size_t n, const float* row) {
+// samples the next token when logits came out (the row is this sequence's own; sampling
+// edits it in place).
+void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
     const std::size_t bs = cache.block_size();
     s.n_done += n;
     for (; (s.n_published + 1) * bs <= s.n_done; ++s.n_published) {
@@ -255,10 +256,8 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, const float* ro
         blocks.publish(s.blocks[s.n_published], parent, std::span<const token_id>(s.tokens).subspan(s.n_published * bs, bs));
     }
     if (row == nullptr) return;
-    thread_local std::vector<float> own;  // sampling edits the logits; the batch's row stays intact
-    own.assign(row, row + tf.model().n_vocab());
     if (s.result.tokens.empty()) s.first_token = clock_type::now();
-    const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
+    const generated_token t = pick_token(s.job.request, s.smp, std::span<float>(row, tf.model().n_vocab()), s.tokens);
     if (!s.job.request.ignore_eos && voc.is_eog(t.id)) return finish(s, finish_reason::stop);
     s.tokens.push_back(t.id);
     s.result.tokens.push_back(t.id);

@@ -132,7 +132,9 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     // Rows [0, n_grouped) go through the multi-row kernels in groups of 8, then one of 4.
     const dotn_fn dot8 = best_dotn(w.type, 8), dot4 = best_dotn(w.type, 4);
     std::size_t n_grouped = 0;
-    std::vector<std::pair<std::size_t, dotn_fn>> plan;  // (first row, kernel) per group
+    thread_local std::vector<std::pair<std::size_t, dotn_fn>> plan_storage;
+    auto& plan = plan_storage;  // (first row, kernel) per group; the lambdas see this thread's
+    plan.clear();
     for (; dot8 != nullptr && n_grouped + 8 <= n_tok; n_grouped += 8) plan.emplace_back(n_grouped, dot8);
     for (; dot4 != nullptr && n_grouped + 4 <= n_tok; n_grouped += 4) plan.emplace_back(n_grouped, dot4);
     if (!plan.empty() && fmt != act_format::q8_0) throw error(errc::unsupported, "matmul_rows: the multi-row kernels take Q8_0 activations");

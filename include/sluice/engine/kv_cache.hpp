@@ -45,15 +45,11 @@ public:
     std::size_t k_stride() const noexcept { return k_row_; }  // elements between rows
     std::size_t v_stride() const noexcept { return v_row_; }
 
-    // Copies the first n rows of block `from` into block `to`, every layer.
-    void copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept;
-
     // --- the single-sequence view (constructed with n_ctx) ---
     std::span<const std::uint32_t> single_table() const noexcept { return {&zero_, 1}; }
     std::size_t n_ctx() const noexcept { return block_size_; }
     std::size_t size() const noexcept { return used_; }  // positions filled
     void clear() noexcept { used_ = 0; }
-    void truncate(std::size_t n) noexcept { used_ = n < used_ ? n : used_; }
     void advance(std::size_t n) noexcept { used_ += n; }
 
 private:
