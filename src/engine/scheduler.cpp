@@ -191,7 +191,12 @@ void scheduler::state::admit() {
         const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
         if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
             for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
-            return;
+            if (!running.empty()) return;
+            // Nothing runs, so nothing will free blocks: cannot happen with the pool sized in
+            // the constructor, but a job that cannot fit must fail rather than wait forever.
+            finish(s, finish_reason::cancelled, "the request does not fit the KV cache");
+            waiting.pop_front();
+            continue;
         }
         s.blocks = std::move(prefix);
         s.reserved = need;
