@@ -223,6 +223,54 @@ void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t*
     }
 }
 
+void fp32_to_fp16_row(const float* x, std::uint16_t* y, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
+}
+
+void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n) noexcept {
+    auto* b = static_cast<block_q8_0*>(y);
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
+    for (std::size_t i = 0; i < n / qk; ++i, x += qk) {
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; ++k) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[k]));
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float d = _mm_cvtss_f32(m) / 127.0f;
+        scales[i] = d;
+        const __m256 id = _mm256_set1_ps(d != 0 ? 1.0f / d : 0.0f);
+        __m256i q[4];
+        for (int k = 0; k < 4; ++k) {
+            const __m256 s = _mm256_mul_ps(v[k], id);
+            // s + (s >= 0 ? 0.5 : -0.5), truncated: -0.0 takes -0.5 here and +0.5 in the scalar
+            // code, and both truncate to 0.
+            q[k] = _mm256_cvttps_epi32(_mm256_add_ps(s, _mm256_or_ps(half, _mm256_and_ps(sign, s))));
+        }
+        // int32 -> int8 with the lane order restored (packs work within 128-bit halves).
+        const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+        const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), p8);
+    }
+}
+
+void q8_0_minus_eight_sums(const void* blocks, std::size_t nb, std::int32_t* out, std::size_t stride) noexcept {
+    const auto* b = static_cast<const block_q8_0*>(blocks);
+    const __m256i ones = _mm256_set1_epi8(1), minus_eight = _mm256_set1_epi16(-8);
+    for (std::size_t i = 0; i < nb; ++i, out += stride) {
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
+        const __m256i pairs = _mm256_maddubs_epi16(ones, a);  // a[2k] + a[2k+1], exact in int16
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_madd_epi16(pairs, minus_eight));
+    }
+}
+
 dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept { return multi_row_dot<avx2_int_dot>(type, n_act); }
 
 dot_fn dot_for(ggml_type type) noexcept {

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstring>
 
+#include "avx2_kernels.hpp"
 #include "sluice/kernels/fp16.hpp"
+#include "sluice/kernels/vec_dot.hpp"
 #include "sluice/kernels/quant_blocks.hpp"
 
 namespace sluice::kernels {
@@ -40,6 +42,8 @@ std::size_t activation_bytes(act_format fmt, std::size_t n) noexcept {
 
 namespace {
 
+constexpr std::size_t k_max_blocks = 64;  // Q8_0 blocks the AVX2 quantiser handles per call
+
 // Round half away from zero (as roundf), inline: lround is a library call per value.
 inline int round_away(float v) { return static_cast<int>(v + (v >= 0.0f ? 0.5f : -0.5f)); }
 
@@ -59,6 +63,15 @@ void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t 
         case act_format::f32: std::memcpy(dst, x, n * sizeof(float)); return;
         case act_format::q8_0: {
             auto* y = static_cast<block_q8_0*>(dst);
+            if (avx2_enabled() && !exact_activations()) {
+                float d[k_max_blocks];
+                for (std::size_t done = 0; done < n; done += k_max_blocks * qk) {
+                    const std::size_t m = std::min(n - done, k_max_blocks * qk);
+                    avx2::quantize_q8_0_blocks(x + done, y + done / qk, d, m);
+                    for (std::size_t i = 0; i < m / qk; ++i) y[done / qk + i].d = fp32_to_fp16(d[i]);
+                }
+                return;
+            }
             for (std::size_t i = 0; i < n / qk; ++i) {
                 float d;
                 q8_block(x + i * qk, y[i].qs, d);

@@ -85,6 +85,7 @@ const cpu_features& cpu() noexcept {
 }
 
 void force_scalar(bool on) noexcept { g_force_scalar.store(on); }
+bool avx2_enabled() noexcept { return !g_force_scalar.load() && cpu().avx2 && cpu().fma && cpu().f16c; }
 void force_no_vnni(bool on) noexcept { g_force_no_vnni.store(on); }
 
 dot_fn reference_dot(ggml_type type) {
@@ -114,8 +115,12 @@ void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows
     for (std::size_t k = 0; k < 8; ++k) g.rows[k] = k < n_rows ? rows[k] : nullptr;
     for (std::size_t k = 0; k < n_rows; ++k) {
         const auto* b = static_cast<const block_q8_0*>(rows[k]);
+        for (std::size_t i = 0; i < nb; ++i) g.scales[i * 8 + k] = fp16_to_fp32(b[i].d);
+        if (avx2_enabled()) {
+            avx2::q8_0_minus_eight_sums(b, nb, g.sums.data() + k * 8, n_rows * 8);
+            continue;
+        }
         for (std::size_t i = 0; i < nb; ++i) {
-            g.scales[i * 8 + k] = fp16_to_fp32(b[i].d);
             for (std::size_t j = 0; j < 8; ++j) {
                 const auto* q = b[i].qs + 4 * j;
                 g.sums[(i * n_rows + k) * 8 + j] = -8 * (q[0] + q[1] + q[2] + q[3]);
@@ -132,12 +137,11 @@ dotn_fn best_dotn(ggml_type type, std::size_t n_act) {
 }
 
 dot_fn best_dot(ggml_type type) {
-    const auto& c = cpu();
     // The integer kernels need 8-bit activations; in exact mode only the float kernels apply.
     if (exact_activations() && type != ggml_type::f32 && type != ggml_type::f16 && type != ggml_type::bf16) {
         return reference_dot(type);
     }
-    if (!g_force_scalar.load() && c.avx2 && c.fma && c.f16c) {
+    if (avx2_enabled()) {
         if (const dot_fn f = avx2::dot_for(type)) return f;
     }
     return reference_dot(type);

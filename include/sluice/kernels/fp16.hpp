@@ -42,8 +42,10 @@ inline std::uint16_t fp32_to_fp16(float f) noexcept {
     if (abs >= 0x7F800000) return static_cast<std::uint16_t>(sign | 0x7C00 | (abs > 0x7F800000 ? 0x200 : 0));
     if (abs >= 0x477FF000) return static_cast<std::uint16_t>(sign | 0x7C00);  // overflow -> inf
     if (abs < 0x38800000) {  // subnormal or zero in half
+        // At most 2^-25 (half the smallest subnormal, a tie that rounds to even) becomes zero;
+        // this also keeps the shifts below under 32 bits.
+        if (abs <= 0x33000000) return static_cast<std::uint16_t>(sign);
         const std::uint32_t shift = 113 - (abs >> 23);
-        if (shift > 24) return static_cast<std::uint16_t>(sign);
         const std::uint32_t mant = (abs & 0x7FFFFF) | 0x800000;
         std::uint32_t h = mant >> (shift + 13);
         const std::uint32_t rem = mant & ((1u << (shift + 13)) - 1);

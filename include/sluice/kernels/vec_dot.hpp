@@ -40,6 +40,8 @@ struct cpu_features {
     bool avx_vnni = false;  // VEX-encoded vpdpbusd (Alder Lake, Sapphire Rapids and later)
 };
 const cpu_features& cpu() noexcept;
+// Whether the AVX2/FMA/F16C kernels are in use (the CPU has them and they are not forced off).
+bool avx2_enabled() noexcept;
 // Disable the AVX2 kernels (tests compare both paths; SLUICE_NO_AVX2=1 does the same).
 void force_scalar(bool on) noexcept;
 // Keep the multi-row kernels on AVX2 even where AVX-VNNI exists (tests compare both;

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/f16_ops.hpp"
+#include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/matmul.hpp"
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/kernels/vec_dot.hpp"
@@ -133,6 +135,37 @@ TEST_P(kernel_type, matmul_matches_matvec_and_reference) {
 
 INSTANTIATE_TEST_SUITE_P(all, kernel_type, ::testing::ValuesIn(k_types),
                          [](const auto& p) { return std::string(name_of(p.param)); });
+
+// The AVX2 Q8_0 activation quantiser gives the scalar one's bytes exactly, ties and zeros included.
+TEST(quantize, q8_0_avx2_matches_scalar) {
+    std::mt19937 rng(9);
+    auto x = random_floats(32 * 70, rng);
+    for (std::size_t i = 0; i < 32; ++i) x[i] = 0.0f;                      // an all-zero block
+    for (std::size_t i = 32; i < 64; ++i) x[i] = (i % 2 ? -1.0f : 1.0f) * (static_cast<float>(i % 7) + 0.5f);  // halves after scaling
+    x[64] = -0.0f;
+    std::vector<std::byte> fast(70 * 34), slow(70 * 34);
+    quantize_activation(act_format::q8_0, x.data(), fast.data(), x.size());
+    force_scalar(true);
+    quantize_activation(act_format::q8_0, x.data(), slow.data(), x.size());
+    force_scalar(false);
+    EXPECT_EQ(fast, slow);
+}
+
+// F16C conversion of KV rows rounds exactly as the portable fp32_to_fp16 (nearest even,
+// subnormals, overflow to infinity).
+TEST(f16_ops, fp32_to_fp16_row_matches_scalar) {
+    std::mt19937 rng(4);
+    auto x = random_floats(1000, rng);
+    const float edges[] = {0.0f, -0.0f, 1e-8f, -6.1e-5f, 5.96e-8f, 2.98e-8f, 65504.0f, 65519.0f, 65520.0f, -1e6f, 1.0009765625f, 1.00048828125f};
+    x.insert(x.end(), std::begin(edges), std::end(edges));
+    for (std::size_t i = 0; i < 200; ++i) x.push_back(std::ldexp(x[i], static_cast<int>(i % 40) - 30));
+    std::vector<std::uint16_t> fast(x.size()), slow(x.size());
+    fp32_to_fp16_row(x.data(), fast.data(), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        slow[i] = fp32_to_fp16(x[i]);
+        EXPECT_EQ(fast[i], slow[i]) << "x = " << x[i] << " (" << i << ")";
+    }
+}
 
 TEST(quantize, q4_0_and_q8_0_round_trip) {
     std::mt19937 rng(5);
