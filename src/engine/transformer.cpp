@@ -95,13 +95,25 @@ void transformer::matmul(const kernels::weight_matrix& w, const float* x, std::s
     }
 }
 
-void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t pos) const {
+// rope_[t] = {cos, sin} of each rotation angle at batch row t's position: the same for
+// every layer and for queries and keys, so computed once per forward pass.
+void transformer::prepare_rope() {
+    const std::size_t half = theta_base_.size();
+    rope_.resize(rows_.size() * half);
+    for (std::size_t t = 0; t < rows_.size(); ++t) {
+        const float p = static_cast<float>(rows_[t].pos) * m_.rope_position_scale();
+        for (std::size_t i = 0; i < half; ++i) {
+            const float theta = p * theta_base_[i];
+            rope_[t * half + i] = {std::cos(theta), std::sin(theta)};
+        }
+    }
+}
+
+void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t t) const {
     const auto& hp = m_.hparams();
     const std::size_t hd = hp.head_dim_k, half = hp.n_rot / 2;
-    const float p = static_cast<float>(pos) * m_.rope_position_scale();
     for (std::size_t i = 0; i < half; ++i) {
-        const float theta = p * theta_base_[i];
-        const float c = std::cos(theta), s = std::sin(theta);
+        const auto [c, s] = rope_[t * half + i];
         for (std::size_t h = 0; h < n_heads; ++h) {
             float* v = x + h * hd;
             // NORM rotates adjacent pairs; NEOX rotates element i with element i + n_rot/2.
@@ -191,6 +203,7 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
         for (std::size_t i = 0; i < s.tokens.size(); ++i) rows_.push_back({&s, s.pos0 + i});
     }
     const std::size_t n = rows_.size();
+    prepare_rope();
 
     // x [n x n_embd] = embedding rows of the tokens
     const auto& emb = m_.token_embd();
@@ -220,8 +233,8 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
                 for (std::size_t h = 0; h < hp.n_head; ++h) rms_norm(q + h * hp.head_dim_k, w.q_norm.data(), q + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
                 for (std::size_t h = 0; h < hp.n_head_kv; ++h) rms_norm(k + h * hp.head_dim_k, w.k_norm.data(), k + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
             }
-            apply_rope(q, hp.n_head, rows_[t].pos);
-            apply_rope(k, hp.n_head_kv, rows_[t].pos);
+            apply_rope(q, hp.n_head, t);
+            apply_rope(k, hp.n_head_kv, t);
             store_kv(l, t, cache, k, v);
         }
         attention(l, n, cache);

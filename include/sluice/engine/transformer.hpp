@@ -15,6 +15,7 @@
 #pragma once
 
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "sluice/engine/kv_cache.hpp"
@@ -59,7 +60,8 @@ private:
     void check(std::span<const batch_sequence> seqs, const kv_cache& cache) const;
     void attention(std::size_t layer, std::size_t n, kv_cache& cache);
     void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
-    void apply_rope(float* x, std::size_t n_heads, std::size_t pos) const;
+    void prepare_rope();
+    void apply_rope(float* x, std::size_t n_heads, std::size_t t) const;  // t: batch row
     void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
 
     const llm_model& m_;
@@ -68,6 +70,7 @@ private:
     matmul_policy policy_;
     std::vector<float> theta_base_;  // base^(-2i/n_rot) / freq_factor_i
     std::vector<row_ref> rows_;
+    std::vector<std::pair<float, float>> rope_;  // [n x n_rot/2] (cos, sin) per batch row
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
 };
