@@ -275,6 +275,9 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
         if (ec) break;
         std::string piece;
         if (!ev.done) {
+            // After a stop string the answer is complete; tokens the engine made before it saw
+            // the cancel are dropped, and the loop waits for the result (its cached_tokens).
+            if (stops.stopped()) continue;
             const auto now = std::chrono::steady_clock::now();
             if (generated.empty()) {
                 st.metrics.observe_ttft(std::chrono::duration<double>(now - arrived).count());
@@ -287,9 +290,10 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
             if (r.top_logprobs >= 0) pending_lp.push_back(ev.token);
             piece = stops.push(decoder.push(ev.token.id));
         } else {
-            error = ev.error;
             cached_tokens = ev.result.cached_tokens;
-            if (error.empty() && !stops.stopped()) {
+            if (stops.stopped()) break;
+            error = ev.error;
+            if (error.empty()) {
                 finish = ev.result.finish == engine::finish_reason::stop ? "stop" : "length";
                 piece = stops.push(decoder.flush());
                 piece += stops.flush();
@@ -304,7 +308,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
             const std::string frame = sse(chunk_json(piece, nullptr, false));
             co_await write_chunk(ex.stream, frame);
         }
-        if (ev.done || stops.stopped()) break;
+        if (ev.done) break;
     }
 
     if (!error.empty()) {

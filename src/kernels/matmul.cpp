@@ -144,7 +144,7 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
         const std::size_t size = plan[i].second == dot8 ? 8 : 4;
         const void* rows[8];
         for (std::size_t k = 0; k < size; ++k) rows[k] = acts + (plan[i].first + k) * act_row;
-        prepare_act_group(grp[i], rows, size, w.n_in);
+        prepare_act_group(grp[i], rows, size, w.n_in, w.type == ggml_type::q4_0);
     });
 
     const dot_fn dot = best_dot(w.type);

@@ -44,6 +44,19 @@ namespace {
 
 constexpr std::size_t k_max_blocks = 64;  // Q8_0 blocks the AVX2 quantiser handles per call
 
+// The value of largest magnitude among x[0..n) (the first such, with its sign), and that magnitude.
+inline float signed_max(const float* x, int n, float& amax) {
+    float max = 0;
+    amax = 0;
+    for (int j = 0; j < n; ++j) {
+        if (std::fabs(x[j]) > amax) {
+            amax = std::fabs(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
 // Round half away from zero (as roundf), inline: lround is a library call per value.
 inline int round_away(float v) { return static_cast<int>(v + (v >= 0.0f ? 0.5f : -0.5f)); }
 
@@ -94,13 +107,8 @@ void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t 
         case act_format::q8_k: {
             auto* y = static_cast<block_q8_k*>(dst);
             for (std::size_t i = 0; i < n / qk_k; ++i, x += qk_k) {
-                float max = 0, amax = 0;
-                for (int j = 0; j < qk_k; ++j) {
-                    if (std::fabs(x[j]) > amax) {
-                        amax = std::fabs(x[j]);
-                        max = x[j];
-                    }
-                }
+                float amax;
+                const float max = signed_max(x, qk_k, amax);
                 if (amax == 0) {
                     std::memset(&y[i], 0, sizeof y[i]);
                     continue;
@@ -157,13 +165,8 @@ void quantize_row_q4_0(const float* x, void* dst, std::size_t n) {
     auto* y = static_cast<block_q4_0*>(dst);
     for (std::size_t i = 0; i < n / qk; ++i, x += qk) {
         // The value of largest magnitude maps to -8, so the full 4-bit range is used.
-        float amax = 0, max = 0;
-        for (int j = 0; j < qk; ++j) {
-            if (std::fabs(x[j]) > amax) {
-                amax = std::fabs(x[j]);
-                max = x[j];
-            }
-        }
+        float amax;
+        const float max = signed_max(x, qk, amax);
         const float d = max / -8.0f;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);

@@ -108,14 +108,15 @@ dot_fn reference_dot(ggml_type type) {
     throw error(errc::unsupported, "no dot product for type " + std::string(name_of(type)));
 }
 
-void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n) {
+void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n, bool sums) {
     const std::size_t nb = n / 32;
     g.scales.assign(nb * 8, 0.0f);
-    g.sums.assign(nb * n_rows * 8, 0);
+    g.sums.assign(sums ? nb * n_rows * 8 : 0, 0);
     for (std::size_t k = 0; k < 8; ++k) g.rows[k] = k < n_rows ? rows[k] : nullptr;
     for (std::size_t k = 0; k < n_rows; ++k) {
         const auto* b = static_cast<const block_q8_0*>(rows[k]);
         for (std::size_t i = 0; i < nb; ++i) g.scales[i * 8 + k] = fp16_to_fp32(b[i].d);
+        if (!sums) continue;
         if (avx2_enabled()) {
             avx2::q8_0_minus_eight_sums(b, nb, g.sums.data() + k * 8, n_rows * 8);
             continue;

@@ -20,8 +20,9 @@ struct act_group {
     std::vector<float> scales;       // [n_blocks][8]: scale of block i of row k at [i * 8 + k]
     std::vector<std::int32_t> sums;  // [n_blocks][n_rows][8]: -8 * each run of 4 bytes' sum
 };
-// rows: n_rows (<= 8) Q8_0 activation rows of n values.
-void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n);
+// rows: n_rows (<= 8) Q8_0 activation rows of n values. `sums` only for Q4_0 weights
+// (the only kernels that read them).
+void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n, bool sums);
 
 // One weight row against the n_act rows of a group: out[k] = dot(n, w_row, rows[k]),
 // bit-for-bit what best_dot(type) returns for each (the weights are decoded once for

@@ -483,6 +483,12 @@ test('a repeated long prompt is served from the prefix cache: cached_tokens, sho
     assert.equal(second.text, first.text);
     // Only the last block is computed again: a large, not a marginal, difference.
     assert.ok(second.ttft < first.ttft / 3, `time to first token ${first.ttft.toFixed(0)} ms, then ${second.ttft.toFixed(0)} ms`);
+    // A stop string ends the answer early; its usage still reports the cached prefix.
+    assert.ok(first.text.length >= 4, first.text);
+    const stopped = await client.chat.completions.create({ model: 'm', messages, max_tokens: 8, temperature: 0, stop: [first.text.slice(1, 4)] });
+    assert.equal(stopped.choices[0].finish_reason, 'stop');
+    assert.equal(stopped.choices[0].message.content, first.text.slice(0, 1));
+    assert.equal(stopped.usage.prompt_tokens_details.cached_tokens, cached, JSON.stringify(stopped.usage));
     // The next turn re-processes only what is new.
     const next = await client.chat.completions.create({ model: 'm', temperature: 0, max_tokens: 4,
       messages: [...messages, { role: 'assistant', content: first.text }, { role: 'user', content: 'Shorter.' }] });
