@@ -1,0 +1,49 @@
+// The token vocabulary as the grammar layer sees it: the bytes each token decodes to, and
+// which tokens end generation or are special. Built once per model, immutable afterwards and
+// shared by every matcher (thread-safe to share). It precomputes a byte trie of the pieces
+// so a mask walk checks a shared prefix once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::grammar {
+
+namespace detail {
+struct token_trie;  // defined in src/grammar/token_trie.hpp
+}
+
+class token_vocabulary {
+public:
+    // pieces[i] = the exact bytes token i decodes to. eog_ids: end-of-generation tokens
+    // (allowed exactly when the grammar is complete). special_ids: control tokens, never
+    // allowed by a grammar (an id may be in both lists; EOG wins). Ids out of range are
+    // ignored.
+    token_vocabulary(std::vector<std::string> pieces, std::vector<std::int32_t> eog_ids,
+                     std::vector<std::int32_t> special_ids);
+    ~token_vocabulary();
+    token_vocabulary(const token_vocabulary&) = delete;
+    token_vocabulary& operator=(const token_vocabulary&) = delete;
+
+    std::size_t size() const noexcept { return pieces_.size(); }
+    const std::string& piece(std::int32_t id) const { return pieces_.at(static_cast<std::size_t>(id)); }
+    bool is_eog(std::int32_t id) const noexcept;
+    bool is_special(std::int32_t id) const noexcept;
+    const std::vector<std::int32_t>& eog_ids() const noexcept { return eog_; }
+    // Words of a token mask: (size() + 31) / 32.
+    std::size_t mask_words() const noexcept { return (pieces_.size() + 31) / 32; }
+
+    // For the matcher (src/grammar); not a stable interface.
+    const detail::token_trie& trie() const noexcept { return *trie_; }
+
+private:
+    std::vector<std::string> pieces_;
+    std::vector<std::int32_t> eog_;
+    std::vector<std::uint8_t> kind_;  // 0 normal, 1 special, 2 eog
+    std::unique_ptr<const detail::token_trie> trie_;
+};
+
+}  // namespace sluice::grammar
