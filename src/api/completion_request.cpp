@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "sluice/api/api_error.hpp"
+#include "sluice/api/field_policy.hpp"
+#include "sluice/api/json_body.hpp"
 
 namespace sluice::api {
 namespace {
@@ -84,9 +86,7 @@ std::string string(const std::string& field, const json::value& v) {
 }
 
 json::object parse_object(std::string_view body) {
-    json::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec) throw invalid_request("The request body is not valid JSON: " + ec.message());
+    json::value v = parse_json_body(body);
     if (!v.is_object()) throw invalid_request("The request body must be a JSON object, got " + kind_name(v));
     return std::move(v.as_object());
 }
@@ -111,9 +111,20 @@ std::vector<std::string> parse_stop(const json::value& v) {
 // Fields shared by both endpoints; returns false when `key` is not one of them.
 bool common_field(completion_request& r, const std::string& key, const json::value& v, bool& stream_options_seen) {
     auto& s = r.sampling;
-    if (key == "model") r.model = string(key, v);
-    else if (key == "max_tokens" || key == "max_completion_tokens") {
+    if (key == "model") {
+        if (!v.is_null()) r.model = string(key, v);
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
         if (!v.is_null()) r.max_tokens = static_cast<int>(integer(key, v, 1, k_max_tokens_limit));
+    } else if (key == "n_predict") {  // llama-server: -1 means no limit
+        if (v.is_null()) return true;
+        const auto n = integer(key, v, -1, k_max_tokens_limit);
+        if (n == 0) throw invalid_request("'n_predict' must be -1 or at least 1, got 0", key);
+        if (n > 0) r.max_tokens = static_cast<int>(n);
+        else r.max_tokens.reset();
+    } else if (key == "ignore_eos") {
+        if (!v.is_null()) r.ignore_eos = boolean(key, v);
+    } else if (key == "repeat_last_n") {
+        if (!v.is_null()) s.penalty_last_n = static_cast<int>(integer(key, v, -1, k_max_tokens_limit));
     } else if (key == "temperature") {
         if (!v.is_null()) s.temperature = static_cast<float>(number(key, v, 0.0, 2.0));
     } else if (key == "top_p") {
@@ -163,16 +174,33 @@ bool common_field(completion_request& r, const std::string& key, const json::val
         }
     } else if (key == "n") {
         if (!v.is_null() && integer(key, v, 1, 128) != 1) unsupported(key, "Generating more than one choice (n > 1)");
-    } else if (key == "user" || key == "service_tier") {
-        if (!v.is_null()) (void)string(key, v);
-    } else if (key == "metadata") {
-        if (!v.is_null() && !v.is_object()) wrong_type(key, "an object", v);
-    } else if (key == "store") {
-        if (!v.is_null()) (void)boolean(key, v);
     } else {
         return false;
     }
     return true;
+}
+
+bool number_equal(const json::value& a, const json::value& b) {
+    if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
+    return a == b;
+}
+
+// A field that common_field and the endpoint's own fields did not take: the table decides.
+void apply_policy(completion_request& r, const std::string& key, const json::value& v, endpoint_mask endpoint, const parse_options& opt) {
+    const field_rule* rule = find_field(key, endpoint);
+    if (rule == nullptr) {
+        if (opt.strict_fields) throw invalid_request("Unrecognized request argument supplied: " + key, key, "unknown_parameter");
+        r.ignored_fields.push_back(key);
+        return;
+    }
+    if (rule->use != field_use::refused || v.is_null()) return;  // ignored (or a null refused field)
+    for (std::string_view rest = rule->neutral; !rest.empty();) {
+        const auto bar = rest.find('|');
+        const std::string_view one = rest.substr(0, bar);
+        rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+        if (number_equal(json::parse(one), v)) return;
+    }
+    throw invalid_request("Unsupported parameter '" + key + "': " + std::string(rule->note) + ".", key, "unsupported_parameter");
 }
 
 void finish(completion_request& r, bool stream_options_seen) {
@@ -202,7 +230,7 @@ std::string message_content(const json::value& v, const std::string& field) {
     return text;
 }
 
-json::array parse_messages(const json::value& v) {
+json::array parse_messages(completion_request& r, const json::value& v, const parse_options& opt) {
     if (!v.is_array()) wrong_type("messages", "an array", v);
     const auto& in = v.get_array();
     if (in.empty()) throw invalid_request("'messages' must contain at least one message", "messages");
@@ -214,25 +242,35 @@ json::array parse_messages(const json::value& v) {
         json::object msg;
         const auto* role = m.if_contains("role");
         if (role == nullptr) throw invalid_request("'" + f + ".role' is required", f + ".role");
-        std::string r = string(f + ".role", *role);
-        if (r == "developer") r = "system";  // OpenAI's newer name for the system role
-        if (r != "system" && r != "user" && r != "assistant") {
-            if (r == "tool" || r == "function") unsupported(f + ".role", "Tool messages");
-            throw invalid_request("'" + f + ".role' must be one of system, developer, user, assistant; got '" + r + "'", f + ".role");
+        std::string rl = string(f + ".role", *role);
+        if (rl == "developer") rl = "system";  // OpenAI's newer name for the system role
+        if (rl != "system" && rl != "user" && rl != "assistant") {
+            if (rl == "tool" || rl == "function") unsupported(f + ".role", "Tool messages");
+            throw invalid_request("'" + f + ".role' must be one of system, developer, user, assistant; got '" + rl + "'", f + ".role");
         }
-        msg["role"] = r;
+        msg["role"] = rl;
         const auto* content = m.if_contains("content");
-        if (content == nullptr || content->is_null()) throw invalid_request("'" + f + ".content' is required", f + ".content");
-        msg["content"] = message_content(*content, f + ".content");
+        // An assistant turn may have no text (OpenAI sends content: null next to tool calls).
+        if ((content == nullptr || content->is_null()) && rl != "assistant") {
+            throw invalid_request("'" + f + ".content' is required", f + ".content");
+        }
+        msg["content"] = content == nullptr || content->is_null() ? std::string() : message_content(*content, f + ".content");
         for (const auto& kv : m) {
             const std::string k(kv.key());
             if (k == "role" || k == "content") continue;
             if (k == "name") msg["name"] = string(f + ".name", kv.value());
-            else if (k == "tool_calls" || k == "function_call" || k == "tool_call_id") unsupported(f + "." + k, "Tool calls");
-            else if (k == "refusal" || k == "audio") {
+            else if (k == "reasoning_content" && rl == "assistant") {
+                // Earlier reasoning, for templates that render it (Qwen 3's does).
+                if (!kv.value().is_null()) msg["reasoning_content"] = string(f + "." + k, kv.value());
+            } else if (k == "tool_calls" || k == "function_call" || k == "tool_call_id") {
+                const auto& tv = kv.value();
+                if (!tv.is_null() && !(tv.is_array() && tv.get_array().empty())) unsupported(f + "." + k, "Tool calls");
+            } else if (k == "refusal" || k == "audio") {
                 if (!kv.value().is_null()) unsupported(f + "." + k, "'" + k + "' in messages");
+            } else if (opt.strict_fields) {
+                throw invalid_request("Unrecognized field '" + f + "." + k + "'", f + "." + k, "unknown_parameter");
             } else {
-                throw invalid_request("Unrecognized field '" + f + "." + k + "'", f + "." + k);
+                r.ignored_fields.push_back(f + "." + k);
             }
         }
         out.push_back(std::move(msg));
@@ -242,11 +280,11 @@ json::array parse_messages(const json::value& v) {
 
 }  // namespace
 
-completion_request parse_chat_request(std::string_view body) {
+completion_request parse_chat_request(std::string_view body, const parse_options& opt) {
     const json::object o = parse_object(body);
     completion_request r;
     r.chat = true;
-    bool stream_options_seen = false, logprobs = false;
+    bool stream_options_seen = false, logprobs = false, have_tools = false;
     std::optional<int> top_logprobs;
     bool have_messages = false;
     for (const auto& kv : o) {
@@ -254,7 +292,7 @@ completion_request parse_chat_request(std::string_view body) {
         const json::value& v = kv.value();
         if (common_field(r, key, v, stream_options_seen)) continue;
         if (key == "messages") {
-            r.messages = parse_messages(v);
+            r.messages = parse_messages(r, v, opt);
             have_messages = true;
         } else if (key == "logprobs") {
             if (!v.is_null()) logprobs = boolean(key, v);
@@ -263,12 +301,31 @@ completion_request parse_chat_request(std::string_view body) {
         } else if (key == "response_format") {
             if (v.is_null()) continue;
             if (!v.is_object() || !v.get_object().contains("type") || v.at("type") != "text") unsupported(key, "'response_format' other than text");
-        } else if (key == "tools" || key == "tool_choice" || key == "functions" || key == "function_call" || key == "parallel_tool_calls") {
-            if (!v.is_null() && !(v.is_array() && v.get_array().empty())) unsupported(key, "Tool calling");
-        } else if (key == "audio" || key == "modalities" || key == "prediction" || key == "web_search_options" || key == "reasoning_effort") {
-            if (!v.is_null()) unsupported(key, "'" + key + "'");
+        } else if (key == "tools") {
+            if (v.is_null()) continue;
+            if (!v.is_array()) wrong_type(key, "an array", v);
+            have_tools = !v.get_array().empty();
+            if (have_tools) unsupported(key, "Tool calling");
+        } else if (key == "tool_choice") {
+            if (v.is_null()) continue;
+            if (!(v.is_string() && (v.get_string() == "none" || v.get_string() == "auto"))) unsupported(key, "Tool calling");
+        } else if (key == "modalities") {
+            if (v.is_null()) continue;
+            if (!v.is_array()) wrong_type(key, "an array", v);
+            for (const auto& m : v.get_array()) {
+                if (!m.is_string() || m.get_string() != "text") unsupported(key, "Output modalities other than text");
+            }
+        } else if (key == "chat_template_kwargs") {
+            if (v.is_null()) continue;
+            if (!v.is_object()) wrong_type(key, "an object", v);
+            for (const auto& kw : v.get_object()) {
+                if (kw.key() == "messages" || kw.key() == "add_generation_prompt") {
+                    throw invalid_request("'chat_template_kwargs' may not set '" + std::string(kw.key()) + "'", key);
+                }
+            }
+            r.template_kwargs = v.get_object();
         } else {
-            throw invalid_request("Unrecognized request argument supplied: " + key, key);
+            apply_policy(r, key, v, k_chat, opt);
         }
     }
     if (!have_messages) throw invalid_request("'messages' is required", "messages");
@@ -278,7 +335,7 @@ completion_request parse_chat_request(std::string_view body) {
     return r;
 }
 
-completion_request parse_completion_request(std::string_view body) {
+completion_request parse_completion_request(std::string_view body, const parse_options& opt) {
     const json::object o = parse_object(body);
     completion_request r;
     r.chat = false;
@@ -310,10 +367,8 @@ completion_request parse_completion_request(std::string_view body) {
             if (!v.is_null() && boolean(key, v)) unsupported(key, "'echo'");
         } else if (key == "best_of") {
             if (!v.is_null() && integer(key, v, 1, 20) != 1) unsupported(key, "'best_of' above 1");
-        } else if (key == "suffix") {
-            if (!v.is_null()) unsupported(key, "'suffix'");
         } else {
-            throw invalid_request("Unrecognized request argument supplied: " + key, key);
+            apply_policy(r, key, v, k_completions, opt);
         }
     }
     if (!have_prompt) throw invalid_request("'prompt' is required", "prompt");

@@ -16,6 +16,7 @@
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/util/error.hpp"
+#include "sluice/util/utf8.hpp"
 
 namespace sluice::app {
 namespace {
@@ -28,7 +29,7 @@ std::size_t context_size(const po::variables_map& vm, const engine::llm_model& m
         if (c < 8) throw error(errc::invalid_argument, "--ctx-size must be at least 8");
         return static_cast<std::size_t>(c);
     }
-    return std::min<std::size_t>(m.hparams().n_ctx_train > 0 ? m.hparams().n_ctx_train : 4096, 4096);
+    return m.hparams().n_ctx_train > 0 ? m.hparams().n_ctx_train : 4096;  // KV memory is committed as it is used
 }
 
 json::array logprobs_json(const std::vector<engine::token_logprob>& top) {
@@ -37,10 +38,16 @@ json::array logprobs_json(const std::vector<engine::token_logprob>& top) {
     return a;
 }
 
+json::array bytes_json(std::string_view text) {
+    json::array a;
+    for (const unsigned char c : text) a.push_back(c);
+    return a;
+}
+
 void add_common_options(po::options_description& d) {
     d.add_options()("help,h", "show this help")
         ("model,m", po::value<std::string>()->required(), "GGUF model file")
-        ("ctx-size,c", po::value<int>(), "context size in tokens (default: the model's, at most 4096)")
+        ("ctx-size,c", po::value<int>(), "context size in tokens (default: the model's trained context)")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
         ("top-logprobs", po::value<int>()->default_value(0), "report the K most likely tokens per position")
         ("exact", "float activations and a float KV cache: slower, no 8-bit or half-precision rounding");
@@ -106,12 +113,16 @@ int run_generate(const std::vector<std::string>& args) {
     const double pp = res.prompt_seconds > 0 ? req.prompt.size() / res.prompt_seconds : 0;
     const double tg = res.generation_seconds > 0 ? res.tokens.size() / res.generation_seconds : 0;
     if (as_json) {
+        const std::string completion = tok.detokenize(res.tokens, false, false);
         json::array prompt_ids, completion_ids;
         for (auto t : req.prompt) prompt_ids.push_back(t);
         for (auto t : res.tokens) completion_ids.push_back(t);
         json::object o{{"prompt_tokens", prompt_ids},
                        {"completion_tokens", completion_ids},
-                       {"completion_text", tok.detokenize(res.tokens, false, false)},
+                       // Valid JSON whatever the model wrote: bytes that do not form whole UTF-8
+                       // characters become U+FFFD here, and completion_bytes keeps them all.
+                       {"completion_text", utf8::sanitize(completion)},
+                       {"completion_bytes", bytes_json(completion)},
                        {"finish_reason", engine::to_string(res.finish)},
                        {"timings", json::object{{"prompt_tokens_per_second", pp}, {"generation_tokens_per_second", tg}}}};
         if (req.top_logprobs > 0) {

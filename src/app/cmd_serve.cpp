@@ -45,6 +45,31 @@ std::string resolve_model(const po::variables_map& vm) {
     return ensure_default_model();
 }
 
+// /proc/meminfo's MemAvailable in bytes (0 when it cannot be read).
+std::size_t available_memory() {
+    std::ifstream f("/proc/meminfo");
+    for (std::string key; f >> key;) {
+        std::size_t kib = 0;
+        f >> kib;
+        if (key == "MemAvailable:") return kib << 10;
+        f.ignore(64, '\n');
+    }
+    return 0;
+}
+
+// --kv-memory in bytes: as given, else half of the memory available beside the model
+// (its mapped weights count as available page cache until they are read), at least 256 MiB.
+std::size_t kv_memory(const po::variables_map& vm, std::size_t model_bytes) {
+    if (vm.count("kv-memory")) {
+        const int mib = vm["kv-memory"].as<int>();
+        if (mib < 1) throw error(errc::invalid_argument, "--kv-memory must be at least 1 (MiB)");
+        return static_cast<std::size_t>(mib) << 20;
+    }
+    const std::size_t avail = available_memory();
+    const std::size_t beside = avail > model_bytes ? avail - model_bytes : 0;
+    return std::max<std::size_t>(beside / 2, 256u << 20);
+}
+
 // The scheduler's sizes from the command line, each checked for a usable range.
 engine::scheduler_config scheduler_config(const po::variables_map& vm, std::size_t n_ctx) {
     auto bounded = [&](const char* name, int lo, int hi) {
@@ -78,7 +103,9 @@ int run_serve(const std::vector<std::string>& args) {
         ("insecure-no-auth", "allow a non-loopback address without API keys")
         ("rate-limit", po::value<double>()->default_value(0), "requests per minute per key or address (0: off)")
         ("rate-burst", po::value<double>()->default_value(0), "bucket size (default: rate / 6, at least 1)")
-        ("ctx-size,c", po::value<int>(), "context size (default: the model's, at most 4096)")
+        ("ctx-size,c", po::value<int>(), "context size per sequence (default: the model's trained context)")
+        ("kv-memory", po::value<int>(), "MiB the KV cache may use in all (default: half the available RAM beside the model)")
+        ("strict-fields", "refuse unknown request fields with 400 instead of ignoring them")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
         ("parallel", po::value<int>()->default_value(4), "sequences generated at once (continuous batching)")
         ("queue-size", po::value<int>()->default_value(64), "requests waiting beyond --parallel; more get 503")
@@ -130,6 +157,7 @@ int run_serve(const std::vector<std::string>& args) {
     const auto fmt = vm["log-format"].as<std::string>();
     if (fmt != "text" && fmt != "json") throw error(errc::invalid_argument, "--log-format must be text or json");
     cfg.log_json = fmt == "json";
+    cfg.strict_fields = vm.count("strict-fields") != 0;
 
     // Listen first: /health answers 503 while the model loads (and a busy port fails fast).
     http::server srv(cfg);
@@ -166,13 +194,18 @@ int run_serve(const std::vector<std::string>& args) {
         template_override.assign(std::istreambuf_iterator<char>(t), {});
     }
     const auto tmpl = chat::chat_template::for_model(file, tok.get_vocab(), template_override);
-    std::size_t n_ctx = std::min<std::size_t>(m->hparams().n_ctx_train > 0 ? m->hparams().n_ctx_train : 4096, 4096);
+    std::size_t n_ctx = m->hparams().n_ctx_train > 0 ? m->hparams().n_ctx_train : 4096;
     if (vm.count("ctx-size")) {
         const int c = vm["ctx-size"].as<int>();
         if (c < 16) throw error(errc::invalid_argument, "--ctx-size must be at least 16");
         n_ctx = static_cast<std::size_t>(c);
     }
-    engine::scheduler gen(*m, tok.get_vocab(), scheduler_config(vm, n_ctx));
+    auto sched_cfg = scheduler_config(vm, n_ctx);
+    sched_cfg.kv_bytes = kv_memory(vm, file.file_size());
+    engine::scheduler gen(*m, tok.get_vocab(), sched_cfg);
+    log::info("context " + std::to_string(n_ctx) + " tokens per sequence; KV memory " + std::to_string(sched_cfg.kv_bytes >> 20) +
+              " MiB (" + std::to_string(gen.current_load().kv_blocks * sched_cfg.block_size) + " positions); longest request " +
+              std::to_string(gen.max_sequence()) + " tokens");
 
     http::served_model served;
     served.id = vm.count("alias") ? vm["alias"].as<std::string>() : std::filesystem::path(path).stem().string();

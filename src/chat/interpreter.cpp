@@ -42,7 +42,7 @@ void renderer::step() {
 
 void renderer::emit(const std::string& s) {
     out_->append(s);
-    if (out_->size() > opt_.max_output) fail("template output exceeds " + std::to_string(opt_.max_output) + " bytes");
+    if (out_->size() > opt_.max_output) throw template_output_too_large("template output exceeds " + std::to_string(opt_.max_output) + " bytes", line_);
 }
 
 std::string renderer::render(const ast::body& b, const value& context) {

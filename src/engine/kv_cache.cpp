@@ -26,6 +26,12 @@ kv_cache::kv_cache(const llm_model& m, kv_blocks blocks, kv_precision precision)
     }
 }
 
+std::size_t kv_cache::block_bytes(const llm_model& m, std::size_t block_size, kv_precision precision) noexcept {
+    const auto& hp = m.hparams();
+    const std::size_t elem = precision == kv_precision::f16 ? sizeof(std::uint16_t) : sizeof(float);
+    return std::size_t{hp.n_layer} * block_size * hp.n_head_kv * (std::size_t{hp.head_dim_k} + hp.head_dim_v) * elem;
+}
+
 std::size_t kv_cache::block_bytes() const noexcept {
     const std::size_t layers = precision_ == kv_precision::f16 ? k16_.size() : k32_.size();
     const std::size_t elem = precision_ == kv_precision::f16 ? sizeof(std::uint16_t) : sizeof(float);

@@ -88,11 +88,17 @@ scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config&
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
-    const auto& hp = m.hparams();
-    const std::size_t block_bytes = std::size_t{hp.n_layer} * cfg.block_size * hp.n_head_kv * (hp.head_dim_k + hp.head_dim_v) * 2;
-    const std::size_t cached = cfg.cache_bytes / block_bytes;
-    // Every running sequence can hold a full context; the prefix cache comes on top.
-    const std::size_t n_blocks = cfg.parallel * ceil_div(cfg.n_ctx, cfg.block_size) + cached;
+    const std::size_t block_bytes = kv_cache::block_bytes(m, cfg.block_size, kv_precision::f16);
+    std::size_t cached = cfg.cache_bytes / block_bytes;
+    // Every running sequence can hold a full context; the prefix cache comes on top;
+    // kv_bytes bounds the whole.
+    std::size_t n_blocks = cfg.parallel * ceil_div(cfg.n_ctx, cfg.block_size) + cached;
+    if (cfg.kv_bytes > 0) n_blocks = std::min(n_blocks, cfg.kv_bytes / block_bytes);
+    if (n_blocks == 0) {
+        throw error(errc::invalid_argument, "scheduler: the KV memory bound holds no block of " + std::to_string(block_bytes) + " bytes");
+    }
+    cached = std::min(cached, n_blocks);
+    max_sequence_ = std::min(cfg.n_ctx, n_blocks * cfg.block_size);
     st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached);
     st_->publish_load();
     thread_ = std::thread([this] { st_->ctx.run(); });
@@ -106,9 +112,7 @@ scheduler::~scheduler() {
 scheduler::admission scheduler::submit(generation_job job) {
     const auto& r = job.request;
     if (r.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
-    if (r.prompt.size() >= cfg_.n_ctx || (r.max_tokens >= 0 && r.prompt.size() + static_cast<std::size_t>(r.max_tokens) > cfg_.n_ctx)) {
-        return admission::too_large;
-    }
+    if (r.prompt.size() >= max_sequence_ || positions_needed(r, cfg_.n_ctx) > max_sequence_) return admission::too_large;
     std::size_t n = outstanding_.load();
     do {
         if (n >= cfg_.parallel + cfg_.queue_size) return admission::queue_full;

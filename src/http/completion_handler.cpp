@@ -128,16 +128,41 @@ private:
     std::shared_ptr<state> state_;
 };
 
+[[noreturn]] void context_exceeded(std::size_t n_ctx, const std::string& what, const char* field) {
+    throw api::invalid_request("This model's maximum context length is " + std::to_string(n_ctx) + " tokens. However, " + what + ".", field,
+                               "context_length_exceeded");
+}
+
+// A text of this many bytes has at least bytes / max_token_length tokens: a cheap bound
+// that refuses what can never fit before any tokenizing.
+void check_text_size(const engine::tokenizer& tok, std::size_t bytes, std::size_t n_ctx, const char* field) {
+    const std::size_t longest = std::max<std::size_t>(1, tok.get_vocab().max_token_length());
+    if (bytes / longest > n_ctx) {
+        context_exceeded(n_ctx, "the " + std::string(field) + " hold " + std::to_string(bytes) + " bytes, more than " +
+                                    std::to_string(n_ctx) + " tokens can encode",
+                         field);
+    }
+}
+
 std::vector<engine::token_id> prompt_tokens(server_state& st, const api::completion_request& r) {
     const auto& tok = *st.model.tokenizer;
+    const std::size_t n_ctx = st.model.generator->n_ctx();
     if (r.chat) {
-        json::object vars{{"messages", r.messages}, {"add_generation_prompt", true}};
+        json::object vars = r.template_kwargs;
+        vars["messages"] = r.messages;
+        vars["add_generation_prompt"] = true;
+        chat::render_options opt;
+        // Output that could never fit the context stops the rendering early.
+        opt.max_output = std::min(opt.max_output, n_ctx * std::max<std::size_t>(1, tok.get_vocab().max_token_length()) + 4096);
         std::string text;
         try {
-            text = st.model.chat->render(vars);
+            text = st.model.chat->render(vars, opt);
+        } catch (const chat::template_output_too_large&) {
+            context_exceeded(n_ctx, "the rendered messages are longer than " + std::to_string(opt.max_output) + " bytes", "messages");
         } catch (const chat::template_error& e) {
             throw api::invalid_request(std::string("The model's chat template rejected these messages: ") + e.what(), "messages");
         }
+        check_text_size(tok, text.size(), n_ctx, "messages");
         return tok.tokenize(text, true, true);
     }
     if (!r.prompt_ids.empty()) {
@@ -148,25 +173,38 @@ std::vector<engine::token_id> prompt_tokens(server_state& st, const api::complet
         }
         return r.prompt_ids;
     }
+    check_text_size(tok, r.prompt.size(), n_ctx, "prompt");
     return tok.tokenize(r.prompt, true, true);
+}
+
+// Names unknown request fields in the log and in the x-sluice-ignored-fields header.
+void report_ignored(exchange& ex, const std::vector<std::string>& fields) {
+    if (fields.empty()) return;
+    for (const auto& f : fields) {
+        if (!ex.ignored_fields.empty()) ex.ignored_fields += ", ";
+        ex.ignored_fields += f;
+    }
+    log::info("ignored unknown request fields: " + ex.ignored_fields);
 }
 
 }  // namespace
 
 net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat) {
     const auto arrived = std::chrono::steady_clock::now();
-    auto r = chat ? api::parse_chat_request(ex.req.body()) : api::parse_completion_request(ex.req.body());
+    const api::parse_options popt{st.config.strict_fields};
+    auto r = chat ? api::parse_chat_request(ex.req.body(), popt) : api::parse_completion_request(ex.req.body(), popt);
+    report_ignored(ex, r.ignored_fields);
     const auto& tok = *st.model.tokenizer;
     const auto prompt = prompt_tokens(st, r);
-    const std::size_t n_ctx = st.model.generator->n_ctx();
+    // A sequence holds at most the context, and at most what the KV memory can hold.
+    const std::size_t n_ctx = st.model.generator->max_sequence();
     const char* prompt_field = chat ? "messages" : "prompt";
     if (prompt.empty()) throw api::invalid_request("The prompt is empty.", prompt_field);
     if (prompt.size() + static_cast<std::size_t>(r.max_tokens.value_or(1)) > n_ctx) {
-        throw api::invalid_request("This model's maximum context length is " + std::to_string(n_ctx) + " tokens. However, you requested " +
-                                       std::to_string(prompt.size() + static_cast<std::size_t>(r.max_tokens.value_or(1))) + " tokens (" +
-                                       std::to_string(prompt.size()) + " in the " + prompt_field + ", " +
-                                       std::to_string(r.max_tokens.value_or(1)) + " in the completion).",
-                                   prompt_field, "context_length_exceeded");
+        context_exceeded(n_ctx, "you requested " + std::to_string(prompt.size() + static_cast<std::size_t>(r.max_tokens.value_or(1))) +
+                                    " tokens (" + std::to_string(prompt.size()) + " in the " + prompt_field + ", " +
+                                    std::to_string(r.max_tokens.value_or(1)) + " in the completion)",
+                         prompt_field);
     }
     for (const auto& [id, bias] : r.sampling.logit_bias) {
         if (!tok.get_vocab().contains(id)) throw api::invalid_request("'logit_bias' names token " + std::to_string(id) + ", which this model does not have", "logit_bias");
@@ -179,6 +217,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     job.request.prompt = prompt;
     job.request.max_tokens = static_cast<int>(max_tokens);
     job.request.sampling = r.sampling;
+    job.request.ignore_eos = r.ignore_eos;
     job.request.logprobs = r.top_logprobs >= 0;
     job.request.top_logprobs = static_cast<std::size_t>(std::max(0, r.top_logprobs));
     job.on_token = [ch](const engine::generated_token& t) {
@@ -197,9 +236,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
                                    std::to_string(cfg.queue_size) + " waiting). Retry shortly.");
         }
         case engine::scheduler::admission::too_large:
-            throw api::invalid_request("This request's prompt and max_tokens can never fit the server's context of " +
-                                           std::to_string(n_ctx) + " tokens.",
-                                       prompt_field, "context_length_exceeded");
+            context_exceeded(n_ctx, "this request's prompt and max_tokens can never fit the server's KV memory", prompt_field);
     }
     st.metrics.add_prompt_tokens(prompt.size());
     struct cancel_on_exit {
@@ -257,7 +294,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
         head->set(bhttp::field::content_type, "text/event-stream");
         head->set(bhttp::field::cache_control, "no-cache");
         head->set(bhttp::field::server, "sluice");
-        add_cors(ex, *head);
+        add_exchange_headers(ex, *head);
         head->chunked(true);
         head->keep_alive(ex.req.keep_alive());
         serializer.emplace(*head);

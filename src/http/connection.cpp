@@ -2,6 +2,7 @@
 // middleware (CORS, auth, rate limit), write responses; keep-alive until the client or
 // the server closes.
 #include <boost/json.hpp>
+#include <array>
 #include <chrono>
 
 #include "connection.hpp"
@@ -25,9 +26,14 @@ bool origin_allowed(const server_config& c, std::string_view origin) {
     return false;
 }
 
+// OpenAI's model object plus the context length (several clients read `context_length`).
 boost::json::object model_object(const served_model& m) {
-    return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "sluice"}};
+    return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "sluice"},
+            {"context_length", m.generator->n_ctx()}};
 }
+
+// HEAD is GET without the body (RFC 9110 9.3.2), on every route.
+bool is_get(bhttp::verb method) { return method == bhttp::verb::get || method == bhttp::verb::head; }
 
 // Routes one request; returns the response to write, or nullopt when the handler wrote it.
 net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
@@ -39,14 +45,14 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 
     if (method == bhttp::verb::options && !ex.cors_origin.empty()) {  // CORS preflight
         response res{bhttp::status::no_content, req.version()};
-        add_cors(ex, res);
+        add_exchange_headers(ex, res);
         res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
         res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key");
         res.set("Access-Control-Max-Age", "600");
         co_return res;
     }
     if (endpoint == "/health") {
-        if (method != bhttp::verb::get && method != bhttp::verb::head) throw api::method_not_allowed("Use GET for " + target);
+        if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
         if (st.draining) throw api::unavailable("The server is shutting down.");
         if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
         co_return json_response(ex, 200, R"({"status":"ok"})");
@@ -63,13 +69,13 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
     // Metrics answer while loading and draining too: that is when an operator looks.
     if (endpoint == "/metrics") {
-        if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
+        if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
         engine::scheduler::load load;
         if (st.ready.load(std::memory_order_acquire)) load = st.model.generator->current_load();
         response res{bhttp::status::ok, req.version()};
         res.set(bhttp::field::content_type, server_metrics::content_type);
         res.set(bhttp::field::server, "sluice");
-        add_cors(ex, res);
+        add_exchange_headers(ex, res);
         res.body() = st.metrics.render({load.running, load.queued, load.kv_blocks, load.kv_used, load.kv_cached, load.cached_prompt_tokens});
         co_return res;
     }
@@ -93,12 +99,12 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         co_return std::nullopt;
     }
     if (endpoint == "/v1/models") {
-        if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
+        if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
         co_return json_response(ex, 200, boost::json::serialize(boost::json::object{
                                              {"object", "list"}, {"data", boost::json::array{model_object(st.model)}}}));
     }
     if (endpoint == "/v1/models/{id}") {
-        if (method != bhttp::verb::get) throw api::method_not_allowed("Use GET for " + target);
+        if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
         const std::string id = target.substr(11);
         if (id != st.model.id) throw api::not_found("The model '" + id + "' does not exist", "model_not_found");
         co_return json_response(ex, 200, boost::json::serialize(model_object(st.model)));
@@ -120,9 +126,50 @@ void finish_request(server_state& st, const request& req, unsigned status, std::
     }
 }
 
+constexpr std::size_t k_header_limit = 64 * 1024;
+
+// After an answer sent before the request body was read (413): stop sending, then read and
+// discard what the client still sends, for a bounded time and amount, until it closes.
+// Closing a socket with unread bytes makes the kernel send a reset, which can destroy the
+// answer in the client's receive buffer before it reads it ("connection reset" instead of
+// the 413 in curl and the SDKs).
+net::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    stream.expires_after(std::chrono::seconds(5));
+    std::array<char, 16 * 1024> sink;
+    for (std::size_t total = 0; total < (64u << 20);) {
+        auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), net::as_tuple(use_awaitable));
+        if (rec) break;
+        total += n;
+    }
+}
+
+// A request line or header Beast cannot parse: 400 (431 for an oversized header), then close.
+net::awaitable<void> answer_bad_request(server_state& st, beast::tcp_stream& stream, boost::system::error_code ec) {
+    const bool header_too_large = ec == bhttp::error::header_limit;
+    const api::api_error e = header_too_large ? api::api_error(431, "invalid_request_error", "The request header is larger than " +
+                                                                   std::to_string(k_header_limit) + " bytes.", {}, "header_too_large")
+                                              : api::invalid_request("Malformed HTTP request: " + ec.message() + ".");
+    response res{static_cast<bhttp::status>(e.status), 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::server, "sluice");
+    res.keep_alive(false);
+    res.body() = e.body();
+    res.prepare_payload();
+    st.metrics.count_request("", static_cast<unsigned>(e.status));
+    log::info(std::string("malformed request: ") + ec.message() + " -> " + std::to_string(e.status));
+    stream.expires_after(st.config.body_timeout);
+    auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+    (void)n;
+    if (!wec) co_await lingering_close(stream);
+}
+
 }  // namespace
 
-void add_cors(const exchange& ex, bhttp::fields& f) {
+void add_exchange_headers(const exchange& ex, bhttp::fields& f) {
+    if (!ex.ignored_fields.empty()) f.set("x-sluice-ignored-fields", ex.ignored_fields);
     if (ex.cors_origin.empty()) return;
     f.set(bhttp::field::access_control_allow_origin, ex.cors_origin);
     f.set(bhttp::field::vary, "Origin");
@@ -132,7 +179,7 @@ response json_response(const exchange& ex, unsigned status, std::string body) {
     response res{static_cast<bhttp::status>(status), ex.req.version()};
     res.set(bhttp::field::content_type, "application/json");
     res.set(bhttp::field::server, "sluice");
-    add_cors(ex, res);
+    add_exchange_headers(ex, res);
     res.keep_alive(ex.req.keep_alive());
     res.body() = std::move(body);
     return res;
@@ -160,15 +207,24 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
     beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
         bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(st.config.max_body);
-        parser.header_limit(64 * 1024);
+        // No body limit while the header is read: Beast would fail a large Content-Length
+        // there, before we could answer 413. The limit is applied below.
+        parser.body_limit(boost::none);
+        parser.header_limit(k_header_limit);
         stream.expires_after(first ? st.config.header_timeout : st.config.idle_timeout);
         auto [ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, net::as_tuple(use_awaitable));
         (void)header_bytes;
-        if (ec) break;  // closed, timed out or malformed: nothing useful to answer
+        if (ec) {
+            // A malformed request gets an answer; a closed, reset or timed-out one does not.
+            if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() && ec != bhttp::error::end_of_stream &&
+                ec != bhttp::error::partial_message) {
+                co_await answer_bad_request(st, stream, ec);
+            }
+            break;
+        }
         const auto t0 = std::chrono::steady_clock::now();
         const request& head = parser.get();
-        exchange ex{stream, head, {}, "addr:" + peer};
+        exchange ex{stream, head, {}, "addr:" + peer, {}};
         if (!st.config.cors_origins.empty()) {
             const auto it = head.find(bhttp::field::origin);
             if (it != head.end() && origin_allowed(st.config, std::string_view(it->value().data(), it->value().size()))) {
@@ -179,6 +235,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
         // chunked bodies learn their size only while reading.
         bool too_large = parser.content_length() && *parser.content_length() > st.config.max_body;
         if (!too_large) {
+            parser.body_limit(st.config.max_body);
             stream.expires_after(st.config.body_timeout);
             auto [bec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, net::as_tuple(use_awaitable));
             (void)body_bytes;
@@ -190,7 +247,10 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             res.keep_alive(false);
             res.prepare_payload();
             finish_request(st, head, 413, t0);
-            co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+            stream.expires_after(st.config.body_timeout);
+            auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+            (void)n;
+            if (!wec) co_await lingering_close(stream);
             break;
         }
         const request& req = parser.get();
@@ -216,6 +276,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             status = res->result_int();
             res->keep_alive(keep);
             res->prepare_payload();
+            if (req.method() == bhttp::verb::head) res->body().clear();  // Content-Length stays the GET body's
             finish_request(st, req, status, t0);
             stream.expires_after(st.config.body_timeout);
             auto [wec, n] = co_await bhttp::async_write(stream, *res, net::as_tuple(use_awaitable));

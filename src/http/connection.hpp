@@ -43,6 +43,7 @@ struct exchange {
     const request& req;
     std::string cors_origin;  // "" when CORS does not apply
     std::string client;       // rate-limit identity
+    std::string ignored_fields;  // unknown request fields, comma-separated ("" when none)
 };
 
 net::awaitable<void> serve_connection(server_state& state, net::ip::tcp::socket socket);
@@ -54,6 +55,7 @@ net::awaitable<void> handle_completion(server_state& state, exchange& ex, bool c
 // Response helpers (connection.cpp).
 response json_response(const exchange& ex, unsigned status, std::string body);
 response error_response(const exchange& ex, const api::api_error& e);
-void add_cors(const exchange& ex, bhttp::fields& f);
+// CORS headers for an allowed origin and x-sluice-ignored-fields, on every response.
+void add_exchange_headers(const exchange& ex, bhttp::fields& f);
 
 }  // namespace sluice::http::detail

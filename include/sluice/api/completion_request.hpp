@@ -1,10 +1,13 @@
 // POST /v1/chat/completions and /v1/completions bodies, parsed and validated into a
-// typed request. Every numeric field is bounded (docs/api.md lists the ranges); fields
-// sluice cannot honour (tools, response_format, image parts, n > 1, ...) and unknown
-// fields are refused with 400 naming the field -- never silently dropped.
+// typed request. Every numeric field is bounded (docs/api.md lists the ranges). What
+// happens to each field is api/field_policy.hpp's table: honoured, ignored (cannot change
+// the output), or refused with 400 naming the field when sluice cannot honour it (tools,
+// response_format, image parts, n > 1, ...) -- never silently dropped. Fields the table
+// does not know are collected in `ignored_fields` (or refused with parse_options::strict_fields).
 #pragma once
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +16,10 @@
 #include "sluice/engine/sampler.hpp"
 
 namespace sluice::api {
+
+struct parse_options {
+    bool strict_fields = false;  // unknown fields get 400 instead of being ignored
+};
 
 struct completion_request {
     bool chat = true;
@@ -27,11 +34,14 @@ struct completion_request {
     bool stream = false;
     bool include_usage = false;           // stream_options.include_usage
     int top_logprobs = -1;                // -1: no logprobs; else logprobs with this many alternatives
+    bool ignore_eos = false;
+    boost::json::object template_kwargs;  // chat_template_kwargs: extra template variables
+    std::vector<std::string> ignored_fields;  // unknown fields, as paths ("messages[2].foo")
 };
 
 // Throws api_error (400, with `param`) on malformed JSON, wrong types, out-of-range values,
 // unknown or unsupported fields.
-completion_request parse_chat_request(std::string_view body);
-completion_request parse_completion_request(std::string_view body);
+completion_request parse_chat_request(std::string_view body, const parse_options& options = {});
+completion_request parse_completion_request(std::string_view body, const parse_options& options = {});
 
 }  // namespace sluice::api

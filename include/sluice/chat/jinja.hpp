@@ -31,6 +31,12 @@ private:
     int line_;
 };
 
+// The rendering grew past render_options::max_output (too much input, not a template bug).
+class template_output_too_large : public template_error {
+public:
+    using template_error::template_error;
+};
+
 struct render_options {
     std::optional<std::tm> fixed_time;        // strftime_now's time; local time now when empty
     std::size_t max_output = 8u << 20;        // bytes

@@ -35,6 +35,8 @@ public:
     std::size_t block_size() const noexcept { return block_size_; }
     std::size_t n_blocks() const noexcept { return n_blocks_; }
     std::size_t block_bytes() const noexcept;  // K and V of one block, all layers
+    // The same, before a cache exists (sizing a pool).
+    static std::size_t block_bytes(const llm_model& m, std::size_t block_size, kv_precision precision) noexcept;
     std::size_t bytes() const noexcept { return block_bytes() * n_blocks_; }
 
     // Row `offset` of `block` in one layer (f16: k()/v(); f32: k_f32()/v_f32()).

@@ -13,6 +13,9 @@
 // Admission: up to `parallel` sequences run; further jobs wait in a bounded queue.
 // A job starts only when the blocks for its prompt + max_tokens can be reserved, so an
 // admitted job never runs out of KV. Prompts reuse the longest cached prefix.
+// KV memory: the pool holds `parallel` full contexts plus the prefix cache, or fewer
+// blocks when `kv_bytes` bounds it (memory is committed as blocks are first used); jobs
+// then wait for blocks, and one that could never fit is refused at submit.
 #pragma once
 
 #include <atomic>
@@ -41,6 +44,7 @@ struct scheduler_config {
     std::size_t n_ctx = 4096;         // positions per sequence
     std::size_t block_size = 16;      // positions per KV block
     std::size_t cache_bytes = 256u << 20;  // KV kept for the prefix cache
+    std::size_t kv_bytes = 0;         // bound on the whole KV pool (0: none); see max_sequence()
     std::size_t prefill_chunk = 64;   // prompt tokens per step while others decode
     std::size_t threads = 0;          // compute threads (0: physical cores)
 };
@@ -68,11 +72,15 @@ public:
     };
     load current_load() const;
     std::size_t n_ctx() const noexcept { return cfg_.n_ctx; }
+    // The most positions (prompt + generated) one sequence can have: the context, or less
+    // when kv_bytes cannot hold a whole context. Longer requests are refused (too_large).
+    std::size_t max_sequence() const noexcept { return max_sequence_; }
     const scheduler_config& config() const noexcept { return cfg_; }
 
 private:
     struct state;  // strand-owned
     scheduler_config cfg_;
+    std::size_t max_sequence_ = 0;
     std::atomic<std::size_t> outstanding_{0};  // accepted and not yet finished
     mutable std::mutex load_mutex_;
     load load_;

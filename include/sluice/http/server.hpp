@@ -31,6 +31,7 @@ struct server_config {
     std::chrono::seconds body_timeout{60};
     std::chrono::seconds idle_timeout{120};
     bool log_json = false;
+    bool strict_fields = false;  // unknown request fields: 400 instead of ignored and named
 };
 
 struct served_model {

@@ -6,6 +6,8 @@
 
 #include "sluice/api/api_error.hpp"
 #include "sluice/api/completion_request.hpp"
+#include "sluice/api/field_policy.hpp"
+#include "sluice/api/json_body.hpp"
 #include "sluice/api/sse.hpp"
 #include "sluice/api/stop_matcher.hpp"
 
@@ -95,8 +97,16 @@ TEST(chat_request, every_field_checks_type_and_bounds) {
         {"stop", "5", {"[\"\"]", "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\"]"}, {"\"x\"", "[\"x\", \"y\"]"}},
         {"logit_bias", "[1]", {"{\"1\": -100.5}", "{\"1\": 100.5}"}, {"{\"1\": -100}", "{\"1\": 100}"}},
         {"n", "\"1\"", {"0", "129"}, {"1"}},
-        {"user", "5", {}, {"\"u\""}},
         {"model", "5", {}, {"\"m\""}},
+        {"n_predict", "\"5\"", {"0", "-2", "1048577"}, {"-1", "1", "1048576"}},
+        {"repeat_last_n", "\"5\"", {"-2", "1048577"}, {"-1", "0", "64"}},
+        {"ignore_eos", "1", {}, {"true", "false"}},
+        {"chat_template_kwargs", "[]", {"{\"messages\": []}"}, {"{\"enable_thinking\": false}"}},
+        {"tools", "{}", {"[{\"type\": \"function\"}]"}, {"[]", "null"}},
+        {"modalities", "\"text\"", {"[\"audio\"]"}, {"[\"text\"]"}},
+        {"mirostat", "\"2\"", {"2", "1"}, {"0", "0.0", "null"}},
+        {"typical_p", "true", {"0.9"}, {"1", "1.0"}},
+        {"top_n_sigma", "\"x\"", {"1.5"}, {"-1", "0"}},
     };
     for (const auto& c : cases) {
         const std::string extra = std::string(c.name) == "top_logprobs" ? R"(, "logprobs": true)" : "";
@@ -113,9 +123,10 @@ TEST(chat_request, every_field_checks_type_and_bounds) {
     }
 }
 
-TEST(chat_request, unsupported_and_unknown_fields_are_refused_not_dropped) {
+TEST(chat_request, unsupported_fields_are_refused_not_dropped) {
     for (const char* f : {R"("tools": [{"type": "function"}])", R"("response_format": {"type": "json_object"})", R"("n": 2)",
-                          R"("tool_choice": "auto")"}) {
+                          R"("tool_choice": "required")", R"("audio": {"voice": "x"})", R"("grammar": "root ::= \"a\"")",
+                          R"("dry_multiplier": 0.8)", R"("function_call": "auto")", R"("functions": [{"name": "f"}])"}) {
         const auto e = chat_error("{" + k_msgs + ", " + f + "}");
         EXPECT_EQ(e.status, 400) << f;
         EXPECT_FALSE(e.param.empty()) << f;
@@ -123,9 +134,86 @@ TEST(chat_request, unsupported_and_unknown_fields_are_refused_not_dropped) {
     }
     const auto img = chat_error(R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]})");
     EXPECT_EQ(img.param, "messages[0].content[0]");
-    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "frobnicate": 1})").param, "frobnicate");
     EXPECT_EQ(chat_error(R"({"messages": [{"role": "tool", "content": "x"}]})").code, "unsupported_parameter");
-    EXPECT_NO_THROW((void)parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "text"}, "tools": []})"));
+    EXPECT_NO_THROW((void)parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "text"}, "tools": [], "tool_choice": "none",
+        "function_call": "none", "mirostat": 0, "penalize_nl": false})"));
+}
+
+// What agent CLIs and SDKs send that changes nothing here is accepted; fields nobody
+// listed are accepted, ignored and named, or refused under strict_fields.
+TEST(chat_request, harmless_and_unknown_fields_are_accepted_and_named) {
+    const auto r = parse_chat_request("{" + k_msgs + R"(, "prompt_cache_key": "k", "safety_identifier": "s", "verbosity": "low",
+        "reasoning_effort": "high", "cache_prompt": true, "modalities": ["text"], "user": "u", "store": false,
+        "metadata": {"a": "b"}, "parallel_tool_calls": true, "frobnicate": 1, "x_extra": {"y": 2}})");
+    EXPECT_EQ(r.ignored_fields, (std::vector<std::string>{"frobnicate", "x_extra"}));
+    const auto strict = [&](const std::string& body) {
+        try {
+            (void)parse_chat_request(body, parse_options{true});
+        } catch (const api_error& e) {
+            return e;
+        }
+        return api_error(0, "", "no error");
+    };
+    EXPECT_EQ(strict("{" + k_msgs + R"(, "frobnicate": 1})").param, "frobnicate");
+    EXPECT_EQ(strict("{" + k_msgs + R"(, "frobnicate": 1})").code, "unknown_parameter");
+    EXPECT_EQ(strict(R"({"messages": [{"role": "user", "content": "x", "extra": 1}]})").param, "messages[0].extra");
+    EXPECT_EQ(strict("{" + k_msgs + R"(, "prompt_cache_key": "k"})").status, 0);  // in the table: accepted even when strict
+    const auto m = parse_chat_request(R"({"messages": [{"role": "user", "content": "x", "extra": 1}]})");
+    EXPECT_EQ(m.ignored_fields, (std::vector<std::string>{"messages[0].extra"}));
+}
+
+TEST(chat_request, assistant_turns_may_have_null_content_and_reasoning) {
+    const auto r = parse_chat_request(R"({"messages": [{"role": "user", "content": "a"},
+        {"role": "assistant", "content": null, "reasoning_content": "think", "tool_calls": []}, {"role": "user", "content": "b"}]})");
+    ASSERT_EQ(r.messages.size(), 3u);
+    EXPECT_EQ(r.messages[1].at("content"), "");
+    EXPECT_EQ(r.messages[1].at("reasoning_content"), "think");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "user", "content": null}]})").param, "messages[0].content");
+}
+
+TEST(chat_request, llama_server_extensions_are_honoured) {
+    const auto r = parse_chat_request("{" + k_msgs + R"(, "n_predict": 7, "ignore_eos": true, "repeat_last_n": -1,
+        "chat_template_kwargs": {"enable_thinking": false}})");
+    EXPECT_EQ(*r.max_tokens, 7);
+    EXPECT_TRUE(r.ignore_eos);
+    EXPECT_EQ(r.sampling.penalty_last_n, -1);
+    EXPECT_EQ(r.template_kwargs.at("enable_thinking"), false);
+    EXPECT_FALSE(parse_chat_request("{" + k_msgs + R"(, "max_tokens": 5, "n_predict": -1})").max_tokens.has_value());
+}
+
+// Every field the table calls honoured is parsed by the endpoint, never ignored as unknown.
+TEST(field_policy, honoured_fields_are_parsed_not_ignored) {
+    for (const auto& f : request_fields()) {
+        if (f.use != field_use::honoured || f.name == "messages" || f.name == "prompt") continue;
+        const std::string body = "{" + k_msgs + ", \"" + std::string(f.name) + "\": null}";
+        if ((f.endpoints & k_chat) != 0) {
+            const auto e = chat_error(body);
+            EXPECT_EQ(e.status, 0) << f.name << ": " << e.what();
+            EXPECT_TRUE(parse_chat_request(body).ignored_fields.empty()) << f.name;
+        }
+        if ((f.endpoints & k_completions) != 0) {
+            const auto r = parse_completion_request(R"({"prompt": "x", ")" + std::string(f.name) + R"(": null})");
+            EXPECT_TRUE(r.ignored_fields.empty()) << f.name;
+        }
+    }
+}
+
+TEST(json_body, lone_surrogates_become_replacement_characters) {
+    const auto r = parse_chat_request(R"({"messages": [{"role": "user", "content": "cut \ud83d here \udc00 and \ud83d\ude00 ok"}]})");
+    EXPECT_EQ(r.messages[0].at("content"), "cut \xEF\xBF\xBD here \xEF\xBF\xBD and \xF0\x9F\x98\x80 ok");
+    std::string out;
+    EXPECT_FALSE(replace_lone_surrogates(R"({"a": "\\ud800"})", out));  // an escaped backslash, not an escape
+    EXPECT_TRUE(replace_lone_surrogates(R"(["\ud800\ud800\udc00"])", out));
+    EXPECT_EQ(out, R"(["\ufffd\ud800\udc00"])");
+    EXPECT_FALSE(replace_lone_surrogates(R"({"k": "\"\ud83d\ude00"})", out));
+}
+
+TEST(json_body, syntax_errors_name_the_byte_offset) {
+    EXPECT_NE(std::string(chat_error(R"({"messages": [1,,2]})").what()).find("at byte 16"), std::string::npos);
+    EXPECT_NE(std::string(chat_error(R"({"messages": )").what()).find("ends early, at byte 13"), std::string::npos);
+    EXPECT_NE(std::string(chat_error(R"({} x)").what()).find("at byte 3"), std::string::npos);
+    std::string deep(200, '[');
+    EXPECT_EQ(chat_error(deep + std::string(200, ']')).status, 400);
 }
 
 TEST(completion_request, prompt_forms_and_legacy_fields) {

@@ -1,0 +1,102 @@
+#include "sluice/api/field_policy.hpp"
+
+#include <array>
+
+namespace sluice::api {
+namespace {
+
+using enum field_use;
+
+// Order: the OpenAI reference's fields, then llama-server's extensions.
+constexpr std::array k_fields = std::to_array<field_rule>({
+    {"model", k_both, honoured, "checked to be a string; any name is served by the loaded model"},
+    {"messages", k_chat, honoured, "system/developer, user, assistant; text content (string or text parts)"},
+    {"prompt", k_completions, honoured, "a string, an array of one string, or an array of token ids"},
+    {"max_tokens", k_both, honoured, "1..1048576; default: what is left of the context (completions: 16)"},
+    {"max_completion_tokens", k_chat, honoured, "same as max_tokens"},
+    {"temperature", k_both, honoured, "0..2 (0: greedy)"},
+    {"top_p", k_both, honoured, "0..1"},
+    {"presence_penalty", k_both, honoured, "-2..2"},
+    {"frequency_penalty", k_both, honoured, "-2..2"},
+    {"logit_bias", k_both, honoured, "token id -> -100..100"},
+    {"logprobs", k_both, honoured, "chat: boolean; completions: 0..20 alternatives"},
+    {"top_logprobs", k_chat, honoured, "0..20; needs logprobs: true"},
+    {"seed", k_both, honoured, "any 64-bit integer; same seed, same output"},
+    {"stop", k_both, honoured, "a string or up to 16 strings of 1..512 bytes"},
+    {"stream", k_both, honoured, "server-sent events"},
+    {"stream_options", k_both, honoured, "include_usage honoured; include_obfuscation accepted and ignored"},
+    {"n", k_both, honoured, "1 only; above 1 is refused"},
+    {"best_of", k_completions, honoured, "1 only; above 1 is refused"},
+    {"echo", k_completions, honoured, "false only; true is refused"},
+    {"modalities", k_chat, honoured, "[\"text\"] only; audio is refused"},
+    {"tools", k_chat, honoured, "an empty list only; tool calling is refused until implemented"},
+    {"tool_choice", k_chat, honoured, "\"none\" or \"auto\" without tools; anything else is refused"},
+    {"parallel_tool_calls", k_chat, ignored, "no effect without tools"},
+    {"response_format", k_chat, honoured, "{\"type\": \"text\"} only; JSON modes are refused until implemented"},
+    {"user", k_both, ignored, "an end-user id for abuse tracking: no effect on the output"},
+    {"safety_identifier", k_chat, ignored, "an end-user id: no effect on the output"},
+    {"metadata", k_chat, ignored, "stored-completion tags: no effect on the output"},
+    {"store", k_chat, ignored, "sluice stores nothing"},
+    {"service_tier", k_chat, ignored, "one tier here"},
+    {"prompt_cache_key", k_chat, ignored, "a routing hint; the prefix cache needs no key"},
+    {"prompt_cache_retention", k_chat, ignored, "the prefix cache keeps what --cache-ram holds"},
+    {"verbosity", k_chat, ignored, "a hint for OpenAI's reasoning models; local models have no such control"},
+    {"reasoning_effort", k_chat, ignored, "a hint for OpenAI's reasoning models; use chat_template_kwargs for a template's own switch"},
+    {"audio", k_chat, refused, "audio output is not supported", ""},
+    {"prediction", k_chat, refused, "predicted outputs are not supported", ""},
+    {"web_search_options", k_chat, refused, "web search is not supported", ""},
+    {"functions", k_chat, refused, "legacy function calling is not supported", "[]"},
+    {"function_call", k_chat, refused, "legacy function calling is not supported (\"none\" is accepted)", "\"none\""},
+    {"suffix", k_completions, refused, "fill-in-the-middle is not supported", "\"\""},
+    // llama-server's extensions.
+    {"top_k", k_both, honoured, "0..100000 (0: off)"},
+    {"min_p", k_both, honoured, "0..1"},
+    {"repeat_penalty", k_both, honoured, "0.01..10 (1: off); also spelled repetition_penalty"},
+    {"repetition_penalty", k_both, honoured, "same as repeat_penalty"},
+    {"repeat_last_n", k_both, honoured, "-1..1048576: the penalty window (-1: everything so far)"},
+    {"n_predict", k_both, honoured, "llama-server's name for max_tokens (-1: no limit)"},
+    {"ignore_eos", k_both, honoured, "keep generating past end-of-generation tokens"},
+    {"chat_template_kwargs", k_chat, honoured, "extra variables for the chat template (e.g. enable_thinking)"},
+    {"cache_prompt", k_both, ignored, "the prefix cache is always on (and exact)"},
+    {"id_slot", k_both, ignored, "sequences are scheduled, not pinned to slots"},
+    {"n_keep", k_both, ignored, "the context never shifts: a request that cannot fit is refused"},
+    {"min_keep", k_both, ignored, "samplers always keep at least one token"},
+    {"timings_per_token", k_both, ignored, "no per-token timings are reported"},
+    {"return_tokens", k_both, ignored, "token ids are not returned"},
+    {"reasoning_format", k_chat, ignored, "reasoning is returned as the template writes it"},
+    {"grammar", k_both, refused, "grammar-constrained sampling is not supported yet", "\"\""},
+    {"json_schema", k_both, refused, "schema-constrained sampling is not supported yet", ""},
+    {"typical_p", k_both, refused, "typical sampling is not supported (1 is accepted)", "1"},
+    {"mirostat", k_both, refused, "mirostat is not supported (0 is accepted)", "0"},
+    {"mirostat_tau", k_both, ignored, "only used by mirostat"},
+    {"mirostat_eta", k_both, ignored, "only used by mirostat"},
+    {"dry_multiplier", k_both, refused, "DRY sampling is not supported (0 is accepted)", "0"},
+    {"dry_base", k_both, ignored, "only used by DRY sampling"},
+    {"dry_allowed_length", k_both, ignored, "only used by DRY sampling"},
+    {"dry_penalty_last_n", k_both, ignored, "only used by DRY sampling"},
+    {"dry_sequence_breakers", k_both, ignored, "only used by DRY sampling"},
+    {"xtc_probability", k_both, refused, "XTC sampling is not supported (0 is accepted)", "0"},
+    {"xtc_threshold", k_both, ignored, "only used by XTC sampling"},
+    {"dynatemp_range", k_both, refused, "dynamic temperature is not supported (0 is accepted)", "0"},
+    {"dynatemp_exponent", k_both, ignored, "only used by dynamic temperature"},
+    {"top_n_sigma", k_both, refused, "top-n-sigma sampling is not supported (-1 or 0 is accepted)", "-1|0"},
+    {"penalize_nl", k_both, refused, "newline penalty is not supported (false is accepted)", "false"},
+    {"samplers", k_both, refused, "the sampler order is fixed", ""},
+    {"post_sampling_probs", k_both, refused, "probabilities after sampling are not reported (false is accepted)", "false"},
+    {"n_probs", k_both, refused, "use logprobs / top_logprobs (0 is accepted)", "0"},
+    {"t_max_predict_ms", k_both, refused, "time limits are not supported (0 is accepted)", "0"},
+    {"lora", k_both, refused, "LoRA adapters are not supported", "[]"},
+});
+
+}  // namespace
+
+std::span<const field_rule> request_fields() { return k_fields; }
+
+const field_rule* find_field(std::string_view name, endpoint_mask endpoint) {
+    for (const auto& f : k_fields) {
+        if (f.name == name && (f.endpoints & endpoint) != 0) return &f;
+    }
+    return nullptr;
+}
+
+}  // namespace sluice::api
