@@ -33,7 +33,7 @@ struct grammar_limits {
     std::size_t max_text_bytes = 4u << 20;      // GBNF source size
     std::size_t max_rules = 20000;              // named + generated rules
     std::size_t max_states = 2'000'000;         // automaton states over all rules
-    std::size_t max_nesting = 256;              // ( ) nesting depth in the source
+    std::size_t max_nesting = 128;              // ( ) nesting depth in the source
     std::size_t max_repeat = 10000;             // m and n of {m,n}
 };
 

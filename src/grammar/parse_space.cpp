@@ -1,0 +1,170 @@
+#include "grammar/parse_space.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace sluice::grammar::detail {
+
+namespace {
+constexpr std::size_t k_soft_frames = 1u << 20;
+constexpr std::size_t k_soft_rows = 1u << 14;     // 16 MiB of transition rows
+constexpr std::size_t k_hard_frames = 1u << 24;
+}  // namespace
+
+parse_space::parse_space(const compiled_grammar& g) : g_(g) { clear(); }
+
+void parse_space::clear() {
+    frames_.clear();
+    frame_index_.clear();
+    sets_.clear();
+    flags_.clear();
+    set_index_.clear();
+    row_of_.clear();
+    rows_.clear();
+    stamp_.clear();
+    generation_ = 0;
+    std::vector<std::uint32_t> empty;
+    intern_set(empty);  // set 0: dead
+}
+
+bool parse_space::over_budget() const noexcept {
+    return frames_.size() > k_soft_frames || rows_.size() / 256 > k_soft_rows;
+}
+
+std::uint32_t parse_space::frame(std::uint32_t state, std::uint32_t parent) {
+    std::uint64_t key = (static_cast<std::uint64_t>(state) << 32) | parent;
+    auto [it, inserted] = frame_index_.try_emplace(key, static_cast<std::uint32_t>(frames_.size()));
+    if (inserted) {
+        if (frames_.size() >= k_hard_frames) throw grammar_error("grammar parser exceeded its memory bound (too many stacks)");
+        frames_.push_back({state, parent});
+    }
+    return it->second;
+}
+
+void parse_space::closure(std::uint32_t state, std::uint32_t parent, std::vector<std::uint32_t>& out) {
+    work_.clear();
+    work_.emplace_back(state, parent);
+    std::size_t visited = 0;
+    while (!work_.empty()) {
+        auto [s, p] = work_.back();
+        work_.pop_back();
+        std::uint32_t id = frame(s, p);
+        if (stamp_.size() <= id) stamp_.resize(frames_.size() + 1024, 0);
+        if (stamp_[id] == generation_) continue;
+        stamp_[id] = generation_;
+        if (++visited > k_max_stacks) {
+            throw grammar_error("grammar is too ambiguous: more than " + std::to_string(k_max_stacks) +
+                                " parse stacks are alive at once");
+        }
+        const dfa_state& st = g_.states[s];
+        if (st.bytes_begin != st.bytes_end) out.push_back(id);
+        for (auto i = st.refs_begin; i < st.refs_end; ++i) {
+            const ref_edge& e = g_.ref_edges[i];
+            // A reference followed by nothing returns straight to our parent (no frame).
+            std::uint32_t ret = g_.states[e.target].final_only ? p : frame(e.target, p);
+            work_.emplace_back(g_.rules[e.rule].start, ret);
+        }
+        if (st.accepting) {
+            if (p == k_root) out.push_back(k_complete);
+            else if (p == k_open) out.push_back(k_wild);
+            else work_.push_back({frames_[p].state, frames_[p].parent});
+        }
+    }
+}
+
+std::uint32_t parse_space::intern_set(std::vector<std::uint32_t>& m) {
+    std::sort(m.begin(), m.end());
+    m.erase(std::unique(m.begin(), m.end()), m.end());
+    auto it = set_index_.find(m);
+    if (it != set_index_.end()) return it->second;
+    if (m.size() > k_max_stacks) {
+        throw grammar_error("grammar is too ambiguous: more than " + std::to_string(k_max_stacks) + " parse stacks are alive at once");
+    }
+    auto id = static_cast<std::uint32_t>(sets_.size());
+    std::uint8_t f = 0;
+    for (auto x : m) {
+        if (x == k_complete) f |= k_flag_complete;
+        else if (x == k_wild) f |= k_flag_wild;
+        else f |= k_flag_frames;
+    }
+    sets_.push_back(m);
+    flags_.push_back(f);
+    row_of_.push_back(k_no_row);
+    set_index_.emplace(m, id);
+    return id;
+}
+
+std::uint32_t parse_space::initial_set() { return closed_set(g_.rules[g_.root].start, k_root); }
+
+std::uint32_t parse_space::closed_set(std::uint32_t state, std::uint32_t parent) {
+    scratch_.clear();
+    ++generation_;
+    closure(state, parent, scratch_);
+    return intern_set(scratch_);
+}
+
+std::uint32_t parse_space::singleton(std::uint32_t f) {
+    scratch_.assign(1, f);
+    return intern_set(scratch_);
+}
+
+std::uint32_t parse_space::step_slow(std::uint32_t set, std::uint8_t b) {
+    std::vector<std::uint32_t> out;
+    ++generation_;
+    for (std::uint32_t m : sets_[set]) {
+        if (m == k_wild) {
+            out.push_back(k_wild);
+            continue;
+        }
+        if (m == k_complete) continue;
+        std::uint32_t t = g_.byte_target(frames_[m].state, b);
+        if (t != compiled_grammar::k_no_state) closure(t, frames_[m].parent, out);
+    }
+    std::uint32_t next = intern_set(out);
+    if (row_of_[set] == k_no_row) {
+        row_of_[set] = static_cast<std::uint32_t>(rows_.size() / 256);
+        rows_.resize(rows_.size() + 256, k_unknown);
+    }
+    rows_[static_cast<std::size_t>(row_of_[set]) * 256 + b] = next;
+    return next;
+}
+
+std::vector<std::vector<std::uint32_t>> parse_space::export_set(std::uint32_t set) const {
+    std::vector<std::vector<std::uint32_t>> out;
+    for (std::uint32_t m : sets_[set]) {
+        std::vector<std::uint32_t> stack;
+        if (m == k_complete || m == k_wild) {
+            stack.push_back(m);
+        } else {
+            std::uint32_t f = m;
+            for (;;) {
+                stack.push_back(frames_[f].state);
+                std::uint32_t p = frames_[f].parent;
+                if (p == k_root || p == k_open) {
+                    stack.push_back(p);
+                    break;
+                }
+                f = p;
+            }
+        }
+        out.push_back(std::move(stack));
+    }
+    return out;
+}
+
+std::uint32_t parse_space::rebuild(const std::vector<std::vector<std::uint32_t>>& stacks) {
+    clear();
+    std::vector<std::uint32_t> m;
+    for (const auto& st : stacks) {
+        if (st.size() == 1) {
+            m.push_back(st[0]);
+            continue;
+        }
+        std::uint32_t parent = st.back();
+        for (std::size_t i = st.size() - 1; i-- > 0;) parent = frame(st[i], parent);
+        m.push_back(parent);
+    }
+    return intern_set(m);
+}
+
+}  // namespace sluice::grammar::detail

@@ -1,0 +1,109 @@
+// The pushdown automaton's run-time store: interned stack frames and sets of stacks, with
+// byte transitions between sets memoised in dense 256-entry rows. A stack is a frame id: a
+// frame is (grammar state, parent frame); the parent frame is where the rule returns to (its
+// own state is the return state). A set is the sorted list of stack tops after closure (only
+// frames whose state has byte edges) plus two markers: k_complete (the root rule can end
+// here) and k_wild (popped into an unknown parent; used only when precomputing state masks).
+// Set 0 is the empty set (every path rejected).
+//
+// Bounds: a closure or set larger than k_max_stacks throws grammar_error (an ambiguous
+// grammar); the owner calls over_budget() between operations and rebuilds (see matcher).
+// Not thread-safe; one owner.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "grammar/compiled_grammar.hpp"
+
+namespace sluice::grammar::detail {
+
+struct vector_hash {
+    std::size_t operator()(const std::vector<std::uint32_t>& v) const noexcept {
+        std::uint64_t h = 1469598103934665603ull;
+        for (auto x : v) h = (h ^ x) * 1099511628211ull;
+        return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+};
+
+class parse_space {
+public:
+    static constexpr std::uint32_t k_root = 0xFFFFFFFFu;      // parent of the root rule's frame
+    static constexpr std::uint32_t k_open = 0xFFFFFFFEu;      // unknown parent
+    static constexpr std::uint32_t k_complete = 0xFFFFFFFDu;  // set marker
+    static constexpr std::uint32_t k_wild = 0xFFFFFFFCu;      // set marker
+    static constexpr std::uint32_t k_dead = 0;                // the empty set
+    static constexpr std::size_t k_max_stacks = 4096;
+
+    explicit parse_space(const compiled_grammar& g);
+
+    const compiled_grammar& grammar() const noexcept { return g_; }
+
+    // The set of the root rule's start (closed).
+    std::uint32_t initial_set();
+    // The closed set of one frame's state (with its parent).
+    std::uint32_t closed_set(std::uint32_t state, std::uint32_t parent);
+    // A set holding just `frame` (not closed again: the frame must have byte edges).
+    std::uint32_t singleton(std::uint32_t frame);
+    std::uint32_t frame(std::uint32_t state, std::uint32_t parent);
+
+    std::uint32_t step(std::uint32_t set, std::uint8_t b) {
+        std::uint32_t row = row_of_[set];
+        if (row != k_no_row) {
+            std::uint32_t t = rows_[static_cast<std::size_t>(row) * 256 + b];
+            if (t != k_unknown) return t;
+        }
+        return step_slow(set, b);
+    }
+    std::uint32_t step_bytes(std::uint32_t set, std::string_view bytes) {
+        for (char c : bytes) {
+            if (set == k_dead) break;
+            set = step(set, static_cast<std::uint8_t>(c));
+        }
+        return set;
+    }
+
+    const std::vector<std::uint32_t>& members(std::uint32_t set) const { return sets_[set]; }
+    bool is_complete(std::uint32_t set) const noexcept { return (flags_[set] & k_flag_complete) != 0; }
+    bool has_wild(std::uint32_t set) const noexcept { return (flags_[set] & k_flag_wild) != 0; }
+    bool has_frames(std::uint32_t set) const noexcept { return (flags_[set] & k_flag_frames) != 0; }
+    std::uint32_t frame_state(std::uint32_t f) const noexcept { return frames_[f].state; }
+    std::uint32_t frame_parent(std::uint32_t f) const noexcept { return frames_[f].parent; }
+
+    // True when the memo has grown past its soft budget; the owner should rebuild.
+    bool over_budget() const noexcept;
+    // Every stack of `set` as its states from top to bottom, then the bottom parent marker.
+    std::vector<std::vector<std::uint32_t>> export_set(std::uint32_t set) const;
+    // Clears everything and interns the exported stacks again; returns the new set id.
+    std::uint32_t rebuild(const std::vector<std::vector<std::uint32_t>>& stacks);
+
+private:
+    struct frame_t {
+        std::uint32_t state, parent;
+    };
+    static constexpr std::uint32_t k_no_row = 0xFFFFFFFFu;
+    static constexpr std::uint32_t k_unknown = 0xFFFFFFFFu;
+    static constexpr std::uint8_t k_flag_complete = 1, k_flag_wild = 2, k_flag_frames = 4;
+
+    std::uint32_t step_slow(std::uint32_t set, std::uint8_t b);
+    void closure(std::uint32_t state, std::uint32_t parent, std::vector<std::uint32_t>& out);
+    std::uint32_t intern_set(std::vector<std::uint32_t>& members);
+    void clear();
+
+    const compiled_grammar& g_;
+    std::vector<frame_t> frames_;
+    std::unordered_map<std::uint64_t, std::uint32_t> frame_index_;
+    std::vector<std::vector<std::uint32_t>> sets_;
+    std::vector<std::uint8_t> flags_;
+    std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, vector_hash> set_index_;
+    std::vector<std::uint32_t> row_of_;
+    std::vector<std::uint32_t> rows_;
+    std::vector<std::uint32_t> stamp_;
+    std::uint32_t generation_ = 0;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> work_;
+    std::vector<std::uint32_t> scratch_;
+};
+
+}  // namespace sluice::grammar::detail

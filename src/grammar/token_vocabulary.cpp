@@ -1,0 +1,35 @@
+#include "sluice/grammar/token_vocabulary.hpp"
+
+#include "grammar/token_trie.hpp"
+
+namespace sluice::grammar {
+
+token_vocabulary::token_vocabulary(std::vector<std::string> pieces, std::vector<std::int32_t> eog_ids,
+                                   std::vector<std::int32_t> special_ids)
+    : pieces_(std::move(pieces)), kind_(pieces_.size(), 0) {
+    auto in_range = [&](std::int32_t id) { return id >= 0 && static_cast<std::size_t>(id) < pieces_.size(); };
+    for (auto id : special_ids) {
+        if (in_range(id)) kind_[static_cast<std::size_t>(id)] = 1;
+    }
+    for (auto id : eog_ids) {
+        if (in_range(id) && kind_[static_cast<std::size_t>(id)] != 2) {
+            kind_[static_cast<std::size_t>(id)] = 2;
+            eog_.push_back(id);
+        }
+    }
+    std::vector<std::uint8_t> eligible(pieces_.size());
+    for (std::size_t i = 0; i < pieces_.size(); ++i) eligible[i] = kind_[i] == 0 && !pieces_[i].empty();
+    trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, eligible));
+}
+
+token_vocabulary::~token_vocabulary() = default;
+
+bool token_vocabulary::is_eog(std::int32_t id) const noexcept {
+    return id >= 0 && static_cast<std::size_t>(id) < kind_.size() && kind_[static_cast<std::size_t>(id)] == 2;
+}
+
+bool token_vocabulary::is_special(std::int32_t id) const noexcept {
+    return id >= 0 && static_cast<std::size_t>(id) < kind_.size() && kind_[static_cast<std::size_t>(id)] == 1;
+}
+
+}  // namespace sluice::grammar
