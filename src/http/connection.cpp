@@ -29,7 +29,7 @@ bool origin_allowed(const server_config& c, std::string_view origin) {
 // OpenAI's model object plus the context length (several clients read `context_length`).
 boost::json::object model_object(const served_model& m) {
     return {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", "sluice"},
-            {"context_length", m.generator->n_ctx()}};
+            {"context_length", m.generator->max_sequence()}};
 }
 
 // HEAD is GET without the body (RFC 9110 9.3.2), on every route.

@@ -6,6 +6,7 @@
 
 #include "support/fixtures.hpp"
 #include "support/run_process.hpp"
+#include "sluice/util/utf8.hpp"
 
 namespace {
 
@@ -124,6 +125,27 @@ TEST(cli_run, json_greedy_matches_the_reference_and_streaming_matches_json) {
     ASSERT_EQ(streamed.status, 0) << streamed.err;
     EXPECT_EQ(streamed.out, std::string(o.at("completion_text").as_string()) + "\n");
     EXPECT_NE(streamed.err.find("tokens/s"), std::string::npos) << streamed.err;
+}
+
+// Byte-fallback tokens that do not form whole characters: --json still prints valid
+// UTF-8 (U+FFFD in completion_text; the raw bytes in completion_bytes). These seeds make
+// the synthetic model write such bytes; the strict parse below refuses invalid UTF-8.
+TEST(cli_run, json_is_valid_utf8_when_the_model_writes_broken_bytes) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/qfix-Q4_0.gguf");
+    bool saw_broken = false;
+    for (const char* seed : {"1", "2", "3"}) {
+        const auto r = run_process(sluice_cmd("run -m " + shell_quote(model.string()) +
+                                              " -p 'Once upon a time' -n 48 --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --json --seed " + seed));
+        ASSERT_EQ(r.status, 0) << r.err;
+        json::error_code ec;
+        const auto v = json::parse(r.out, ec);  // Boost.JSON refuses invalid UTF-8
+        ASSERT_FALSE(ec) << "seed " << seed << ": " << ec.message();
+        std::string bytes;
+        for (const auto& b : v.at("completion_bytes").as_array()) bytes += static_cast<char>(b.to_number<int>());
+        saw_broken = saw_broken || !sluice::utf8::is_valid(bytes);
+        EXPECT_EQ(v.at("completion_text").as_string(), sluice::utf8::sanitize(bytes)) << "seed " << seed;
+    }
+    EXPECT_TRUE(saw_broken) << "no seed produced broken UTF-8: the test no longer exercises the case";
 }
 
 TEST(cli_run, a_seed_makes_sampling_repeatable) {

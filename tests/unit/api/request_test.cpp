@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <boost/json.hpp>
 
@@ -264,6 +266,31 @@ TEST(stop_matcher, holds_back_possible_stop_prefixes_across_pieces) {
     stop_matcher u({"\xC3\xA9t\xC3\xA9"});  // été
     EXPECT_EQ(u.push("caf\xC3\xA9"), "caf");  // é could start été: held whole, never half a character
     EXPECT_EQ(u.push("!"), "\xC3\xA9!");
+}
+
+}  // namespace
+
+namespace {
+
+// docs/api.md carries a copy of the field table between markers; it must say what the code does.
+TEST(field_policy, docs_table_matches_the_code) {
+    std::ifstream f(std::string(SLUICE_SOURCE_DIR) + "/docs/api.md");
+    ASSERT_TRUE(f) << "docs/api.md not found";
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string doc = ss.str();
+    const auto begin = doc.find("<!-- field-table:begin -->\n");
+    const auto end = doc.find("<!-- field-table:end -->");
+    ASSERT_NE(begin, std::string::npos);
+    ASSERT_NE(end, std::string::npos);
+    std::string expected = "| field | endpoints | policy | notes |\n|---|---|---|---|\n";
+    for (const auto& r : sluice::api::request_fields()) {
+        const char* ep = r.endpoints == sluice::api::k_both ? "both" : r.endpoints == sluice::api::k_chat ? "chat" : "completions";
+        const char* use = r.use == sluice::api::field_use::honoured ? "honoured" : r.use == sluice::api::field_use::ignored ? "ignored" : "refused";
+        expected += "| `" + std::string(r.name) + "` | " + ep + " | " + use + " | " + std::string(r.note) + " |\n";
+    }
+    const auto start = begin + std::strlen("<!-- field-table:begin -->\n");
+    EXPECT_EQ(doc.substr(start, end - start), expected);
 }
 
 }  // namespace
