@@ -9,6 +9,7 @@ namespace {
 constexpr std::size_t k_soft_frames = 1u << 20;
 constexpr std::size_t k_soft_rows = 1u << 14;     // 16 MiB of transition rows
 constexpr std::size_t k_hard_frames = 1u << 24;
+constexpr std::size_t k_max_closure = 1u << 18;  // frames visited by one closure
 }  // namespace
 
 parse_space::parse_space(const compiled_grammar& g) : g_(g) { clear(); }
@@ -52,9 +53,9 @@ void parse_space::closure(std::uint32_t state, std::uint32_t parent, std::vector
         if (stamp_.size() <= id) stamp_.resize(frames_.size() + 1024, 0);
         if (stamp_[id] == generation_) continue;
         stamp_[id] = generation_;
-        if (++visited > k_max_stacks) {
-            throw grammar_error("grammar is too ambiguous: more than " + std::to_string(k_max_stacks) +
-                                " parse stacks are alive at once");
+        if (++visited > k_max_closure) {
+            throw grammar_error("grammar is too ambiguous: more than " + std::to_string(k_max_closure) +
+                                " parser positions reached without consuming a byte");
         }
         const dfa_state& st = g_.states[s];
         if (st.bytes_begin != st.bytes_end) out.push_back(id);
