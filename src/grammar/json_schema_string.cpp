@@ -1,0 +1,140 @@
+// Strings: minLength/maxLength (code points; an escape counts as one), pattern (unanchored
+// ECMA-262 subset, see regex_parser.cpp) and format. Several constraints at once are one DFA,
+// their product, written as right-linear rules over the JSON-escaped characters.
+#include <map>
+
+#include "grammar/json_schema_compiler.hpp"
+
+namespace sluice::grammar::detail {
+
+namespace {
+
+constexpr long long k_max_plain_repeat = 1000;
+
+long long length_keyword(const json::object& s, const char* k, const std::string& ptr, long long fallback) {
+    const json::value* v = s.if_contains(k);
+    if (v == nullptr) return fallback;
+    if (!v->is_number() || v->to_number<double>() < 0) refuse(pointer_append(ptr, k), k, std::string(k) + " must be a non-negative number");
+    const double d = v->to_number<double>();
+    return d > 1e9 ? 1'000'000'000LL : static_cast<long long>(d);
+}
+
+}  // namespace
+
+std::string bounded_repeat(const std::string& x, long long min, long long max) {
+    auto rep = [&](long long lo, long long hi) {
+        if (lo == 0 && hi < 0) return x + "*";
+        if (hi < 0) return x + "{" + std::to_string(lo) + ",}";
+        if (lo == hi) return x + "{" + std::to_string(lo) + "}";
+        return x + "{" + std::to_string(lo) + "," + std::to_string(hi) + "}";
+    };
+    const long long b = k_max_plain_repeat;
+    if (min <= b && (max < 0 || max <= b)) return rep(min, max);
+    // min = qa*b + ra; every length >= min: (x{b}){qa} x{ra} then the rest.
+    const std::string block = "(" + x + "{" + std::to_string(b) + "})";
+    std::string head;
+    if (min > 0) head = block + "{" + std::to_string(min / b) + "} " + rep(min % b, min % b) + " ";
+    if (max < 0) return head + block + "* " + x + "{0," + std::to_string(b - 1) + "}";
+    const long long extra = max - min;  // 0..extra more characters
+    const long long q = extra / b;
+    const long long r = extra % b;
+    std::string tail = "(";
+    if (q > 0) tail += block + "{0," + std::to_string(q - 1) + "} " + x + "{0," + std::to_string(b - 1) + "} | ";
+    tail += block + "{" + std::to_string(q) + "} " + x + "{0," + std::to_string(r) + "})";
+    return head + tail;
+}
+
+namespace {
+
+const char* format_pattern(std::string_view f) {
+    if (f == "date") return "^\\d{4}-((0[13578]|1[02])-(0[1-9]|[12]\\d|3[01])|(0[469]|11)-(0[1-9]|[12]\\d|30)|02-(0[1-9]|1\\d|2\\d))$";
+    if (f == "time") return "^([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d+)?([zZ]|[+-]([01]\\d|2[0-3]):[0-5]\\d)$";
+    if (f == "date-time") {
+        return "^\\d{4}-((0[13578]|1[02])-(0[1-9]|[12]\\d|3[01])|(0[469]|11)-(0[1-9]|[12]\\d|30)|02-(0[1-9]|1\\d|2\\d))"
+               "[tT]([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d+)?([zZ]|[+-]([01]\\d|2[0-3]):[0-5]\\d)$";
+    }
+    if (f == "uuid") return "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+    if (f == "email") return "^[^\\s@\"<>()\\[\\]\\\\,;:]+@[^\\s@\"<>()\\[\\]\\\\,;:]+\\.[^\\s@\"<>()\\[\\]\\\\,;:.]+$";
+    if (f == "uri") return "^[a-zA-Z][a-zA-Z0-9+.\\-]*:[^\\s\"<>\\\\^`{|}]*$";
+    if (f == "ipv4") return "^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$";
+    if (f == "hostname") {
+        return "^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$";
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+const dfa& schema_compiler::pattern_dfa(const std::string& pattern, const std::string& ptr) {
+    if (auto it = pattern_cache_.find(pattern); it != pattern_cache_.end()) return it->second;
+    try {
+        return pattern_cache_.emplace(pattern, compile_pattern(pattern, k_max_dfa_states)).first->second;
+    } catch (const regex_error& e) {
+        refuse(ptr, "pattern", std::string("pattern ") + json::serialize(json::value(pattern)) + ": " + e.what());
+    }
+}
+
+const dfa* schema_compiler::format_dfa(const std::string& format, const std::string& ptr) {
+    if (auto it = format_cache_.find(format); it != format_cache_.end()) return &it->second;
+    const char* text = format_pattern(format);
+    if (text == nullptr) return nullptr;  // unknown formats are annotations (JSON Schema 2020-12)
+    try {
+        return &format_cache_.emplace(format, compile_pattern(text, k_max_dfa_states)).first->second;
+    } catch (const regex_error& e) {
+        refuse(ptr, "format", std::string("format ") + format + ": " + e.what());
+    }
+}
+
+std::optional<dfa> schema_compiler::string_dfa(const json::object& s, const std::string& ptr) {
+    std::optional<dfa> d;
+    auto add = [&](const dfa& x) { d = d ? intersect(*d, x, k_max_dfa_states) : x; };
+    try {
+        if (const json::value* p = s.if_contains("pattern")) {
+            if (!p->is_string()) refuse(pointer_append(ptr, "pattern"), "pattern", "pattern must be a string");
+            add(pattern_dfa(std::string(p->as_string()), pointer_append(ptr, "pattern")));
+        }
+        if (const json::value* ps = s.if_contains("x-sluice-patterns"); ps != nullptr && ps->is_array()) {
+            for (const json::value& p : ps->as_array()) {
+                if (p.is_string()) add(pattern_dfa(std::string(p.as_string()), pointer_append(ptr, "allOf")));
+            }
+        }
+        if (const json::value* f = s.if_contains("format"); f != nullptr && f->is_string()) {
+            if (const dfa* fd = format_dfa(std::string(f->as_string()), pointer_append(ptr, "format"))) add(*fd);
+        }
+        if (d) {
+            const long long min = length_keyword(s, "minLength", ptr, 0);
+            const long long max = length_keyword(s, "maxLength", ptr, -1);
+            if (min > 0 || max >= 0) {
+                if (min > 10000 || max > 10000) refuse(pointer_append(ptr, "maxLength"), "maxLength", "length limits over 10000 together with a pattern or format");
+                add(length_dfa(static_cast<std::size_t>(min), max));
+            }
+        }
+    } catch (const regex_error& e) {
+        refuse(pointer_append(ptr, "pattern"), "pattern", std::string("pattern with length limits: ") + e.what());
+    }
+    return d;
+}
+
+opt_rule schema_compiler::string_rule(const json::object& s, const std::string& ptr) {
+    const long long min = length_keyword(s, "minLength", ptr, 0);
+    const long long max = length_keyword(s, "maxLength", ptr, -1);
+    if (max >= 0 && min > max) return std::nullopt;
+    std::optional<dfa> d = string_dfa(s, ptr);
+    if (!d) {
+        if (min == 0 && max < 0) return any_string_rule();
+        const std::string ch = rules_.add("char", "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})");
+        any_string_rule();
+        return rules_.add("string", "\"\\\"\" " + bounded_repeat(ch, min, max) + " \"\\\"\"");
+    }
+    if (d->empty()) return std::nullopt;
+    std::string key = "s";
+    for (const char* k : {"pattern", "x-sluice-patterns", "format", "minLength", "maxLength"}) {
+        if (const json::value* v = s.if_contains(k)) key += std::string("|") + k + "=" + json::serialize(*v);
+    }
+    if (auto it = scalar_cache_.find(key); it != scalar_cache_.end()) return it->second;
+    opt_rule r = rules_.add_dfa("pattern", *d, dfa_context::json_string);
+    scalar_cache_[key] = r;
+    return r;
+}
+
+}  // namespace sluice::grammar::detail
