@@ -27,7 +27,9 @@ bool is_assertion(std::string_view k) {
         "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
         "anyOf", "oneOf", "allOf", "not", "$ref", "nullable", "minProperties", "maxProperties",
         "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "if", "contains",
-        "uniqueItems", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef"};
+        "uniqueItems", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
+        // private keys the compiler itself writes into merged schemas
+        "x-sluice-patterns", "x-sluice-not-required", "x-sluice-property-not"};
     return keys.count(k) != 0;
 }
 
@@ -85,6 +87,81 @@ std::set<std::string> allowed_types(const json::object& s, const std::string& pt
         add(*t);
     }
     return out;
+}
+
+// What makes an instance match a oneOf branch, when that is simple enough to negate in the
+// other branches: all of `required` present (kind combo), or the one required key present
+// with a value of `type` (kind type). kind none: the branch cannot be negated (oneOf acts
+// as anyOf against it).
+struct exclusion {
+    enum class kind { none, combo, type } k = kind::none;
+    json::array required;
+    json::value type;
+};
+
+bool type_only(const json::value& v) {
+    if (v.is_bool()) return false;
+    const json::object* o = v.if_object();
+    return o != nullptr && o->contains("type") && !has_assertions(*o, "type");
+}
+
+exclusion branch_exclusion(const json::value& b) {
+    exclusion e;
+    const json::object* o = b.if_object();
+    if (o == nullptr) return e;
+    const json::value* req = o->if_contains("required");
+    if (req == nullptr || !req->is_array() || req->as_array().empty()) return e;
+    for (const auto& kv : *o) {
+        const std::string_view k = kv.key();
+        if (!is_assertion(k) || k == "required" || k == "properties") continue;
+        if (k == "type" && kv.value().is_string() && kv.value().as_string() == "object") continue;
+        return e;
+    }
+    std::vector<std::string> typed;
+    if (const json::value* p = o->if_contains("properties"); p != nullptr && p->is_object()) {
+        for (const auto& kv : p->as_object()) {
+            const bool trivial = (kv.value().is_bool() && kv.value().as_bool()) ||
+                                 (kv.value().is_object() && !has_assertions(kv.value().as_object()));
+            if (trivial) continue;
+            const bool required = std::find(req->as_array().begin(), req->as_array().end(), json::value(kv.key())) != req->as_array().end();
+            if (!required || !type_only(kv.value())) return e;
+            typed.emplace_back(kv.key());
+        }
+    }
+    if (typed.empty()) {
+        e.k = exclusion::kind::combo;
+        e.required = req->as_array();
+    } else if (req->as_array().size() == 1) {
+        e.k = exclusion::kind::type;
+        e.required = req->as_array();
+        e.type = o->at("properties").as_object().at(typed[0]).as_object().at("type");
+    }
+    return e;
+}
+
+// Branch `self` of a oneOf, narrowed so that no instance also matches a negatable other branch.
+json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, std::size_t self) {
+    if (sub.is_bool()) {
+        if (!sub.as_bool()) return sub;
+        sub = json::object{};
+    }
+    json::object& o = sub.as_object();
+    for (std::size_t j = 0; j < excl.size(); ++j) {
+        if (j == self || excl[j].k == exclusion::kind::none) continue;
+        if (excl[j].k == exclusion::kind::combo) {
+            json::value& list = o["x-sluice-not-required"];
+            if (!list.is_array()) list = json::array{};
+            list.as_array().push_back(excl[j].required);
+        } else {
+            json::value& pn = o["x-sluice-property-not"];
+            if (!pn.is_object()) pn = json::object{};
+            const std::string_view key = excl[j].required[0].as_string();
+            json::value* cur = pn.as_object().if_contains(key);
+            if (cur != nullptr) return sub;  // two type exclusions on one key: keep the first
+            pn.as_object()[key] = json::object{{"type", excl[j].type}};
+        }
+    }
+    return sub;
 }
 
 }  // namespace
@@ -185,47 +262,48 @@ const json::value& schema_compiler::resolve_ref(const json::value& ref, const st
     return *cur;
 }
 
-opt_rule schema_compiler::ref_rule(const json::value& schema, const std::string& ptr, int depth) {
-    const json::object& o = schema.as_object();
-    if (!ignore_ref_siblings_ && has_assertions(o, "$ref")) {
-        return value_rule(flatten(schema, ptr, depth), ptr, depth + 1);
-    }
-    std::string target_ptr;
-    const json::value& target = resolve_ref(o.at("$ref"), ptr, target_ptr);
-    if (std::find(head_refs_.begin(), head_refs_.end(), target_ptr) != head_refs_.end()) {
+template <typename Compute>
+opt_rule schema_compiler::memoized(const std::string& key, const std::string& hint, const std::string& ptr, Compute compute) {
+    if (std::find(head_refs_.begin(), head_refs_.end(), key) != head_refs_.end()) {
         // Left recursion (X = X | ...): the cycle adds no value, the least fixpoint is the
         // other branches. A bare {"$ref":"#"} ends up with no value at all and is refused.
         return std::nullopt;
     }
-    if (auto it = ref_done_.find(target_ptr); it != ref_done_.end()) return it->second;
-    if (auto it = ref_pending_.find(target_ptr); it != ref_pending_.end()) {
-        pending_used_.insert(target_ptr);
+    if (auto it = ref_done_.find(key); it != ref_done_.end()) return it->second;
+    if (auto it = ref_pending_.find(key); it != ref_pending_.end()) {
+        pending_used_.insert(key);
         return it->second;
     }
-    const std::string name = rules_.reserve("ref-" + target_ptr.substr(target_ptr.rfind('/') + 1));
-    ref_pending_[target_ptr] = name;
-    head_refs_.push_back(target_ptr);
+    const std::string name = rules_.reserve(hint);
+    ref_pending_[key] = name;
+    head_refs_.push_back(key);
     opt_rule r;
     try {
-        r = value_rule(target, target_ptr, depth + 1);
+        r = compute();
     } catch (...) {
         head_refs_.pop_back();
-        ref_pending_.erase(target_ptr);
+        ref_pending_.erase(key);
         throw;
     }
     head_refs_.pop_back();
-    ref_pending_.erase(target_ptr);
+    ref_pending_.erase(key);
     if (!r) {
-        if (pending_used_.count(target_ptr) != 0) {
-            refuse(target_ptr, "$ref", "recursive schema without a finite valid value");
-        }
+        if (pending_used_.count(key) != 0) refuse(ptr, "$ref", "recursive schema without a finite valid value");
         rules_.discard(name);
     } else {
         rules_.define(name, *r);
     }
     opt_rule result = r ? opt_rule(name) : std::nullopt;
-    ref_done_[target_ptr] = result;
+    ref_done_[key] = result;
     return result;
+}
+
+opt_rule schema_compiler::ref_rule(const json::value& schema, const std::string& ptr, int depth) {
+    const json::object& o = schema.as_object();
+    std::string target_ptr;
+    const json::value& target = resolve_ref(o.at("$ref"), ptr, target_ptr);
+    return memoized("ref:" + target_ptr, "ref-" + target_ptr.substr(target_ptr.rfind('/') + 1), target_ptr,
+                    [&] { return value_rule(target, target_ptr, depth + 1); });
 }
 
 opt_rule schema_compiler::alternatives_rule(const json::object& s, const std::string& ptr, int depth) {
@@ -253,10 +331,17 @@ opt_rule schema_compiler::alternatives_rule(const json::object& s, const std::st
         branches = std::move(next);
     }
     const bool trivial_base = !has_assertions(base);
+    const bool exclusive = s.contains("oneOf") && !s.contains("anyOf");
+    std::vector<exclusion> excl;
+    if (exclusive) {
+        for (const auto& [b, bptr] : branches) excl.push_back(branch_exclusion(flatten(b, bptr, depth + 1)));
+    }
     std::vector<std::string> alts;
-    for (const auto& [b, bptr] : branches) {
-        opt_rule r = trivial_base ? value_rule(b, bptr, depth + 1)
-                                  : value_rule(merge(json::value(base), b, bptr, depth + 1), bptr, depth + 1);
+    for (std::size_t i = 0; i < branches.size(); ++i) {
+        const auto& [b, bptr] = branches[i];
+        json::value sub = trivial_base ? b : merge(json::value(base), b, bptr, depth + 1);
+        if (exclusive) sub = exclude_others(flatten(sub, bptr, depth + 1), excl, i);
+        opt_rule r = value_rule(sub, bptr, depth + 1);
         if (r && std::find(alts.begin(), alts.end(), *r) == alts.end()) alts.push_back(*r);
     }
     if (alts.empty()) return std::nullopt;
@@ -270,9 +355,16 @@ opt_rule schema_compiler::value_rule(const json::value& schema, const std::strin
     if (schema.is_bool()) return schema.as_bool() ? opt_rule(any_value_rule()) : std::nullopt;
     const json::object* o = schema.if_object();
     if (o == nullptr) refuse(ptr, "", "a schema must be an object or a boolean");
-    if (o->contains("$ref")) return ref_rule(schema, ptr, depth);
-    if (o->contains("allOf")) return value_rule(flatten(schema, ptr, depth), ptr, depth + 1);
-    if (o->contains("anyOf") || o->contains("oneOf")) return alternatives_rule(*o, ptr, depth);
+    const bool ref = o->contains("$ref");
+    if (ref && (ignore_ref_siblings_ || !has_assertions(*o, "$ref"))) return ref_rule(schema, ptr, depth);
+    if (ref || o->contains("allOf") || o->contains("anyOf") || o->contains("oneOf")) {
+        // Derived schemas (merged, or a oneOf branch made exclusive) are memoised by content,
+        // so a recursive definition reached through them becomes a rule reference too.
+        return memoized("json:" + json::serialize(schema), "s", ptr, [&]() -> opt_rule {
+            if (ref || o->contains("allOf")) return value_rule(flatten(schema, ptr, depth), ptr, depth + 1);
+            return alternatives_rule(*o, ptr, depth);
+        });
+    }
     if (const json::value* n = o->if_contains("nullable"); n != nullptr && n->is_bool() && n->as_bool()) {
         json::object rest = *o;
         rest.erase("nullable");

@@ -97,6 +97,10 @@ public:
 private:
     opt_rule compile_flat(const json::object& s, const std::string& ptr, int depth);
     opt_rule ref_rule(const json::value& schema, const std::string& ptr, int depth);
+    // The rule for `key`, computed once; a recursive use while computing it refers to the
+    // rule by name, a left-recursive one (no input consumed since) contributes nothing.
+    template <typename Compute>
+    opt_rule memoized(const std::string& key, const std::string& hint, const std::string& ptr, Compute compute);
     opt_rule alternatives_rule(const json::object& s, const std::string& ptr, int depth);
     void check_keywords(const json::object& s, const std::string& ptr);
 

@@ -196,6 +196,20 @@ bool schema_compiler::instance_valid(const json::value& v, const json::value& sc
                 if (k.is_string() && !o.contains(k.as_string())) return false;
             }
         }
+        if (const json::value* nr = s.if_contains("x-sluice-not-required"); nr != nullptr && nr->is_array()) {
+            for (const json::value& set : nr->as_array()) {
+                if (set.is_array() && std::all_of(set.as_array().begin(), set.as_array().end(),
+                                                  [&](const json::value& k) { return k.is_string() && o.contains(k.as_string()); })) {
+                    return false;
+                }
+            }
+        }
+        if (const json::value* pn = s.if_contains("x-sluice-property-not"); pn != nullptr && pn->is_object()) {
+            for (const auto& kv : pn->as_object()) {
+                const json::value* x = o.if_contains(kv.key());
+                if (x != nullptr && sub(*x, kv.value())) return false;
+            }
+        }
         if (const json::value* b = s.if_contains("minProperties"); b != nullptr && b->is_number() && static_cast<double>(o.size()) < num(*b)) return false;
         if (const json::value* b = s.if_contains("maxProperties"); b != nullptr && b->is_number() && static_cast<double>(o.size()) > num(*b)) return false;
         const json::value* props = s.if_contains("properties");

@@ -158,7 +158,11 @@ json::value schema_compiler::merge(const json::value& a_in, const json::value& b
         } else if (k == "uniqueItems" || k == "nullable") {
             *mine = k == "uniqueItems" ? (mine->is_bool() && mine->as_bool()) || (v.is_bool() && v.as_bool())
                                        : (mine->is_bool() && mine->as_bool()) && (v.is_bool() && v.as_bool());
-        } else if (k == "x-sluice-patterns" && mine->is_array() && v.is_array()) {
+        } else if (k == "x-sluice-property-not" && mine->is_object() && v.is_object()) {
+            for (const auto& p : v.as_object()) {
+                if (!mine->as_object().contains(p.key())) mine->as_object()[p.key()] = p.value();
+            }
+        } else if ((k == "x-sluice-patterns" || k == "x-sluice-not-required") && mine->is_array() && v.is_array()) {
             for (const json::value& e : v.as_array()) mine->as_array().push_back(e);
         } else if (!is_assertion(k)) {
             continue;

@@ -21,7 +21,8 @@ struct named_member {
     std::string key;
     std::string text;  // key ws ":" ws value
     bool required = false;
-    int bit = -1;      // tracked key index, or -1
+    int bit = -1;        // tracked key index, or -1
+    int order_bit = -1;  // any order: bit in state::pos marking it used; -1: may repeat
 };
 
 struct object_plan {
@@ -102,8 +103,8 @@ private:
             if ((s.tracked & (1u << bit)) != 0 && (s.tracked & need) != need) return false;
         }
         if (p_.any_order) {
-            for (std::size_t i = 0; i < p_.named.size(); ++i) {
-                if (p_.named[i].required && (s.pos & (1u << i)) == 0) return false;
+            for (const named_member& m : p_.named) {
+                if (m.required && (s.pos & (1u << m.order_bit)) == 0) return false;
             }
         }
         return true;
@@ -124,8 +125,12 @@ private:
         const state s = states_[static_cast<std::size_t>(id)];
         const std::size_t n = p_.named.size();
         if (p_.any_order) {
-            for (std::size_t i = 0; i < n; ++i) {
-                if ((s.pos & (1u << i)) == 0) add_member(id, s, p_.named[i].text, s.pos | (1u << i), p_.named[i].bit);
+            for (const named_member& m : p_.named) {
+                if (m.order_bit < 0) {
+                    add_member(id, s, m.text, s.pos, m.bit);
+                } else if ((s.pos & (1u << m.order_bit)) == 0) {
+                    add_member(id, s, m.text, s.pos | (1u << m.order_bit), m.bit);
+                }
             }
         } else if (s.pos < n) {
             const named_member& m = p_.named[s.pos];
@@ -165,6 +170,10 @@ std::vector<std::string> string_list(const json::value* v, const std::string& pt
         if (std::find(out.begin(), out.end(), std::string(e.as_string())) == out.end()) out.emplace_back(e.as_string());
     }
     return out;
+}
+
+void tracked_names_extra(std::vector<std::string>& names, const std::string& k) {
+    if (std::find(names.begin(), names.end(), k) == names.end()) names.push_back(k);
 }
 
 }  // namespace
@@ -258,10 +267,21 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
         for (const std::string& r : string_list(nv->as_object().if_contains("required"), pointer_append(ptr, "not"), "required")) c |= 1u << track(r);
         plan.combos.push_back(c);
     }
+    // oneOf made exclusive (json_schema_compiler.cpp): other branches' required sets.
+    if (const json::value* nr = s.if_contains("x-sluice-not-required"); nr != nullptr && nr->is_array()) {
+        for (const json::value& set : nr->as_array()) {
+            unsigned c = 0;
+            for (const std::string& r : string_list(&set, ptr, "oneOf")) c |= 1u << track(r);
+            plan.combos.push_back(c);
+        }
+    }
+    const json::value* pnot = s.if_contains("x-sluice-property-not");
+    const json::object& prop_not = pnot != nullptr && pnot->is_object() ? pnot->as_object() : k_empty;
 
     // Named members: properties in schema order, then required or tracked keys not in it.
     std::vector<std::string> names;
     for (const auto& kv : props) names.emplace_back(kv.key());
+    for (const auto& kv : prop_not) tracked_names_extra(names, std::string(kv.key()));
     for (const auto& list : {required, tracked}) {
         for (const std::string& k : list) {
             if (std::find(names.begin(), names.end(), k) == names.end()) names.push_back(k);
@@ -280,6 +300,7 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
             if (pattern_dfa(std::string(pp.key()), pointer_append(ptr, "patternProperties")).matches(name_cps.back())) all.push_back(pp.value());
         }
         if (all.empty()) all.push_back(*ap);
+        if (const json::value* n = prop_not.if_contains(k)) all.push_back(json::object{{"not", *n}});
         opt_rule v;
         if (key_allowed(k)) v = value_rule(all.size() == 1 ? all[0] : json::value(json::object{{"allOf", all}}), kptr, depth + 1);
         if (!v) {
@@ -339,8 +360,18 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
         for (const std::string& e : extras) body += (body.empty() ? "" : " | ") + e;
         plan.extra = rules_.add("extra", body);
     }
-    plan.any_order = opts_.any_property_order && plan.named.size() > 1 &&
-                     plan.named.size() <= static_cast<std::size_t>(std::clamp(opts_.any_order_max_properties, 0, 16));
+    // Any order: small objects track every member (each at most once); larger ones track only
+    // the required members, and their optional members may repeat (JSON keeps the last).
+    plan.any_order = opts_.any_property_order && plan.named.size() > 1;
+    if (plan.any_order) {
+        const auto limit = static_cast<std::size_t>(std::clamp(opts_.any_order_max_properties, 0, 10));
+        const bool all = plan.named.size() <= limit;
+        int next = 0;
+        for (named_member& m : plan.named) {
+            if (all || m.required) m.order_bit = next++;
+        }
+        if (next > 10) plan.any_order = false;
+    }
     try {
         const opt_rule body = object_automaton(plan, rules_, w).emit();
         if (!body) return std::nullopt;

@@ -84,8 +84,11 @@ void check_file(const std::filesystem::path& file, suite_result& r, bool dump) {
             ++r.checked_texts;
             if (accepts(g, vocab, text) != valid) {
                 any_bad = true;
+                const std::size_t at = matcher(g, vocab).accepted_prefix(text);
                 r.misjudged.push_back(name + " test " + std::to_string(index) + " (" + form + ", valid=" +
-                                      (valid ? "true" : "false") + "): " + text.substr(0, 300));
+                                      (valid ? "true" : "false") + ", accepted " + std::to_string(at) + " of " +
+                                      std::to_string(text.size()) + " bytes): ..." +
+                                      text.substr(at > 60 ? at - 60 : 0, 60) + "<HERE>" + text.substr(at, 40));
             }
         }
         ++index;
