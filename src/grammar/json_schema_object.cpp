@@ -320,25 +320,49 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
     const dfa named_keys = literal_dfa(name_cps);
     std::vector<std::string> extras;
     std::optional<dfa> all_patterns;
-    std::vector<std::pair<dfa, const json::value*>> pattern_keys;
-    for (const auto& pp : pats) {
-        const std::string pptr = pointer_append(pointer_append(ptr, "patternProperties"), pp.key());
-        const dfa& pd = pattern_dfa(std::string(pp.key()), pointer_append(ptr, "patternProperties"));
-        try {
+    struct pattern_keys {
+        dfa keys;  // keys this pattern matches, named keys excluded
+        const json::value* schema;
+        std::string ptr;
+    };
+    std::vector<pattern_keys> pk;
+    bool overlap = false;
+    try {
+        for (const auto& pp : pats) {
+            const std::string pptr = pointer_append(pointer_append(ptr, "patternProperties"), pp.key());
+            const dfa& pd = pattern_dfa(std::string(pp.key()), pointer_append(ptr, "patternProperties"));
             dfa keys = intersect(pd, complement(named_keys), k_max_dfa_states);
             if (names_filter) keys = intersect(keys, *names_filter, k_max_dfa_states);
-            for (const auto& [other, schema] : pattern_keys) {
-                if (!json_equal(*schema, pp.value()) && !intersect(other, keys, k_max_dfa_states).empty()) {
-                    refuse(pptr, "patternProperties", "overlapping patternProperties with different schemas");
-                }
+            for (const pattern_keys& other : pk) {
+                overlap = overlap || (!json_equal(*other.schema, pp.value()) && !intersect(other.keys, keys, k_max_dfa_states).empty());
             }
             all_patterns = all_patterns ? unite(*all_patterns, pd, k_max_dfa_states) : pd;
-            pattern_keys.emplace_back(keys, &pp.value());
-            const opt_rule v = value_rule(pp.value(), pptr, depth + 1);
-            if (v && !keys.empty()) extras.push_back(rules_.add_dfa("key", keys, dfa_context::json_string) + w + "\":\"" + w + *v);
-        } catch (const regex_error& e) {
-            refuse(pptr, "patternProperties", std::string("patternProperties: ") + e.what());
+            pk.push_back({std::move(keys), &pp.value(), pptr});
         }
+        // A key matching several patterns must satisfy all their schemas: with overlaps, one
+        // member kind per non-empty region of the Venn diagram of the patterns.
+        if (overlap && pk.size() > 6) refuse(ptr, "patternProperties", "over 6 overlapping patternProperties");
+        const unsigned regions = overlap ? (1u << pk.size()) : 0;
+        for (unsigned mask = 1; mask < regions; ++mask) {
+            std::optional<dfa> region;
+            json::array schemas;
+            for (std::size_t i = 0; i < pk.size(); ++i) {
+                const bool in = (mask & (1u << i)) != 0;
+                const dfa part = in ? pk[i].keys : complement(pk[i].keys);
+                region = region ? intersect(*region, part, k_max_dfa_states) : part;
+                if (in) schemas.push_back(*pk[i].schema);
+            }
+            if (region->empty()) continue;
+            const json::value schema = schemas.size() == 1 ? schemas[0] : json::value(json::object{{"allOf", schemas}});
+            const opt_rule v = value_rule(schema, pointer_append(ptr, "patternProperties"), depth + 1);
+            if (v) extras.push_back(rules_.add_dfa("key", *region, dfa_context::json_string) + w + "\":\"" + w + *v);
+        }
+        for (std::size_t i = 0; !overlap && i < pk.size(); ++i) {
+            const opt_rule v = value_rule(*pk[i].schema, pk[i].ptr, depth + 1);
+            if (v && !pk[i].keys.empty()) extras.push_back(rules_.add_dfa("key", pk[i].keys, dfa_context::json_string) + w + "\":\"" + w + *v);
+        }
+    } catch (const regex_error& e) {
+        refuse(pointer_append(ptr, "patternProperties"), "patternProperties", std::string("patternProperties: ") + e.what());
     }
     if (const opt_rule v = value_rule(*ap, pointer_append(ptr, "additionalProperties"), depth + 1)) {
         try {

@@ -105,8 +105,16 @@ std::optional<dfa> schema_compiler::string_dfa(const json::object& s, const std:
             const long long min = length_keyword(s, "minLength", ptr, 0);
             const long long max = length_keyword(s, "maxLength", ptr, -1);
             if (min > 0 || max >= 0) {
-                if (min > 10000 || max > 10000) refuse(pointer_append(ptr, "maxLength"), "maxLength", "length limits over 10000 together with a pattern or format");
-                add(length_dfa(static_cast<std::size_t>(min), max));
+                if (min > 10000) refuse(pointer_append(ptr, "minLength"), "minLength", "minLength over 10000 together with a pattern or format");
+                try {
+                    add(length_dfa(static_cast<std::size_t>(min), std::min<long long>(max, 10000)));
+                } catch (const regex_error&) {
+                    // Pattern x length needs too many states: a sound subset, strings up to
+                    // the length the budget allows (documented).
+                    const long long cap = static_cast<long long>(k_max_dfa_states / std::max<std::size_t>(1, d->states.size())) - 1;
+                    if (cap < std::max<long long>(min, 64)) throw;
+                    add(length_dfa(static_cast<std::size_t>(min), max < 0 ? cap : std::min(max, cap)));
+                }
             }
         }
     } catch (const regex_error& e) {

@@ -178,7 +178,50 @@ private:
 
 }  // namespace
 
+namespace {
+
+// "^(?=X)rest" / "^(?!X)rest": the position of the group's closing parenthesis, or npos.
+std::size_t leading_lookahead_end(std::string_view p) {
+    if (p.size() < 5 || p.substr(0, 3) != "^(?" || (p[3] != '=' && p[3] != '!')) return std::string_view::npos;
+    int depth = 0;
+    bool in_class = false;
+    for (std::size_t i = 1; i < p.size(); ++i) {
+        const char c = p[i];
+        if (c == '\\') {
+            ++i;
+        } else if (in_class) {
+            in_class = c != ']';
+        } else if (c == '[') {
+            in_class = true;
+        } else if (c == '(') {
+            ++depth;
+        } else if (c == ')' && --depth == 0) {
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+dfa compile_plain(std::string_view pattern, std::size_t max_states);
+
+}  // namespace
+
 dfa compile_pattern(std::string_view pattern, std::size_t max_states) {
+    // A lookahead right after the leading ^ is an intersection with (or without) the strings
+    // that start with X; other lookarounds are refused by the parser.
+    if (const std::size_t end = leading_lookahead_end(pattern); end != std::string_view::npos) {
+        const bool positive = pattern[3] == '=';
+        const std::string head = "^(?:" + std::string(pattern.substr(4, end - 4)) + ")";
+        const std::string rest = "^" + std::string(pattern.substr(end + 1));
+        const dfa x = compile_pattern(head, max_states);
+        return intersect(compile_pattern(rest, max_states), positive ? x : complement(x), max_states);
+    }
+    return compile_plain(pattern, max_states);
+}
+
+namespace {
+
+dfa compile_plain(std::string_view pattern, std::size_t max_states) {
     const std::unique_ptr<regex_node> ast = parse_regex(pattern);
     nfa a;
     const int start = a.add_state();
@@ -193,5 +236,7 @@ dfa compile_pattern(std::string_view pattern, std::size_t max_states) {
     a.out[static_cast<std::size_t>(accept)].back().to = accept;  // .* after the match
     return trim(subset_builder(a, accept, max_states).run(start));
 }
+
+}  // namespace
 
 }  // namespace sluice::grammar::detail
