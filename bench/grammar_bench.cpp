@@ -134,7 +134,13 @@ schema_cases load_schemas(const std::filesystem::path& dir, std::size_t limit, c
     return out;
 }
 
+struct slow_mask {
+    double us;
+    std::string where;
+};
+
 struct walk_result {
+    std::vector<slow_mask> slowest;  // the 10 slowest masks, with where they happened
     stats mask_us;
     std::size_t texts = 0, rejected_texts = 0, forced = 0, tokens = 0;
 };
@@ -156,6 +162,13 @@ void walk(const case_text& c, const engine::tokenizer& tok, const std::shared_pt
             double us = micros(clock_type::now() - t0);
             r.mask_us.add(us);
             local.add(us);
+            if (r.slowest.size() < 10 || us > r.slowest.back().us) {
+                std::string prefix;
+                for (std::size_t k = 0; k < local.v.size() - 1 && k < ids.size(); ++k) prefix += tok.piece(ids[k]);
+                r.slowest.push_back({us, c.name + " @ " + prefix.substr(prefix.size() > 60 ? prefix.size() - 60 : 0)});
+                std::sort(r.slowest.begin(), r.slowest.end(), [](auto& a, auto& b) { return a.us > b.us; });
+                if (r.slowest.size() > 10) r.slowest.pop_back();
+            }
             ++r.tokens;
             bool allowed = (mask[static_cast<std::size_t>(id) >> 5] >> (id & 31)) & 1u;
             if (!allowed || !m.accept_token(id)) {
@@ -229,6 +242,9 @@ int main(int argc, char** argv) {
                     all.tokens, all.forced);
         std::printf("  mask per token: avg %.1f us  p50 %.1f us  p99 %.1f us  max %.1f us\n", all.mask_us.avg(),
                     all.mask_us.pct(0.5), all.mask_us.pct(0.99), all.mask_us.pct(1.0));
+        if (verbose) {
+            for (const auto& sm : all.slowest) std::printf("    slow: %9.1f us  %s\n", sm.us, sm.where.c_str());
+        }
     }
     return 0;
 }

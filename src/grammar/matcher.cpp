@@ -17,7 +17,7 @@ namespace detail {
 class parser_state {
 public:
     parser_state(const compiled_grammar& g, const std::shared_ptr<const token_vocabulary>& v)
-        : space(g), store(state_mask_store::of(g, v)), local(g.states.size()) {
+        : space(g), store(state_mask_store::of(g, v)) {
         current = space.initial_set();
     }
 
@@ -26,19 +26,40 @@ public:
         if (!space.over_budget()) return;
         current = space.rebuild(space.export_set(current));
         mask_cache.clear();
+        entry_of_frame.clear();
     }
 
-    const state_mask& entry(std::uint32_t s) {
-        if (!local[s]) local[s] = store->get(s);
-        return *local[s];
+    // The precomputed entry for stack top `m`: the shortest chain of frames (at most
+    // k_max_chain) whose uncertain part is small, so a string's characters are certain even
+    // when the grammar puts them in a rule of their own.
+    const state_mask& entry(std::uint32_t m) {
+        if (auto it = entry_of_frame.find(m); it != entry_of_frame.end()) return *it->second;
+        const std::size_t small = store->vocabulary().trie().size() / 16;
+        std::vector<std::uint32_t> chain{space.frame_state(m)};
+        std::uint32_t below = space.frame_parent(m);
+        std::shared_ptr<const state_mask> e = store->get(chain);
+        while (e->uncertain_nodes > small && chain.size() < k_max_chain && below != parse_space::k_root) {
+            chain.push_back(space.frame_state(below));
+            below = space.frame_parent(below);
+            e = store->get(chain);
+        }
+        const state_mask* p = e.get();
+        entry_of_frame.emplace(m, p);
+        return *p;
     }
 
     void compute_mask(std::uint32_t* mask) {
-        const token_trie& t = store->vocabulary().trie();
-        const std::size_t words = store->vocabulary().mask_words();
+        const token_vocabulary& v = store->vocabulary();
+        const token_trie& t = v.trie();
+        const std::size_t words = v.mask_words();
+        if (space.closed_under_text(current)) {
+            for (std::size_t w = 0; w < words; ++w) mask[w] |= v.text_slice()[w];
+            walk_subtree(space, v.rest_trie(), 0, current, mask, walk_stack);
+            return;
+        }
         for (std::uint32_t m : space.members(current)) {
             if (m == parse_space::k_complete || m == parse_space::k_wild) continue;
-            const state_mask& e = entry(space.frame_state(m));
+            const state_mask& e = entry(m);
             if (!e.certain.empty()) {
                 for (std::size_t w = 0; w < words; ++w) mask[w] |= e.certain[w];
             }
@@ -53,7 +74,7 @@ public:
 
     parse_space space;
     std::shared_ptr<state_mask_store> store;
-    std::vector<std::shared_ptr<const state_mask>> local;
+    std::unordered_map<std::uint32_t, const state_mask*> entry_of_frame;  // entries live in the store
     std::uint32_t current = 0;
     std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> mask_cache;
     std::vector<std::uint32_t> walk_stack;

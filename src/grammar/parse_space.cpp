@@ -21,6 +21,7 @@ void parse_space::clear() {
     flags_.clear();
     set_index_.clear();
     row_of_.clear();
+    text_closed_.clear();
     rows_.clear();
     stamp_.clear();
     generation_ = 0;
@@ -91,6 +92,7 @@ std::uint32_t parse_space::intern_set(std::vector<std::uint32_t>& m) {
     sets_.push_back(m);
     flags_.push_back(f);
     row_of_.push_back(k_no_row);
+    text_closed_.push_back(-1);
     set_index_.emplace(m, id);
     return id;
 }
@@ -128,6 +130,50 @@ std::uint32_t parse_space::step_slow(std::uint32_t set, std::uint8_t b) {
     }
     rows_[static_cast<std::size_t>(row_of_[set]) * 256 + b] = next;
     return next;
+}
+
+bool parse_space::closed_under_text(std::uint32_t set) {
+    if (text_closed_[set] >= 0) return text_closed_[set] == 1;
+    auto answer = [&](bool yes) {
+        text_closed_[set] = yes ? 1 : 0;
+        return yes;
+    };
+    if (!has_frames(set)) return answer(false);
+    for (unsigned b = 0x20; b < 0x7F; ++b) {
+        if (b != '"' && b != '\\' && step(set, static_cast<std::uint8_t>(b)) != set) return answer(false);
+    }
+    // The well-formed multi-byte sequences (Unicode table 3-7): lead range, then continuations.
+    struct byte_span {
+        std::uint8_t lo, hi;
+    };
+    static const std::vector<std::vector<byte_span>> rows = {
+        {{0xC2, 0xDF}, {0x80, 0xBF}},
+        {{0xE0, 0xE0}, {0xA0, 0xBF}, {0x80, 0xBF}},
+        {{0xE1, 0xEC}, {0x80, 0xBF}, {0x80, 0xBF}},
+        {{0xED, 0xED}, {0x80, 0x9F}, {0x80, 0xBF}},
+        {{0xEE, 0xEF}, {0x80, 0xBF}, {0x80, 0xBF}},
+        {{0xF0, 0xF0}, {0x90, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}},
+        {{0xF1, 0xF3}, {0x80, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}},
+        {{0xF4, 0xF4}, {0x80, 0x8F}, {0x80, 0xBF}, {0x80, 0xBF}},
+    };
+    std::vector<std::uint32_t> cur, next;
+    for (const auto& row : rows) {
+        cur.assign(1, set);
+        for (const auto& span : row) {
+            next.clear();
+            for (std::uint32_t y : cur) {
+                for (unsigned b = span.lo; b <= span.hi; ++b) {
+                    std::uint32_t z = step(y, static_cast<std::uint8_t>(b));
+                    if (z == k_dead) return answer(false);
+                    if (std::find(next.begin(), next.end(), z) == next.end()) next.push_back(z);
+                }
+                if (next.size() > 16) return answer(false);
+            }
+            cur.swap(next);
+        }
+        if (cur.size() != 1 || cur[0] != set) return answer(false);
+    }
+    return answer(true);
 }
 
 std::vector<std::vector<std::uint32_t>> parse_space::export_set(std::uint32_t set) const {

@@ -72,6 +72,11 @@ public:
     std::uint32_t frame_state(std::uint32_t f) const noexcept { return frames_[f].state; }
     std::uint32_t frame_parent(std::uint32_t f) const noexcept { return frames_[f].parent; }
 
+    // True when every character of the vocabulary's text slice (UTF-8 characters other than
+    // controls, '"' and '\\') leads from `set` back to `set`: then every token made of such
+    // characters is allowed. Memoised per set.
+    bool closed_under_text(std::uint32_t set);
+
     // True when the memo has grown past its soft budget; the owner should rebuild.
     bool over_budget() const noexcept;
     // Every stack of `set` as its states from top to bottom, then the bottom parent marker.
@@ -98,6 +103,7 @@ private:
     std::vector<std::vector<std::uint32_t>> sets_;
     std::vector<std::uint8_t> flags_;
     std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, vector_hash> set_index_;
+    std::vector<std::int8_t> text_closed_;  // per set: -1 unknown, 0 no, 1 yes
     std::vector<std::uint32_t> row_of_;
     std::vector<std::uint32_t> rows_;
     std::vector<std::uint32_t> stamp_;

@@ -1,9 +1,27 @@
 #include "grammar/state_masks.hpp"
 
+#include <unordered_map>
+
 namespace sluice::grammar::detail {
 
+namespace {
+constexpr std::size_t k_max_canonical_states = 256;  // larger sub-grammars are not shared (cost)
+}
+
+std::shared_ptr<const state_mask> vocab_mask_cache::find(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : it->second;
+}
+
+void vocab_mask_cache::insert(const std::string& key, std::shared_ptr<const state_mask> entry) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= k_max_entries) entries_.clear();
+    entries_.emplace(key, std::move(entry));
+}
+
 state_mask_store::state_mask_store(const compiled_grammar& g, std::shared_ptr<const token_vocabulary> v)
-    : g_(g), vocab_(std::move(v)), entries_(g.states.size()) {}
+    : g_(g), vocab_(std::move(v)) {}
 
 std::shared_ptr<state_mask_store> state_mask_store::of(const compiled_grammar& g,
                                                        const std::shared_ptr<const token_vocabulary>& v) {
@@ -16,15 +34,53 @@ std::shared_ptr<state_mask_store> state_mask_store::of(const compiled_grammar& g
     return store;
 }
 
-std::shared_ptr<const state_mask> state_mask_store::get(std::uint32_t s) {
+std::shared_ptr<const state_mask> state_mask_store::get(const std::vector<std::uint32_t>& chain) {
     {
         std::lock_guard lock(mutex_);
-        if (entries_[s]) return entries_[s];
+        if (auto it = entries_.find(chain); it != entries_.end()) return it->second;
     }
-    auto entry = compute(s);  // outside the lock: two threads may both compute; same result
+    // Outside the lock: two threads may both compute an entry; the results are equal.
+    std::string key = canonical_key(chain);
+    std::shared_ptr<const state_mask> entry = key.empty() ? nullptr : vocab_->mask_cache().find(key);
+    if (!entry) {
+        entry = compute(chain);
+        if (!key.empty()) vocab_->mask_cache().insert(key, entry);
+    }
     std::lock_guard lock(mutex_);
-    if (!entries_[s]) entries_[s] = std::move(entry);
-    return entries_[s];
+    return entries_.emplace(chain, std::move(entry)).first->second;
+}
+
+// The sub-grammar reachable from the chain's states (byte and reference edges, accepting
+// flags), with states numbered in discovery order: equal strings mean equal behaviour of the
+// pushdown automaton started from the chain. Empty when the sub-grammar is too large.
+std::string state_mask_store::canonical_key(const std::vector<std::uint32_t>& chain) const {
+    std::unordered_map<std::uint32_t, std::uint32_t> ids;
+    std::vector<std::uint32_t> order;
+    auto id_of = [&](std::uint32_t s) {
+        auto [it, inserted] = ids.try_emplace(s, static_cast<std::uint32_t>(order.size()));
+        if (inserted) order.push_back(s);
+        return it->second;
+    };
+    std::string key;
+    auto put = [&](std::uint32_t x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
+    for (auto s : chain) put(id_of(s));
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        if (order.size() > k_max_canonical_states) return {};
+        const dfa_state& st = g_.states[order[i]];
+        put(st.accepting ? 0xA0000000u : 0xB0000000u);
+        for (auto e = st.bytes_begin; e < st.bytes_end; ++e) {
+            const byte_edge& b = g_.byte_edges[e];
+            put(static_cast<std::uint32_t>(b.lo) << 8 | b.hi);
+            put(id_of(b.target));
+        }
+        put(0xC0000000u);
+        for (auto e = st.refs_begin; e < st.refs_end; ++e) {
+            const ref_edge& r = g_.ref_edges[e];
+            put(id_of(g_.rules[r.rule].start));
+            put(id_of(r.target));
+        }
+    }
+    return key;
 }
 
 void walk_subtree(parse_space& space, const token_trie& t, std::uint32_t root, std::uint32_t set,
@@ -49,17 +105,20 @@ void walk_subtree(parse_space& space, const token_trie& t, std::uint32_t root, s
     }
 }
 
-// The state's rule runs with an unknown parent (k_open): a token whose whole path stays in
-// frames of this rule instance is certain; the first trie node where a path pops into the
-// unknown parent roots an uncertain subtree (the real stack decides it at run time).
-std::shared_ptr<const state_mask> state_mask_store::compute(std::uint32_t s) {
+// The chain runs over an unknown parent (k_open): a token whose whole path stays above it is
+// certain; the first trie node where a path pops into the unknown parent roots an uncertain
+// subtree. At depth 0 nothing pops: the top frame has byte edges and the matcher's set holds
+// its pop continuations as separate members.
+std::shared_ptr<const state_mask> state_mask_store::compute(const std::vector<std::uint32_t>& chain) const {
     const token_trie& t = vocab_->trie();
     parse_space space(g_);
     auto entry = std::make_shared<state_mask>();
     std::vector<std::uint32_t> certain(vocab_->mask_words(), 0);
     bool any_certain = false;
     std::vector<std::uint32_t> stack(t.max_depth + 2);
-    stack[0] = space.singleton(space.frame(s, parse_space::k_open));
+    std::uint32_t f = parse_space::k_open;
+    for (std::size_t i = chain.size(); i-- > 0;) f = space.frame(chain[i], f);
+    stack[0] = space.singleton(f);
     const auto end = static_cast<std::uint32_t>(t.size());
     std::uint32_t i = 1;
     while (i < end) {
@@ -72,6 +131,7 @@ std::shared_ptr<const state_mask> state_mask_store::compute(std::uint32_t s) {
         if (space.has_wild(next)) {
             entry->uncertain_roots.push_back(i);
             entry->root_paths.push_back(t.path(i));
+            entry->uncertain_nodes += t.subtree_end[i] - i;
             i = t.subtree_end[i];
             continue;
         }

@@ -1,14 +1,22 @@
-// Per (grammar, vocabulary): for each grammar state, the tokens its rule accepts whatever the
-// stack below it is ("certain" tokens, as a bit mask), and the trie nodes where a token runs
-// past the end of the rule, so the real stack decides ("uncertain" subtrees, walked at run
-// time). Computed lazily per state and shared by every matcher of the grammar and vocabulary;
-// thread-safe.
+// Precomputed token masks per grammar position, the part of mask computation that does not
+// depend on the whole stack. A position is a chain of grammar states: the top frame's state
+// and the return states of up to k_max_chain - 1 frames below it; below the chain the stack
+// is unknown. For a chain the store keeps
+//   - certain: tokens accepted by paths that never pop below the chain (bit mask), and
+//   - uncertain roots: trie nodes where a path first pops below the chain; the real stack
+//     decides the tokens of those subtrees at run time.
+// Entries are computed lazily. They are shared by every matcher of the grammar (per-grammar
+// map keyed by chain) and across grammars through the vocabulary's cache, keyed by a
+// canonical serialisation of the sub-grammar reachable from the chain (JSON Schema grammars
+// share their string and number rules). Thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "grammar/compiled_grammar.hpp"
@@ -18,29 +26,45 @@
 
 namespace sluice::grammar::detail {
 
+constexpr std::size_t k_max_chain = 4;
+
 struct state_mask {
-    std::vector<std::uint32_t> certain;         // bit mask words, or empty when no token is certain
-    std::vector<std::uint32_t> uncertain_roots; // trie nodes, in preorder
+    std::vector<std::uint32_t> certain;          // bit mask words, or empty when no token is certain
+    std::vector<std::uint32_t> uncertain_roots;  // trie nodes, in preorder
     std::vector<std::string> root_paths;         // the bytes leading to each uncertain root
+    std::size_t uncertain_nodes = 0;             // trie nodes under the uncertain roots
+};
+
+// Per-vocabulary cache of entries by canonical sub-grammar (bounded; cleared when full).
+class vocab_mask_cache {
+public:
+    std::shared_ptr<const state_mask> find(const std::string& key);
+    void insert(const std::string& key, std::shared_ptr<const state_mask> entry);
+
+private:
+    static constexpr std::size_t k_max_entries = 2048;
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::shared_ptr<const state_mask>> entries_;
 };
 
 class state_mask_store {
 public:
     state_mask_store(const compiled_grammar& g, std::shared_ptr<const token_vocabulary> v);
     const token_vocabulary& vocabulary() const noexcept { return *vocab_; }
-    // The entry of grammar state `s` (which must have byte edges), computing it on first use.
-    std::shared_ptr<const state_mask> get(std::uint32_t s);
+    // The entry of `chain` (top state first), computing it on first use.
+    std::shared_ptr<const state_mask> get(const std::vector<std::uint32_t>& chain);
 
     // The store of (g, v), created on first use and kept by g.
     static std::shared_ptr<state_mask_store> of(const compiled_grammar& g, const std::shared_ptr<const token_vocabulary>& v);
 
 private:
-    std::shared_ptr<const state_mask> compute(std::uint32_t s);
+    std::shared_ptr<const state_mask> compute(const std::vector<std::uint32_t>& chain) const;
+    std::string canonical_key(const std::vector<std::uint32_t>& chain) const;
 
     const compiled_grammar& g_;
     std::shared_ptr<const token_vocabulary> vocab_;
     std::mutex mutex_;
-    std::vector<std::shared_ptr<const state_mask>> entries_;
+    std::map<std::vector<std::uint32_t>, std::shared_ptr<const state_mask>> entries_;
 };
 
 // Sets the bits of the tokens ending at trie node n.

@@ -1,8 +1,22 @@
 #include "sluice/grammar/token_vocabulary.hpp"
 
+#include "grammar/state_masks.hpp"
+#include "sluice/util/utf8.hpp"
 #include "grammar/token_trie.hpp"
 
 namespace sluice::grammar {
+
+namespace {
+
+bool in_text_slice(std::string_view piece) {
+    for (char c : piece) {
+        auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b == 0x7F || b == '"' || b == '\\') return false;
+    }
+    return utf8::is_valid(piece);
+}
+
+}  // namespace
 
 token_vocabulary::token_vocabulary(std::vector<std::string> pieces, std::vector<std::int32_t> eog_ids,
                                    std::vector<std::int32_t> special_ids)
@@ -20,6 +34,16 @@ token_vocabulary::token_vocabulary(std::vector<std::string> pieces, std::vector<
     std::vector<std::uint8_t> eligible(pieces_.size());
     for (std::size_t i = 0; i < pieces_.size(); ++i) eligible[i] = kind_[i] == 0 && !pieces_[i].empty();
     trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, eligible));
+    text_slice_.assign(mask_words(), 0);
+    std::vector<std::uint8_t> rest(eligible);
+    for (std::size_t i = 0; i < pieces_.size(); ++i) {
+        if (eligible[i] && in_text_slice(pieces_[i])) {
+            text_slice_[i >> 5] |= 1u << (i & 31);
+            rest[i] = 0;
+        }
+    }
+    rest_trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, rest));
+    mask_cache_ = std::make_unique<detail::vocab_mask_cache>();
 }
 
 token_vocabulary::~token_vocabulary() = default;

@@ -13,7 +13,8 @@
 namespace sluice::grammar {
 
 namespace detail {
-struct token_trie;  // defined in src/grammar/token_trie.hpp
+struct token_trie;        // defined in src/grammar/token_trie.hpp
+class vocab_mask_cache;   // defined in src/grammar/state_masks.hpp
 }
 
 class token_vocabulary {
@@ -38,12 +39,23 @@ public:
 
     // For the matcher (src/grammar); not a stable interface.
     const detail::token_trie& trie() const noexcept { return *trie_; }
+    // The "text slice": tokens made of whole UTF-8 characters with no control character, '"'
+    // or '\\' (the bulk of any vocabulary). When a parser state maps every such character back
+    // to itself (inside a JSON string, free text), all of them are allowed at once and only
+    // the rest trie (every other token) is walked.
+    const std::vector<std::uint32_t>& text_slice() const noexcept { return text_slice_; }
+    const detail::token_trie& rest_trie() const noexcept { return *rest_trie_; }
+    // Precomputed masks shared by every grammar over this vocabulary (internally locked).
+    detail::vocab_mask_cache& mask_cache() const noexcept { return *mask_cache_; }
 
 private:
     std::vector<std::string> pieces_;
     std::vector<std::int32_t> eog_;
     std::vector<std::uint8_t> kind_;  // 0 normal, 1 special, 2 eog
     std::unique_ptr<const detail::token_trie> trie_;
+    std::unique_ptr<const detail::token_trie> rest_trie_;
+    std::vector<std::uint32_t> text_slice_;
+    std::unique_ptr<detail::vocab_mask_cache> mask_cache_;
 };
 
 }  // namespace sluice::grammar
