@@ -29,7 +29,7 @@ bool is_assertion(std::string_view k) {
         "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "if", "contains",
         "uniqueItems", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
         // private keys the compiler itself writes into merged schemas
-        "x-sluice-patterns", "x-sluice-not-required", "x-sluice-property-not"};
+        "x-sluice-patterns", "x-sluice-not-required", "x-sluice-property-not", "x-sluice-not-string"};
     return keys.count(k) != 0;
 }
 
@@ -99,13 +99,7 @@ struct exclusion {
     json::value type;
 };
 
-bool type_only(const json::value& v) {
-    if (v.is_bool()) return false;
-    const json::object* o = v.if_object();
-    return o != nullptr && o->contains("type") && !has_assertions(*o, "type");
-}
-
-exclusion branch_exclusion(const json::value& b) {
+exclusion branch_exclusion(const json::value& b, schema_compiler& c, const std::string& ptr, int depth) {
     exclusion e;
     const json::object* o = b.if_object();
     if (o == nullptr) return e;
@@ -118,13 +112,15 @@ exclusion branch_exclusion(const json::value& b) {
         return e;
     }
     std::vector<std::string> typed;
-    if (const json::value* p = o->if_contains("properties"); p != nullptr && p->is_object()) {
-        for (const auto& kv : p->as_object()) {
+    json::object flat_props;
+    if (const json::value* p0 = o->if_contains("properties"); p0 != nullptr && p0->is_object()) {
+        for (const auto& kv : p0->as_object()) flat_props[kv.key()] = c.flatten(kv.value(), ptr, depth + 1);
+        for (const auto& kv : flat_props) {
             const bool trivial = (kv.value().is_bool() && kv.value().as_bool()) ||
                                  (kv.value().is_object() && !has_assertions(kv.value().as_object()));
             if (trivial) continue;
             const bool required = std::find(req->as_array().begin(), req->as_array().end(), json::value(kv.key())) != req->as_array().end();
-            if (!required || !type_only(kv.value())) return e;
+            if (!required || !kv.value().is_object() || !is_negatable(kv.value().as_object())) return e;
             typed.emplace_back(kv.key());
         }
     }
@@ -134,7 +130,7 @@ exclusion branch_exclusion(const json::value& b) {
     } else if (req->as_array().size() == 1) {
         e.k = exclusion::kind::type;
         e.required = req->as_array();
-        e.type = o->at("properties").as_object().at(typed[0]).as_object().at("type");
+        e.type = flat_props.at(typed[0]);
     }
     return e;
 }
@@ -158,13 +154,28 @@ json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, 
             const std::string_view key = excl[j].required[0].as_string();
             json::value* cur = pn.as_object().if_contains(key);
             if (cur != nullptr) return sub;  // two type exclusions on one key: keep the first
-            pn.as_object()[key] = json::object{{"type", excl[j].type}};
+            pn.as_object()[key] = excl[j].type;
         }
     }
     return sub;
 }
 
 }  // namespace
+
+bool is_negatable(const json::object& n) {
+    for (const auto& kv : n) {
+        const std::string_view k = kv.key();
+        if (!is_assertion(k)) continue;
+        if (k == "type" || k == "pattern" || k == "minLength" || k == "maxLength" || k == "format" || k == "x-sluice-patterns") continue;
+        if (k == "const" && kv.value().is_string()) continue;
+        if (k == "enum" && kv.value().is_array() &&
+            std::all_of(kv.value().as_array().begin(), kv.value().as_array().end(), [](const json::value& v) { return v.is_string(); })) {
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
 
 std::string pointer_append(const std::string& ptr, std::string_view key) {
     std::string out = ptr + "/";
@@ -334,7 +345,7 @@ opt_rule schema_compiler::alternatives_rule(const json::object& s, const std::st
     const bool exclusive = s.contains("oneOf") && !s.contains("anyOf");
     std::vector<exclusion> excl;
     if (exclusive) {
-        for (const auto& [b, bptr] : branches) excl.push_back(branch_exclusion(flatten(b, bptr, depth + 1)));
+        for (const auto& [b, bptr] : branches) excl.push_back(branch_exclusion(flatten(b, bptr, depth + 1), *this, bptr, depth));
     }
     std::vector<std::string> alts;
     for (std::size_t i = 0; i < branches.size(); ++i) {
@@ -392,6 +403,11 @@ void schema_compiler::check_keywords(const json::object& s, const std::string& p
             refuse(pointer_append(ptr, k), k, std::string("keyword \"") + k + "\" is not supported");
         }
     }
+    if (const json::value* u = s.if_contains("uniqueItems");
+        u != nullptr && u->is_bool() && u->as_bool() && has_type("array") && !opts_.allow_unenforced_unique_items) {
+        refuse(pointer_append(ptr, "uniqueItems"), "uniqueItems",
+               "uniqueItems cannot be enforced by a grammar (schema_options::allow_unenforced_unique_items accepts it unenforced)");
+    }
     if (const json::value* m = s.if_contains("multipleOf")) {
         const bool one = m->is_number() && m->to_number<double>() == 1.0;
         if (!(one && !has_type("number") && !has_type("string") && !has_type("array") && !has_type("object") &&
@@ -405,22 +421,37 @@ void schema_compiler::check_keywords(const json::object& s, const std::string& p
 opt_rule schema_compiler::compile_flat(const json::object& s, const std::string& ptr, int depth) {
     check_keywords(s, ptr);
     std::set<std::string> types = allowed_types(s, ptr);
-    if (const json::value* n = s.if_contains("not")) {
+    if (const json::value* n0 = s.if_contains("not")) {
         const std::string nptr = pointer_append(ptr, "not");
-        if ((n->is_bool() && n->as_bool()) || (n->is_object() && !has_assertions(n->as_object()))) return std::nullopt;
-        const json::object* no = n->if_object();
-        const bool type_only = no != nullptr && no->contains("type") && !has_assertions(*no, "type");
-        const bool required_only = no != nullptr && no->contains("required") && is_required_combo(*no);
-        if (type_only) {
-            for (const std::string& t : allowed_types(*no, nptr)) {
+        const json::value nv = flatten(*n0, nptr, depth + 1);
+        if ((nv.is_bool() && nv.as_bool()) || (nv.is_object() && !has_assertions(nv.as_object()))) return std::nullopt;
+        const json::object* no = nv.if_object();
+        if (no != nullptr && is_negatable(*no)) {
+            // Types `not` matches whole are dropped; strings it matches only in part keep
+            // the complement of its string automaton (x-sluice-not-string, json_schema_string.cpp).
+            const std::set<std::string> nt = allowed_types(*no, nptr);
+            const bool has_enum = no->contains("enum") || no->contains("const");
+            const bool string_kw = has_enum || no->contains("pattern") || no->contains("minLength") ||
+                                   no->contains("maxLength") || no->contains("format") || no->contains("x-sluice-patterns");
+            json::object rest = s;
+            rest.erase("not");
+            for (const std::string& t : nt) {
+                if (has_enum || (string_kw && t == "string")) continue;
                 types.erase(t);
                 if (t == "number") types.erase("integer");
             }
-            if (types.count("number") != 0 && allowed_types(*no, nptr).count("integer") != 0) {
+            if (types.count("number") != 0 && nt.count("integer") != 0 && nt.count("number") == 0 && !has_enum) {
                 refuse(nptr, "not", "\"not\": {\"type\": \"integer\"} on numbers is not supported");
             }
-        } else if (!(n->is_bool() && !n->as_bool()) && !required_only) {
-            refuse(nptr, "not", "keyword \"not\" is only supported with type, required or an empty schema");
+            if (string_kw && nt.count("string") != 0) rest["x-sluice-not-string"] = nv;
+            json::array remaining;
+            for (const std::string& t : types) remaining.emplace_back(t);
+            rest["type"] = remaining;
+            return compile_flat(rest, ptr, depth);
+        }
+        const bool required_only = no != nullptr && no->contains("required") && is_required_combo(*no);
+        if (!(nv.is_bool() && !nv.as_bool()) && !required_only) {
+            refuse(nptr, "not", "keyword \"not\" is only supported with type, enum, const, string keywords, required or an empty schema");
         }
     }
     if (s.contains("enum") || s.contains("const")) return literal_rule(s, ptr, depth);

@@ -34,6 +34,9 @@ std::string pointer_append(const std::string& ptr, std::string_view key);
 // Keywords that constrain a value; everything else is an annotation or unknown (ignored).
 bool is_assertion(std::string_view keyword);
 
+// A schema `not` can negate exactly: only type, string enum/const and string keywords.
+bool is_negatable(const json::object& not_schema);
+
 // A `not` subschema of the form {"required": [...]} (with only empty "properties" schemas
 // beside it): "not all of these keys". json_schema_object.cpp enforces it.
 bool is_required_combo(const json::object& not_schema);

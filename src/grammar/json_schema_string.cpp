@@ -101,6 +101,29 @@ std::optional<dfa> schema_compiler::string_dfa(const json::object& s, const std:
         if (const json::value* f = s.if_contains("format"); f != nullptr && f->is_string()) {
             if (const dfa* fd = format_dfa(std::string(f->as_string()), pointer_append(ptr, "format"))) add(*fd);
         }
+        if (const json::value* n = s.if_contains("x-sluice-not-string"); n != nullptr && n->is_object()) {
+            // Strings the `not` schema matches: its string keywords and string enum.
+            const json::object& no = n->as_object();
+            std::optional<dfa> matched = string_dfa(no, pointer_append(ptr, "not"));
+            if (!matched) {
+                const long long mn = length_keyword(no, "minLength", ptr, 0);
+                const long long mx = length_keyword(no, "maxLength", ptr, -1);
+                matched = length_dfa(static_cast<std::size_t>(std::min<long long>(mn, 10000)), std::min<long long>(mx, 10000));
+            }
+            std::vector<std::u32string> words;
+            bool listed = false;
+            for (const char* k : {"enum", "const"}) {
+                if (const json::value* e = no.if_contains(k)) {
+                    listed = true;
+                    if (e->is_string()) words.push_back(decode_utf8(e->as_string()));
+                    if (e->is_array()) {
+                        for (const json::value& w : e->as_array()) words.push_back(decode_utf8(w.as_string()));
+                    }
+                }
+            }
+            if (listed) matched = intersect(*matched, literal_dfa(words), k_max_dfa_states);
+            add(complement(*matched));
+        }
         if (d) {
             const long long min = length_keyword(s, "minLength", ptr, 0);
             const long long max = length_keyword(s, "maxLength", ptr, -1);
@@ -136,7 +159,7 @@ opt_rule schema_compiler::string_rule(const json::object& s, const std::string& 
     }
     if (d->empty()) return std::nullopt;
     std::string key = "s";
-    for (const char* k : {"pattern", "x-sluice-patterns", "format", "minLength", "maxLength"}) {
+    for (const char* k : {"pattern", "x-sluice-patterns", "x-sluice-not-string", "format", "minLength", "maxLength"}) {
         if (const json::value* v = s.if_contains(k)) key += std::string("|") + k + "=" + json::serialize(*v);
     }
     if (auto it = scalar_cache_.find(key); it != scalar_cache_.end()) return it->second;

@@ -22,12 +22,17 @@ struct schema_options {
     bool compact = true;
     int max_whitespace = 40;
     // false: properties appear in schema order (each optional one may be skipped), then
-    // additional ones. true: named properties in any order (still each at most once, required
-    // ones present) when an object has at most any_order_max_properties named properties;
-    // larger objects keep schema order. Meant for checking existing JSON (`--check`), not for
-    // steering a model.
+    // additional ones. true: named properties in any order, required ones present; each at
+    // most once when the object has at most any_order_max_properties (<= 10) named properties,
+    // else only the required ones are tracked and optional ones may repeat (objects with over
+    // 10 required properties keep schema order). Meant for checking existing JSON (`--check`),
+    // not for steering a model.
     bool any_property_order = false;
     int any_order_max_properties = 8;
+    // "uniqueItems": true cannot be expressed by a context-free grammar. false: refused
+    // (schema_error), so output is always valid; true: accepted and NOT enforced (arrays may
+    // repeat an item), as llguidance does. Documented in docs/structured-output.md.
+    bool allow_unenforced_unique_items = false;
 
     // The profile for checking existing JSON text: whitespace and any property order.
     static schema_options for_checking() {
