@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "sluice/api/api_error.hpp"
+#include "sluice/api/constraint.hpp"
 #include "sluice/api/field_policy.hpp"
 #include "sluice/api/json_body.hpp"
 
@@ -121,6 +122,27 @@ bool common_field(completion_request& r, const std::string& key, const json::val
         if (n == 0) throw invalid_request("'n_predict' must be -1 or at least 1, got 0", key);
         if (n > 0) r.max_tokens = static_cast<int>(n);
         else r.max_tokens.reset();
+    } else if (key == "response_format" || key == "json_schema" || key == "grammar") {
+        if (v.is_null()) return true;
+        constraint_spec spec;
+        if (key == "response_format") {
+            spec = parse_response_format(v);
+        } else if (key == "json_schema") {  // llama-server: the schema itself
+            if (!v.is_object() && !v.is_bool()) wrong_type(key, "a JSON Schema (an object or a boolean)", v);
+            spec.type = constraint_spec::kind::json_schema;
+            spec.schema = v;
+            spec.field = key;
+        } else {
+            spec.gbnf = string(key, v);
+            if (spec.gbnf.empty()) return true;  // llama-server treats "" as no grammar
+            spec.type = constraint_spec::kind::gbnf;
+            spec.field = key;
+        }
+        if (spec.type == constraint_spec::kind::none) return true;
+        if (r.constraint.type != constraint_spec::kind::none) {
+            throw invalid_request("Only one of 'response_format' (JSON modes), 'json_schema' and 'grammar' may be given", key);
+        }
+        r.constraint = std::move(spec);
     } else if (key == "ignore_eos") {
         if (!v.is_null()) r.ignore_eos = boolean(key, v);
     } else if (key == "repeat_last_n") {
@@ -298,9 +320,6 @@ completion_request parse_chat_request(std::string_view body, const parse_options
             if (!v.is_null()) logprobs = boolean(key, v);
         } else if (key == "top_logprobs") {
             if (!v.is_null()) top_logprobs = static_cast<int>(integer(key, v, 0, 20));
-        } else if (key == "response_format") {
-            if (v.is_null()) continue;
-            if (!v.is_object() || !v.get_object().contains("type") || v.at("type") != "text") unsupported(key, "'response_format' other than text");
         } else if (key == "tools") {
             if (v.is_null()) continue;
             if (!v.is_array()) wrong_type(key, "an array", v);

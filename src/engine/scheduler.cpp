@@ -7,8 +7,10 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <optional>
 
 #include "sluice/engine/block_manager.hpp"
+#include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
 
 namespace sluice::engine {
@@ -31,6 +33,7 @@ struct sequence {
     std::size_t reserved = 0;       // blocks reserved and not yet allocated
     std::size_t n_published = 0;    // leading full blocks offered to the prefix cache
     generation_result result;
+    std::optional<token_constraint> constraint;  // set when the job has a grammar
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
 
@@ -84,7 +87,9 @@ struct scheduler::state {
     std::vector<std::function<void()>> done_calls;
 };
 
-scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg) : cfg_(cfg) {
+scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg,
+                     std::shared_ptr<const grammar::token_vocabulary> grammar_vocab)
+    : cfg_(cfg), grammar_vocab_(std::move(grammar_vocab)) {
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
@@ -112,6 +117,7 @@ scheduler::~scheduler() {
 scheduler::admission scheduler::submit(generation_job job) {
     const auto& r = job.request;
     if (r.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
+    if (r.grammar && !grammar_vocab_) throw error(errc::invalid_argument, "this scheduler has no vocabulary for constrained generation");
     if (r.prompt.size() >= max_sequence_ || positions_needed(r, cfg_.n_ctx) > max_sequence_) return admission::too_large;
     std::size_t n = outstanding_.load();
     do {
@@ -143,6 +149,7 @@ void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
     }
     const auto& r = s->job.request;
     s->limit = r.max_tokens < 0 ? self.cfg_.n_ctx : static_cast<std::size_t>(r.max_tokens);
+    if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_);
     waiting.push_back(std::move(s));
     publish_load();
     kick();
@@ -266,8 +273,14 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
     }
     if (row == nullptr) return;
     if (s.result.tokens.empty()) s.first_token = clock_type::now();
-    const generated_token t = pick_token(s.job.request, s.smp, std::span<float>(row, tf.model().n_vocab()), s.tokens);
-    if (!s.job.request.ignore_eos && voc.is_eog(t.id)) return finish(s, finish_reason::stop);
+    const std::span<float> own(row, tf.model().n_vocab());
+    if (s.constraint) {
+        if (s.constraint->must_end()) return finish(s, finish_reason::stop);  // complete, nothing may follow
+        if (!s.constraint->mask_logits(own)) return finish(s, finish_reason::cancelled, "the grammar allows no token here");
+    }
+    const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
+    if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return finish(s, finish_reason::stop);
+    if (s.constraint && !s.constraint->accept(t.id)) return finish(s, finish_reason::cancelled, "the sampled token broke the grammar");
     s.tokens.push_back(t.id);
     s.result.tokens.push_back(t.id);
     if (s.job.request.top_logprobs > 0) s.result.top_logprobs.push_back(t.top);

@@ -218,6 +218,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     job.request.max_tokens = static_cast<int>(max_tokens);
     job.request.sampling = r.sampling;
     job.request.ignore_eos = r.ignore_eos;
+    job.request.grammar = st.grammars.get(r.constraint);
     job.request.logprobs = r.top_logprobs >= 0;
     job.request.top_logprobs = static_cast<std::size_t>(std::max(0, r.top_logprobs));
     job.on_token = [ch](const engine::generated_token& t) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sluice/api/api_error.hpp"
+#include "sluice/api/constraint.hpp"
 #include "sluice/http/api_keys.hpp"
 #include "sluice/http/metrics.hpp"
 #include "sluice/http/server.hpp"
@@ -27,6 +28,7 @@ struct server_state {
     api_keys keys;
     token_bucket_limiter limiter;
     server_metrics metrics;
+    api::grammar_cache grammars;  // compiled response formats and grammars, by spec
     std::atomic<bool> draining{false};
     std::atomic<int> in_flight{0};  // requests being handled
     std::atomic<int> connections{0};

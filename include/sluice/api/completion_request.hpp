@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sluice/api/constraint.hpp"
 #include "sluice/engine/sampler.hpp"
 
 namespace sluice::api {
@@ -35,6 +36,7 @@ struct completion_request {
     bool include_usage = false;           // stream_options.include_usage
     int top_logprobs = -1;                // -1: no logprobs; else logprobs with this many alternatives
     bool ignore_eos = false;
+    constraint_spec constraint;           // response_format JSON modes, json_schema or grammar
     boost::json::object template_kwargs;  // chat_template_kwargs: extra template variables
     std::vector<std::string> ignored_fields;  // unknown fields, as paths ("messages[2].foo")
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "sluice/engine/sampler.hpp"
 #include "sluice/engine/transformer.hpp"
 #include "sluice/engine/vocab.hpp"
+#include "sluice/grammar/grammar.hpp"
 
 namespace sluice::engine {
 
@@ -21,6 +23,9 @@ struct generation_request {
     bool ignore_eos = false;
     std::size_t top_logprobs = 0;  // per generated position, from the raw logits
     bool logprobs = false;         // report each generated token's own log-probability
+    // Constrained generation: only tokens the grammar allows are sampled, and the output
+    // ends (finish stop) exactly when the grammar is complete. Null: unconstrained.
+    std::shared_ptr<const grammar::grammar> grammar;
 };
 
 // One generated token as the callback sees it.

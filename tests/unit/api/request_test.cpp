@@ -8,6 +8,7 @@
 
 #include "sluice/api/api_error.hpp"
 #include "sluice/api/completion_request.hpp"
+#include "sluice/api/constraint.hpp"
 #include "sluice/api/field_policy.hpp"
 #include "sluice/api/json_body.hpp"
 #include "sluice/api/sse.hpp"
@@ -126,8 +127,8 @@ TEST(chat_request, every_field_checks_type_and_bounds) {
 }
 
 TEST(chat_request, unsupported_fields_are_refused_not_dropped) {
-    for (const char* f : {R"("tools": [{"type": "function"}])", R"("response_format": {"type": "json_object"})", R"("n": 2)",
-                          R"("tool_choice": "required")", R"("audio": {"voice": "x"})", R"("grammar": "root ::= \"a\"")",
+    for (const char* f : {R"("tools": [{"type": "function"}])", R"("n": 2)",
+                          R"("tool_choice": "required")", R"("audio": {"voice": "x"})",
                           R"("dry_multiplier": 0.8)", R"("function_call": "auto")", R"("functions": [{"name": "f"}])"}) {
         const auto e = chat_error("{" + k_msgs + ", " + f + "}");
         EXPECT_EQ(e.status, 400) << f;
@@ -139,6 +140,57 @@ TEST(chat_request, unsupported_fields_are_refused_not_dropped) {
     EXPECT_EQ(chat_error(R"({"messages": [{"role": "tool", "content": "x"}]})").code, "unsupported_parameter");
     EXPECT_NO_THROW((void)parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "text"}, "tools": [], "tool_choice": "none",
         "function_call": "none", "mirostat": 0, "penalize_nl": false})"));
+}
+
+TEST(chat_request, structured_output_specs) {
+    using kind = constraint_spec::kind;
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "text"}})").constraint.type, kind::none);
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "json_object"}})").constraint.type, kind::json_object);
+    const auto s = parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "json_schema",
+        "json_schema": {"name": "a-b_1", "strict": true, "schema": {"type": "integer"}}}})");
+    EXPECT_EQ(s.constraint.type, kind::json_schema);
+    EXPECT_EQ(s.constraint.schema.at("type"), "integer");
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + R"(, "json_schema": {"type": "string"}})").constraint.type, kind::json_schema);
+    EXPECT_EQ(parse_completion_request(R"({"prompt": "x", "grammar": "root ::= \"a\""})").constraint.type, kind::gbnf);
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + R"(, "grammar": ""})").constraint.type, kind::none);
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "response_format": {"type": "xml"}})").param, "response_format.type");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "response_format": {"type": "json_schema"}})").param, "response_format.json_schema");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "response_format": {"type": "json_schema", "json_schema": {"name": "a b", "schema": {}}}})").param,
+              "response_format.json_schema.name");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": 5}}})").param,
+              "response_format.json_schema.schema");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "grammar": "root ::= \"a\"", "json_schema": {}})").status, 400);
+}
+
+TEST(constraint, compile_errors_name_the_keyword_and_field) {
+    constraint_spec spec;
+    spec.type = constraint_spec::kind::json_schema;
+    spec.field = "response_format.json_schema.schema";
+    spec.schema = boost::json::parse(R"({"type": "object", "properties": {"a": {"type": "string", "pattern": "(x)\\1"}}})");
+    try {
+        (void)compile_constraint(spec);
+        ADD_FAILURE() << "a backreference compiled";
+    } catch (const api_error& e) {
+        EXPECT_EQ(e.status, 400);
+        EXPECT_EQ(e.param, "response_format.json_schema.schema");
+        EXPECT_NE(std::string(e.what()).find("pattern"), std::string::npos) << e.what();
+    }
+    constraint_spec g;
+    g.type = constraint_spec::kind::gbnf;
+    g.field = "grammar";
+    g.gbnf = "root ::= undefined-rule";
+    try {
+        (void)compile_constraint(g);
+        ADD_FAILURE() << "an undefined rule compiled";
+    } catch (const api_error& e) {
+        EXPECT_EQ(e.param, "grammar");
+        EXPECT_EQ(e.code, "invalid_grammar");
+    }
+    grammar_cache cache(2);
+    g.gbnf = "root ::= \"a\"";
+    const auto first = cache.get(g);
+    EXPECT_EQ(cache.get(g), first);  // the same spec compiles once
+    EXPECT_EQ(cache.get(constraint_spec{}), nullptr);
 }
 
 // What agent CLIs and SDKs send that changes nothing here is accepted; fields nobody
