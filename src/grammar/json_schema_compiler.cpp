@@ -94,7 +94,7 @@ std::set<std::string> allowed_types(const json::object& s, const std::string& pt
 // with a value of `type` (kind type). kind none: the branch cannot be negated (oneOf acts
 // as anyOf against it).
 struct exclusion {
-    enum class kind { none, combo, type } k = kind::none;
+    enum class kind { none, combo, type, required_only } k = kind::none;
     json::array required;
     json::value type;
 };
@@ -111,6 +111,11 @@ exclusion branch_exclusion(const json::value& b, schema_compiler& c, const std::
         if (k == "type" && kv.value().is_string() && kv.value().as_string() == "object") continue;
         return e;
     }
+    // Fallback when the properties cannot be negated: exclude by the required keys alone
+    // (stricter than oneOf: an instance with those keys that fails this branch otherwise is
+    // rejected too; documented).
+    e.k = exclusion::kind::required_only;
+    e.required = req->as_array();
     std::vector<std::string> typed;
     json::object flat_props;
     if (const json::value* p0 = o->if_contains("properties"); p0 != nullptr && p0->is_object()) {
@@ -120,7 +125,11 @@ exclusion branch_exclusion(const json::value& b, schema_compiler& c, const std::
                                  (kv.value().is_object() && !has_assertions(kv.value().as_object()));
             if (trivial) continue;
             const bool required = std::find(req->as_array().begin(), req->as_array().end(), json::value(kv.key())) != req->as_array().end();
-            if (!required || !kv.value().is_object() || !is_negatable(kv.value().as_object())) return e;
+            if (!required || !kv.value().is_object() || !is_negatable(kv.value().as_object())) {
+                if (req->as_array().size() == 1) return e;  // keep required_only
+                e.k = exclusion::kind::none;
+                return e;
+            }
             typed.emplace_back(kv.key());
         }
     }
@@ -144,7 +153,17 @@ json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, 
     json::object& o = sub.as_object();
     for (std::size_t j = 0; j < excl.size(); ++j) {
         if (j == self || excl[j].k == exclusion::kind::none) continue;
-        if (excl[j].k == exclusion::kind::combo) {
+        if (excl[j].k == exclusion::kind::required_only) {
+            // Only when this branch does not itself require those keys (discriminated unions
+            // such as {"kind": {"const": ...}} stay exclusive through their values).
+            const json::value* mine = o.if_contains("required");
+            const bool implied = mine != nullptr && mine->is_array() &&
+                                 std::all_of(excl[j].required.begin(), excl[j].required.end(), [&](const json::value& k) {
+                                     return std::find(mine->as_array().begin(), mine->as_array().end(), k) != mine->as_array().end();
+                                 });
+            if (implied) continue;
+        }
+        if (excl[j].k == exclusion::kind::combo || excl[j].k == exclusion::kind::required_only) {
             json::value& list = o["x-sluice-not-required"];
             if (!list.is_array()) list = json::array{};
             list.as_array().push_back(excl[j].required);
