@@ -65,10 +65,10 @@ opt_rule schema_compiler::array_rule(const json::object& s, const std::string& p
         const long long hi = max < 0 ? -1 : max - kp;
         const std::string more = "(\",\"" + w + *item + w + ")";
         if (kp > 0) {
-            tail = (hi == 0 ? std::string() : bounded_repeat(more, lo, hi) + " ") + "\"]\"";
+            tail = (hi == 0 ? std::string() : bounded_repeat(rules_, more, lo, hi) + " ") + "\"]\"";
         } else {
             const std::string first = *item + w;
-            std::string seq = first + (hi == 1 ? std::string() : " " + bounded_repeat(more, std::max(0LL, lo - 1), hi < 0 ? -1 : hi - 1));
+            std::string seq = first + (hi == 1 ? std::string() : " " + bounded_repeat(rules_, more, std::max(0LL, lo - 1), hi < 0 ? -1 : hi - 1));
             tail = lo == 0 ? "(" + seq + ")? \"]\"" : seq + " \"]\"";
         }
     }

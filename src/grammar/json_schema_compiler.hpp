@@ -43,7 +43,7 @@ bool is_required_combo(const json::object& not_schema);
 
 // x{min,max} (max < 0: unbounded) that stays exact for large bounds without asking the GBNF
 // parser for more than 1000 repetitions: blocks of 1000 plus a remainder.
-std::string bounded_repeat(const std::string& x, long long min, long long max);
+std::string bounded_repeat(rule_set& rules, const std::string& x, long long min, long long max);
 
 // JSON equality as JSON Schema defines it (1 == 1.0; object key order irrelevant).
 bool json_equal(const json::value& a, const json::value& b);

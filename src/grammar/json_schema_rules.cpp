@@ -229,6 +229,9 @@ std::string rule_set::add_dfa(std::string_view hint, const dfa& a, dfa_context c
             } else {
                 frag = gbnf_class(chars);
             }
+            // A long character fragment (negated classes, escapes) gets its own rule, shared by
+            // every state that uses it: large automata repeat a handful of classes.
+            if (frag.size() > 40) frag = add("chars", frag);
             if (!frag.empty()) alts.push_back(frag + " " + names[static_cast<std::size_t>(to)]);
         }
         if (a.states[i].accept) alts.emplace_back(ctx == dfa_context::json_string ? "\"\\\"\"" : "\"\"");

@@ -10,6 +10,8 @@ namespace sluice::grammar::detail {
 namespace {
 
 constexpr long long k_max_plain_repeat = 1000;
+// States of pattern x length automata (each becomes a rule).
+constexpr std::size_t k_max_string_product = 1024;
 
 long long length_keyword(const json::object& s, const char* k, const std::string& ptr, long long fallback) {
     const json::value* v = s.if_contains(k);
@@ -21,27 +23,29 @@ long long length_keyword(const json::object& s, const char* k, const std::string
 
 }  // namespace
 
-std::string bounded_repeat(const std::string& x, long long min, long long max) {
-    auto rep = [&](long long lo, long long hi) {
-        if (lo == 0 && hi < 0) return x + "*";
-        if (hi < 0) return x + "{" + std::to_string(lo) + ",}";
-        if (lo == hi) return x + "{" + std::to_string(lo) + "}";
-        return x + "{" + std::to_string(lo) + "," + std::to_string(hi) + "}";
+std::string bounded_repeat(rule_set& rules, const std::string& x, long long min, long long max) {
+    auto rep = [&](const std::string& y, long long lo, long long hi) {
+        if (lo == 0 && hi < 0) return y + "*";
+        if (hi < 0) return y + "{" + std::to_string(lo) + ",}";
+        if (lo == hi) return y + "{" + std::to_string(lo) + "}";
+        return y + "{" + std::to_string(lo) + "," + std::to_string(hi) + "}";
     };
     const long long b = k_max_plain_repeat;
-    if (min <= b && (max < 0 || max <= b)) return rep(min, max);
-    // min = qa*b + ra; every length >= min: (x{b}){qa} x{ra} then the rest.
-    const std::string block = "(" + x + "{" + std::to_string(b) + "})";
-    std::string head;
-    if (min > 0) head = block + "{" + std::to_string(min / b) + "} " + rep(min % b, min % b) + " ";
-    if (max < 0) return head + block + "* " + x + "{0," + std::to_string(b - 1) + "}";
-    const long long extra = max - min;  // 0..extra more characters
+    if (min <= b && (max < 0 || max <= b)) return rep(x, min, max);
+    // Blocks of b as their own rule, so the GBNF parser expands x{b} once, not per block.
+    const std::string block = rules.add("block", x + "{" + std::to_string(b) + "}");
+    std::string out;
+    if (min / b > 0) out += rep(block, min / b, min / b) + " ";
+    if (min % b > 0) out += rep(x, min % b, min % b) + " ";
+    if (max < 0) return out + block + "* " + rep(x, 0, b - 1);
+    // Then 0..extra more: fewer than q full blocks and any remainder, or q blocks and up to r.
+    const long long extra = max - min;
     const long long q = extra / b;
     const long long r = extra % b;
     std::string tail = "(";
-    if (q > 0) tail += block + "{0," + std::to_string(q - 1) + "} " + x + "{0," + std::to_string(b - 1) + "} | ";
-    tail += block + "{" + std::to_string(q) + "} " + x + "{0," + std::to_string(r) + "})";
-    return head + tail;
+    if (q > 0) tail += (q > 1 ? rep(block, 0, q - 1) + " " : std::string()) + rep(x, 0, b - 1) + " | ";
+    tail += rep(block, q, q) + " " + rep(x, 0, r) + ")";
+    return out + tail;
 }
 
 namespace {
@@ -130,12 +134,13 @@ std::optional<dfa> schema_compiler::string_dfa(const json::object& s, const std:
             if (min > 0 || max >= 0) {
                 if (min > 10000) refuse(pointer_append(ptr, "minLength"), "minLength", "minLength over 10000 together with a pattern or format");
                 try {
-                    add(length_dfa(static_cast<std::size_t>(min), std::min<long long>(max, 10000)));
+                    const dfa len = length_dfa(static_cast<std::size_t>(min), std::min<long long>(max, 10000));
+                    d = intersect(*d, len, k_max_string_product);
                 } catch (const regex_error&) {
                     // Pattern x length needs too many states: a sound subset, strings up to
                     // the length the budget allows (documented).
-                    const long long cap = static_cast<long long>(k_max_dfa_states / std::max<std::size_t>(1, d->states.size())) - 1;
-                    if (cap < std::max<long long>(min, 64)) throw;
+                    const long long cap = static_cast<long long>(k_max_string_product / std::max<std::size_t>(1, d->states.size())) - 1;
+                    if (cap < std::max<long long>(min, 32)) throw;
                     add(length_dfa(static_cast<std::size_t>(min), max < 0 ? cap : std::min(max, cap)));
                 }
             }
@@ -155,7 +160,7 @@ opt_rule schema_compiler::string_rule(const json::object& s, const std::string& 
         if (min == 0 && max < 0) return any_string_rule();
         const std::string ch = rules_.add("char", "[^\"\\\\\\x00-\\x1F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F]{4})");
         any_string_rule();
-        return rules_.add("string", "\"\\\"\" " + bounded_repeat(ch, min, max) + " \"\\\"\"");
+        return rules_.add("string", "\"\\\"\" " + bounded_repeat(rules_, ch, min, max) + " \"\\\"\"");
     }
     if (d->empty()) return std::nullopt;
     std::string key = "s";
