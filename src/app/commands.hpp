@@ -14,5 +14,6 @@ int run_score(const std::vector<std::string>& args);
 int run_template(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
 int run_status(const std::vector<std::string>& args);
+int run_grammar(const std::vector<std::string>& args);
 
 }  // namespace sluice::app

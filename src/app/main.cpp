@@ -27,6 +27,8 @@ constexpr const char* k_usage =
     "                                             next-token log-probabilities after each prefix\n"
     "  template (-m MODEL.gguf | --template FILE) --context CONTEXT.json [--date YYYY-MM-DD]\n"
     "                                             render a chat template\n"
+    "  grammar (--gbnf FILE | --json-schema FILE) [--check TEXT|-] [-m MODEL.gguf]\n"
+    "                                             print a grammar as GBNF, check a text against it\n"
     "\n"
     "Run 'sluice <command> --help' for a command's options.\n";
 
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
         if (cmd == "template") return sluice::app::run_template(args);
         if (cmd == "serve") return sluice::app::run_serve(args);
         if (cmd == "status") return sluice::app::run_status(args);
+        if (cmd == "grammar") return sluice::app::run_grammar(args);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::fputs(k_usage, stdout);
             return 0;
