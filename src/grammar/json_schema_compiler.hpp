@@ -34,6 +34,24 @@ std::string pointer_append(const std::string& ptr, std::string_view key);
 // Keywords that constrain a value; everything else is an annotation or unknown (ignored).
 bool is_assertion(std::string_view keyword);
 
+bool has_assertions(const json::object& o, std::string_view except = {});
+
+// What makes an instance match a oneOf branch, when that is simple enough to negate in the
+// other branches: all of `required` present (combo), the one required key present with a
+// value matching the negatable schema `type` (type), or - stricter - the required keys alone
+// (required_only). none: the branch cannot be negated (oneOf acts as anyOf against it).
+struct exclusion {
+    enum class kind { none, combo, type, required_only } k = kind::none;
+    json::array required;
+    json::value type;
+};
+
+class schema_compiler;
+// How to exclude oneOf branch `b` from the others (json_schema_one_of.cpp).
+exclusion branch_exclusion(const json::value& b, schema_compiler& c, const std::string& ptr, int depth);
+// Branch `self` of a oneOf, narrowed so that no instance also matches a negatable other branch.
+json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, std::size_t self);
+
 // A schema `not` can negate exactly: only type, string enum/const and string keywords.
 bool is_negatable(const json::object& not_schema);
 

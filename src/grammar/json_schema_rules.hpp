@@ -30,6 +30,9 @@ public:
     void discard(const std::string& name);
     bool defined(const std::string& name) const { return bodies_.count(name) != 0; }
 
+    // Rules that cannot derive any finite text (json_schema_productivity.cpp).
+    std::vector<std::string> unproductive() const;
+
     // `root ::= ...` first, then every rule in creation order.
     std::string text() const;
 
