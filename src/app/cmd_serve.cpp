@@ -10,7 +10,6 @@
 #include "model_download.hpp"
 #include "sluice/chat/chat_template.hpp"
 #include "sluice/engine/scheduler.hpp"
-#include "sluice/engine/token_constraint.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/http/server.hpp"
@@ -203,7 +202,7 @@ int run_serve(const std::vector<std::string>& args) {
     }
     auto sched_cfg = scheduler_config(vm, n_ctx);
     sched_cfg.kv_bytes = kv_memory(vm, file.file_size());
-    engine::scheduler gen(*m, tok.get_vocab(), sched_cfg, engine::grammar_vocabulary(tok));
+    engine::scheduler gen(*m, tok.get_vocab(), sched_cfg, &tok);
     log::info("context " + std::to_string(n_ctx) + " tokens per sequence; KV memory " + std::to_string(sched_cfg.kv_bytes >> 20) +
               " MiB (" + std::to_string(gen.current_load().kv_blocks * sched_cfg.block_size) + " positions); longest request " +
               std::to_string(gen.max_sequence()) + " tokens");

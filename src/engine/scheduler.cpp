@@ -39,6 +39,8 @@ struct sequence {
 
     explicit sequence(generation_job j) : job(std::move(j)), smp(job.request.sampling), tokens(job.request.prompt), n_prompt(tokens.size()) {}
     bool decoding() const noexcept { return n_done >= n_prompt; }
+    // Positions to compute next: the last sampled token, plus any its grammar forced after it.
+    std::size_t pending() const noexcept { return tokens.size() - n_done; }
 };
 
 // The KV positions a job can occupy: its prompt plus everything it may generate.
@@ -61,6 +63,7 @@ struct scheduler::state {
     void admit();
     void run_batch();
     void after_forward(sequence& s, std::size_t n, float* logits);
+    void append_forced(sequence& s);
     void ensure_blocks(sequence& s, std::size_t positions);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
@@ -85,11 +88,13 @@ struct scheduler::state {
     // on_done calls of finished sequences, made once the load snapshot shows them gone,
     // so a client told "done" that reads /metrics next sees its blocks released.
     std::vector<std::function<void()>> done_calls;
+    // Forced tokens appended per step and sequence: every running sequence's rows plus a
+    // prompt chunk always fit one batch.
+    std::size_t max_forced = 0;
 };
 
-scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg,
-                     std::shared_ptr<const grammar::token_vocabulary> grammar_vocab)
-    : cfg_(cfg), grammar_vocab_(std::move(grammar_vocab)) {
+scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
+    : cfg_(cfg), tok_(tok), grammar_vocab_(tok ? grammar_vocabulary(*tok) : nullptr) {
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
@@ -105,6 +110,8 @@ scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config&
     cached = std::min(cached, n_blocks);
     max_sequence_ = std::min(cfg.n_ctx, n_blocks * cfg.block_size);
     st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached);
+    const std::size_t rows = st_->tf.max_batch() > cfg.prefill_chunk ? (st_->tf.max_batch() - cfg.prefill_chunk) / cfg.parallel : 0;
+    st_->max_forced = std::min<std::size_t>(16, rows > 0 ? rows - 1 : 0);
     st_->publish_load();
     thread_ = std::thread([this] { st_->ctx.run(); });
 }
@@ -230,8 +237,8 @@ void scheduler::state::ensure_blocks(sequence& s, std::size_t positions) {
 }
 
 void scheduler::state::run_batch() {
-    std::size_t n_decode = 0;
-    for (const auto& s : running) n_decode += s->decoding() ? 1 : 0;
+    std::size_t n_decode = 0;  // rows of decoding sequences: one each, plus forced tokens
+    for (const auto& s : running) n_decode += s->decoding() ? s->pending() : 0;
     // Prompt work per step is capped while anyone decodes, so running streams keep flowing.
     std::size_t budget = std::min(n_decode > 0 ? self.cfg_.prefill_chunk : tf.max_batch(), tf.max_batch() - n_decode);
     batch.clear();
@@ -239,7 +246,7 @@ void scheduler::state::run_batch() {
     std::size_t n_logits = 0;
     for (const auto& sp : running) {
         sequence& s = *sp;
-        std::size_t n = 1;
+        std::size_t n = s.pending();  // decoding: the sampled token and any forced ones
         if (!s.decoding()) {
             n = std::min(s.n_prompt - s.n_done, budget);
             if (n == 0) continue;
@@ -286,6 +293,32 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
     if (s.job.request.top_logprobs > 0) s.result.top_logprobs.push_back(t.top);
     if (s.job.cancelled->load() || (s.job.on_token && !s.job.on_token(t))) return finish(s, finish_reason::cancelled);
     if (s.result.tokens.size() >= s.limit || s.n_done >= self.cfg_.n_ctx) return finish(s, finish_reason::length);
+    if (s.constraint) append_forced(s);
+}
+
+// Fast-forward: when the grammar admits exactly one continuation for the next bytes (a
+// key after '{', the '":' after it), its tokens are appended without sampling and computed
+// with the next step. The bytes are tokenized as the tokenizer would tokenize them on their
+// own, and the last token is left to the model (it could merge with what follows), so the
+// output stays a tokenization the model could have produced. A forced token is reported
+// with log-probability 0 (the grammar left no other choice).
+void scheduler::state::append_forced(sequence& s) {
+    const std::string bytes = s.constraint->forced_bytes();
+    if (bytes.size() < 2) return;
+    std::vector<token_id> ids = self.tok_->tokenize(bytes, false, false);
+    ids.pop_back();
+    if (ids.size() > max_forced) ids.resize(max_forced);
+    for (const token_id id : ids) {
+        if (s.result.tokens.size() + 1 >= s.limit || s.tokens.size() + 1 >= self.cfg_.n_ctx) return;
+        if (!s.constraint->accept(id)) return;  // not the bytes' own tokens after all: sample instead
+        generated_token t{id, 0.0f, {}};
+        if (s.job.request.top_logprobs > 0) t.top.push_back({id, 0.0f});
+        s.tokens.push_back(id);
+        s.result.tokens.push_back(id);
+        if (s.job.request.top_logprobs > 0) s.result.top_logprobs.push_back(t.top);
+        ++s.result.forced_tokens;
+        if (s.job.on_token && !s.job.on_token(t)) return finish(s, finish_reason::cancelled);
+    }
 }
 
 // Releases the sequence's blocks and reservation and reports it, once. The caller

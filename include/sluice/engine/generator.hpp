@@ -45,6 +45,7 @@ struct generation_result {
     double prompt_seconds = 0;
     double generation_seconds = 0;
     std::size_t cached_tokens = 0;  // prompt tokens whose KV came from the prefix cache
+    std::size_t forced_tokens = 0;  // completion tokens a grammar forced (not sampled)
 };
 
 // Samples the next token of a sequence from its logits (modified in place), with the

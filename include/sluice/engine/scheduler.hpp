@@ -7,7 +7,8 @@
 // of pending prompts (at most prefill_chunk prompt tokens while any sequence is
 // decoding, so a long prompt cannot stall running streams), runs one batch-invariant
 // forward pass, samples every sequence with its own sampler and hands each token to
-// its job's on_token (a constrained job's logits are masked by its grammar first). Jobs join between steps (submit posts to the strand); finished
+// its job's on_token (a constrained job's logits are masked by its grammar first, and the
+// tokens of a continuation its grammar forces are appended without sampling). Jobs join between steps (submit posts to the strand); finished
 // and cancelled ones leave at once and release their blocks.
 //
 // Admission: up to `parallel` sequences run; further jobs wait in a bounded queue.
@@ -26,6 +27,7 @@
 #include <thread>
 
 #include "sluice/engine/generator.hpp"
+#include "sluice/engine/tokenizer.hpp"
 #include "sluice/grammar/token_vocabulary.hpp"
 
 namespace sluice::engine {
@@ -52,10 +54,10 @@ struct scheduler_config {
 
 class scheduler {
 public:
-    // grammar_vocab: the vocabulary for constrained jobs (engine/token_constraint.hpp);
-    // without it a job with a grammar is refused at submit.
-    scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg,
-              std::shared_ptr<const grammar::token_vocabulary> grammar_vocab = nullptr);
+    // tok: the model's tokenizer, needed for constrained jobs (their grammar sees token
+    // bytes, and forced continuations are tokenized); without it a job with a grammar is
+    // refused at submit. Building the grammar's view of the vocabulary takes a moment.
+    scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok = nullptr);
     ~scheduler();  // fails every unfinished job's on_done with "the server is shutting down"
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
@@ -85,6 +87,7 @@ private:
     struct state;  // strand-owned
     scheduler_config cfg_;
     std::size_t max_sequence_ = 0;
+    const tokenizer* tok_ = nullptr;
     std::shared_ptr<const grammar::token_vocabulary> grammar_vocab_;
     std::atomic<std::size_t> outstanding_{0};  // accepted and not yet finished
     mutable std::mutex load_mutex_;

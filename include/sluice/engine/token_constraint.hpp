@@ -36,6 +36,8 @@ public:
     // The output so far is a complete sentence of the grammar, and nothing may follow.
     bool must_end() const { return matcher_.is_complete() && !matcher_.can_continue(); }
     bool is_complete() const { return matcher_.is_complete(); }
+    // The bytes every continuation must start with ("" when not determined).
+    std::string forced_bytes() const { return matcher_.forced_bytes(); }
 
 private:
     grammar::matcher matcher_;
