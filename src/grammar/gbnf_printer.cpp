@@ -129,20 +129,46 @@ private:
     const ast_grammar& g_;
 };
 
+void collect_refs(const ast_node& n, std::vector<std::uint32_t>& out) {
+    if (n.k == ast_node::kind::rule_ref) out.push_back(n.rule);
+    for (const auto& c : n.children) collect_refs(c, out);
+}
+
 }  // namespace
 
+// Rules in breadth-first order of reference from the root (then unreachable ones), so printing
+// a printed grammar gives the same text.
 std::string print_gbnf(const ast_grammar& g) {
     std::string out;
     printer p(g);
-    auto rule = [&](std::uint32_t r) {
+    std::vector<bool> seen(g.rules.size(), false);
+    std::vector<std::uint32_t> order{g.root};
+    seen[g.root] = true;
+    std::vector<std::uint32_t> refs;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        refs.clear();
+        collect_refs(g.rules[order[i]].body, refs);
+        for (auto r : refs) {
+            if (!seen[r]) {
+                seen[r] = true;
+                order.push_back(r);
+            }
+        }
+        if (i + 1 == order.size()) {
+            for (std::uint32_t r = 0; r < g.rules.size(); ++r) {
+                if (!seen[r]) {
+                    seen[r] = true;
+                    order.push_back(r);
+                    break;
+                }
+            }
+        }
+    }
+    for (auto r : order) {
         out += g.rules[r].name;
         out += " ::= ";
         p.node(out, g.rules[r].body, false);
         out += '\n';
-    };
-    rule(g.root);
-    for (std::uint32_t r = 0; r < g.rules.size(); ++r) {
-        if (r != g.root) rule(r);
     }
     return out;
 }
