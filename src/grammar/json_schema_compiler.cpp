@@ -384,6 +384,10 @@ opt_rule schema_compiler::compile_flat(const json::object& s, const std::string&
             return compile_flat(rest, ptr, depth);
         }
         const bool required_only = no != nullptr && no->contains("required") && is_required_combo(*no);
+        if (required_only) {
+            // "required" holds for every non-object, so its negation admits objects only.
+            for (const char* t : {"null", "boolean", "number", "integer", "string", "array"}) types.erase(t);
+        }
         if (!(nv.is_bool() && !nv.as_bool()) && !required_only) {
             refuse(nptr, "not", "keyword \"not\" is only supported with type, enum, const, string keywords, required or an empty schema");
         }

@@ -144,7 +144,18 @@ private:
     }
     // The fraction after an integer part that compared as int_rel.
     void dot(int from, int int_rel) {
-        if (integer_) return;
+        if (integer_) {
+            // JSON Schema integers are numbers with a zero fraction: "2.0" is one.
+            if (!int_end_accept(int_rel)) return;
+            if (zeros_ < 0) {
+                zeros_ = add(true);
+                edge(zeros_, '0', '0', zeros_);
+                zeros1_ = add(false);
+                edge(zeros1_, '0', '0', zeros_);
+            }
+            edge(from, '.', '.', zeros1_);
+            return;
+        }
         if (int_rel != 0) {
             if (accepts(op_, int_rel)) edge(from, '.', '.', frac_any(true));
             return;
@@ -190,6 +201,8 @@ private:
     std::map<std::size_t, int> frac_ids_;
     int any_ = -1;
     int any1_ = -1;
+    int zeros_ = -1;
+    int zeros1_ = -1;
 };
 
 dfa mag(const decimal& b, cmp op, bool integer, bool negative) {
@@ -258,7 +271,7 @@ opt_rule schema_compiler::number_rule(const json::object& s, const std::string& 
     }
     if (bounds.empty()) {
         if (!integer) return any_number_rule();
-        return rules_.add("integer", "\"-\"? (\"0\" | [1-9] [0-9]*)");
+        return rules_.add("integer", "\"-\"? (\"0\" | [1-9] [0-9]*) (\".\" \"0\"+)?");
     }
     if (auto it = scalar_cache_.find(key); it != scalar_cache_.end()) return it->second;
     auto flag = [&](const char* k) {
@@ -282,7 +295,7 @@ opt_rule schema_compiler::number_rule(const json::object& s, const std::string& 
     }
     opt_rule r;
     if (d && !d->empty()) r = rules_.add_dfa(integer ? "int-range" : "num-range", *d, dfa_context::raw);
-    if (!d) r = integer ? rules_.add("integer", "\"-\"? (\"0\" | [1-9] [0-9]*)") : any_number_rule();
+    if (!d) r = integer ? rules_.add("integer", "\"-\"? (\"0\" | [1-9] [0-9]*) (\".\" \"0\"+)?") : any_number_rule();
     scalar_cache_[key] = r;
     return r;
 }

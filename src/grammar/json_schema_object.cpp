@@ -386,7 +386,7 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
     }
     // Any order: small objects track every member (each at most once); larger ones track only
     // the required members, and their optional members may repeat (JSON keeps the last).
-    plan.any_order = opts_.any_property_order && plan.named.size() > 1;
+    plan.any_order = opts_.any_property_order && (plan.named.size() > 1 || (!plan.named.empty() && !plan.extra.empty()));
     if (plan.any_order) {
         const auto limit = static_cast<std::size_t>(std::clamp(opts_.any_order_max_properties, 0, 10));
         const bool all = plan.named.size() <= limit;
