@@ -279,6 +279,13 @@ TEST(json_schema, formats) {
     const checker ip(R"({"type": "string", "format": "ipv4"})");
     EXPECT_TRUE(ip(R"("192.168.0.255")"));
     EXPECT_FALSE(ip(R"("256.1.1.1")"));
+    const checker v6(R"({"type": "string", "format": "ipv6"})");
+    for (const char* ok : {R"("::1")", R"("2001:db8::8a2e:370:7334")", R"("fe80:0:0:0:0:0:0:1")", R"("::ffff:10.0.0.1")"}) {
+        EXPECT_TRUE(v6(ok)) << ok;
+    }
+    for (const char* bad : {R"("1::2::3")", R"("12345::")", R"("::ffff:999.0.0.1")", R"("1:2:3:4:5:6:7:8:9")"}) {
+        EXPECT_FALSE(v6(bad)) << bad;
+    }
     EXPECT_TRUE(checker(R"({"type": "string", "format": "x-unknown"})")(R"("anything")"));
 }
 
