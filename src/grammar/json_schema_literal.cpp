@@ -191,7 +191,7 @@ bool schema_compiler::instance_valid(const json::value& v, const json::value& sc
     }
     if (v.is_object()) {
         const json::object& o = v.as_object();
-        if (const json::value* r = s.if_contains("required"); r != nullptr && r->is_array()) {
+        if (const json::value* r = s.if_contains("required"); r != nullptr && r->is_array()) {  // draft-03 booleans: see object_rule
             for (const json::value& k : r->as_array()) {
                 if (k.is_string() && !o.contains(k.as_string())) return false;
             }

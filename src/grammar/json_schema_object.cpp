@@ -239,7 +239,17 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
     plan.min = count_keyword(s, "minProperties", ptr, 0);
     plan.max = count_keyword(s, "maxProperties", ptr, -1);
     if (plan.max >= 0 && plan.min > plan.max) return std::nullopt;
-    const std::vector<std::string> required = string_list(s.if_contains("required"), ptr, "required");
+    // "required": true inside a property is draft-03's spelling of the parent's list.
+    const json::value* req_list = s.if_contains("required");
+    std::vector<std::string> required = string_list(req_list != nullptr && req_list->is_bool() ? nullptr : req_list, ptr, "required");
+    for (const auto& kv : props) {
+        const json::object* p = kv.value().if_object();
+        const json::value* r = p != nullptr ? p->if_contains("required") : nullptr;
+        if (r != nullptr && r->is_bool() && r->as_bool() &&
+            std::find(required.begin(), required.end(), std::string(kv.key())) == required.end()) {
+            required.emplace_back(kv.key());
+        }
+    }
 
     // Keys whose presence is tracked: dependentRequired / dependencies and not-required combos.
     std::vector<std::string> tracked;

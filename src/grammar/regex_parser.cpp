@@ -161,7 +161,8 @@ private:
     node_ptr group(int depth) {
         if (eat('?')) {
             if (eat(':')) {
-            } else if (peek() == '<' && peek(1) != '=' && peek(1) != '!') {
+            } else if ((peek() == '<' && peek(1) != '=' && peek(1) != '!') || (peek() == 'P' && peek(1) == '<')) {
+                eat('P');  // Python's (?P<name>...)
                 while (!at_end() && peek() != '>') ++pos_;
                 if (!eat('>')) fail("unterminated group name");
             } else if (peek() == '=' || peek() == '!' || peek() == '<') {

@@ -97,6 +97,9 @@ TEST(json_schema, objects_required_optional_and_additional) {
     EXPECT_FALSE(c(R"({"a":"1"})"));
     EXPECT_FALSE(c(R"({"b":"x","a":1})"));              // generation: schema order
     EXPECT_TRUE(checker(s, pretty())(R"({"b": "x", "a": 1})"));
+    const checker draft3(R"({"type": "object", "properties": {"a": {"type": "integer", "required": true}}})");
+    EXPECT_TRUE(draft3(R"({"a":1})"));
+    EXPECT_FALSE(draft3("{}"));
     const checker closed(R"({"properties": {"a": {}}, "additionalProperties": false, "type": "object"})");
     EXPECT_TRUE(closed("{}"));
     EXPECT_FALSE(closed(R"({"z":1})"));
@@ -248,6 +251,7 @@ TEST(json_schema, patterns_unanchored_and_anchored) {
     EXPECT_TRUE(q(R"("a/b")"));
     EXPECT_TRUE(q(R"("a\/b")"));
     EXPECT_FALSE(q(R"("a\"b")"));
+    EXPECT_TRUE(checker(R"({"type": "string", "pattern": "^(?P<y>\\d{4})$"})")(R"("2024")"));
     const checker look(R"({"type": "string", "pattern": "^(?!org\\.)[a-z.]+$"})");
     EXPECT_TRUE(look(R"("com.x")"));
     EXPECT_FALSE(look(R"("org.x")"));
