@@ -130,7 +130,9 @@ private:
     }
 
     node_ptr quantified(node_ptr inner) {
-        for (;;) {
+        for (int stacked = 0;; ++stacked) {
+            // a**** nests one repeat per quantifier: bound it like group nesting.
+            if (stacked > k_max_group_depth) fail("too many stacked quantifiers");
             int lo = 0;
             int hi = -1;
             const char32_t c = peek();

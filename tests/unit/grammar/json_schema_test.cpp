@@ -373,6 +373,8 @@ TEST(json_schema, hostile_schemas_fail_cleanly) {
     EXPECT_EQ(refusal(big_enum + "]}"), "enum@/enum");
     EXPECT_EQ(refusal(R"({"type": "string", "pattern": "((a{1000}){1000}){1000}"})"), "pattern@/pattern");
     EXPECT_EQ(refusal(R"({"type": "string", "pattern": "(a|b)*a(a|b){30}"})"), "pattern@/pattern");  // DFA blow-up
+    EXPECT_EQ(refusal(R"({"type": "string", "pattern": "a)" + std::string(100000, '*') + R"("})"), "pattern@/pattern");
+    EXPECT_EQ(refusal(R"({"type": "string", "pattern": ")" + std::string(100000, '(') + R"("})"), "pattern@/pattern");
     std::string many_any = R"({"allOf": [)";
     for (int i = 0; i < 6; ++i) {
         many_any += std::string(i ? "," : "") + R"({"anyOf": [{"type": "integer"}, {"type": "number"}, {"minimum": )" +
