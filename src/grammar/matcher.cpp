@@ -9,6 +9,7 @@
 #include "grammar/parse_space.hpp"
 #include "grammar/state_masks.hpp"
 #include "grammar/token_trie.hpp"
+#include "grammar/trie_walk.hpp"
 
 namespace sluice::grammar {
 
@@ -50,24 +51,20 @@ public:
 
     void compute_mask(std::uint32_t* mask) {
         const token_vocabulary& v = store->vocabulary();
-        const token_trie& t = v.trie();
-        const std::size_t words = v.mask_words();
-        if (space.closed_under_text(current)) {
-            for (std::size_t w = 0; w < words; ++w) mask[w] |= v.text_slice()[w];
-            walk_subtree(space, v.rest_trie(), 0, current, mask, walk_stack);
-            return;
-        }
+        trie_walker walker(space, v, mask, nullptr);
+        if (space.closed_under_text(current)) return walker.walk(false, 0, current, std::string());
         for (std::uint32_t m : space.members(current)) {
             if (m == parse_space::k_complete || m == parse_space::k_wild) continue;
             const state_mask& e = entry(m);
             if (!e.certain.empty()) {
-                for (std::size_t w = 0; w < words; ++w) mask[w] |= e.certain[w];
+                for (std::size_t w = 0; w < e.certain.size(); ++w) mask[w] |= e.certain[w];
             }
+            for (auto id : e.certain_ids) mask[id >> 5] |= 1u << (id & 31);
             if (e.uncertain_roots.empty()) continue;
             std::uint32_t single = space.singleton(m);
             for (std::size_t r = 0; r < e.uncertain_roots.size(); ++r) {
                 std::uint32_t set = space.step_bytes(single, e.root_paths[r]);
-                walk_subtree(space, t, e.uncertain_roots[r], set, mask, walk_stack);
+                walker.walk(e.root_in_rest[r] != 0, e.uncertain_roots[r], set, e.root_paths[r]);
             }
         }
     }
@@ -77,7 +74,6 @@ public:
     std::unordered_map<std::uint32_t, const state_mask*> entry_of_frame;  // entries live in the store
     std::uint32_t current = 0;
     std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> mask_cache;
-    std::vector<std::uint32_t> walk_stack;
 };
 
 }  // namespace detail

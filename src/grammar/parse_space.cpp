@@ -142,6 +142,11 @@ bool parse_space::closed_under_text(std::uint32_t set) {
     for (unsigned b = 0x20; b < 0x7F; ++b) {
         if (b != '"' && b != '\\' && step(set, static_cast<std::uint8_t>(b)) != set) return answer(false);
     }
+    std::vector<std::uint32_t> targets;
+    return answer(multibyte_targets(set, targets) && targets.size() == 1 && targets[0] == set);
+}
+
+bool parse_space::multibyte_targets(std::uint32_t set, std::vector<std::uint32_t>& out) {
     // The well-formed multi-byte sequences (Unicode table 3-7): lead range, then continuations.
     struct byte_span {
         std::uint8_t lo, hi;
@@ -156,6 +161,7 @@ bool parse_space::closed_under_text(std::uint32_t set) {
         {{0xF1, 0xF3}, {0x80, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}},
         {{0xF4, 0xF4}, {0x80, 0x8F}, {0x80, 0xBF}, {0x80, 0xBF}},
     };
+    out.clear();
     std::vector<std::uint32_t> cur, next;
     for (const auto& row : rows) {
         cur.assign(1, set);
@@ -164,16 +170,18 @@ bool parse_space::closed_under_text(std::uint32_t set) {
             for (std::uint32_t y : cur) {
                 for (unsigned b = span.lo; b <= span.hi; ++b) {
                     std::uint32_t z = step(y, static_cast<std::uint8_t>(b));
-                    if (z == k_dead) return answer(false);
+                    if (z == k_dead || has_wild(z)) return false;
                     if (std::find(next.begin(), next.end(), z) == next.end()) next.push_back(z);
                 }
-                if (next.size() > 16) return answer(false);
+                if (next.size() > 16) return false;
             }
             cur.swap(next);
         }
-        if (cur.size() != 1 || cur[0] != set) return answer(false);
+        for (auto z : cur) {
+            if (std::find(out.begin(), out.end(), z) == out.end()) out.push_back(z);
+        }
     }
-    return answer(true);
+    return true;
 }
 
 std::vector<std::vector<std::uint32_t>> parse_space::export_set(std::uint32_t set) const {

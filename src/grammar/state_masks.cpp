@@ -1,5 +1,7 @@
 #include "grammar/state_masks.hpp"
 
+#include "grammar/trie_walk.hpp"
+
 #include <unordered_map>
 
 namespace sluice::grammar::detail {
@@ -83,66 +85,31 @@ std::string state_mask_store::canonical_key(const std::vector<std::uint32_t>& ch
     return key;
 }
 
-void walk_subtree(parse_space& space, const token_trie& t, std::uint32_t root, std::uint32_t set,
-                  std::uint32_t* mask, std::vector<std::uint32_t>& stack) {
-    if (set == parse_space::k_dead) return;
-    set_token_bits(t, root, mask);
-    const std::uint32_t base = t.depth[root];
-    if (stack.size() < t.max_depth + 2) stack.resize(t.max_depth + 2);
-    stack[0] = set;
-    const std::uint32_t end = t.subtree_end[root];
-    std::uint32_t i = root + 1;
-    while (i < end) {
-        std::uint32_t d = t.depth[i] - base;
-        std::uint32_t next = space.step(stack[d - 1], t.byte[i]);
-        if (next == parse_space::k_dead) {
-            i = t.subtree_end[i];
-            continue;
-        }
-        stack[d] = next;
-        if (t.tokens_begin[i] != t.tokens_begin[i + 1]) set_token_bits(t, i, mask);
-        ++i;
-    }
-}
-
 // The chain runs over an unknown parent (k_open): a token whose whole path stays above it is
 // certain; the first trie node where a path pops into the unknown parent roots an uncertain
 // subtree. At depth 0 nothing pops: the top frame has byte edges and the matcher's set holds
 // its pop continuations as separate members.
 std::shared_ptr<const state_mask> state_mask_store::compute(const std::vector<std::uint32_t>& chain) const {
-    const token_trie& t = vocab_->trie();
     parse_space space(g_);
     auto entry = std::make_shared<state_mask>();
     std::vector<std::uint32_t> certain(vocab_->mask_words(), 0);
-    bool any_certain = false;
-    std::vector<std::uint32_t> stack(t.max_depth + 2);
+    trie_walker walker(space, *vocab_, certain.data(), entry.get());
     std::uint32_t f = parse_space::k_open;
     for (std::size_t i = chain.size(); i-- > 0;) f = space.frame(chain[i], f);
-    stack[0] = space.singleton(f);
-    const auto end = static_cast<std::uint32_t>(t.size());
-    std::uint32_t i = 1;
-    while (i < end) {
-        std::uint32_t d = t.depth[i];
-        std::uint32_t next = space.step(stack[d - 1], t.byte[i]);
-        if (next == parse_space::k_dead) {
-            i = t.subtree_end[i];
-            continue;
+    walker.walk(false, 0, space.singleton(f), std::string());
+    if (walker.marked) {
+        std::size_t count = 0;
+        for (auto w : certain) count += static_cast<std::size_t>(__builtin_popcount(w));
+        if (count * 32 < certain.size()) {  // sparse: a list is smaller and faster to apply
+            for (std::size_t w = 0; w < certain.size(); ++w) {
+                for (std::uint32_t bits = certain[w]; bits != 0; bits &= bits - 1) {
+                    entry->certain_ids.push_back(static_cast<std::uint32_t>(w * 32 + static_cast<std::size_t>(__builtin_ctz(bits))));
+                }
+            }
+        } else {
+            entry->certain = std::move(certain);
         }
-        if (space.has_wild(next)) {
-            entry->uncertain_roots.push_back(i);
-            entry->root_paths.push_back(t.path(i));
-            entry->uncertain_nodes += t.subtree_end[i] - i;
-            i = t.subtree_end[i];
-            continue;
-        }
-        stack[d] = next;
-        if (t.tokens_begin[i] != t.tokens_begin[i + 1]) {
-            set_token_bits(t, i, certain.data());
-            any_certain = true;
-        }
-        ++i;
     }
-    if (any_certain) entry->certain = std::move(certain);
     return entry;
 }
 

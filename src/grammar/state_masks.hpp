@@ -29,8 +29,10 @@ namespace sluice::grammar::detail {
 constexpr std::size_t k_max_chain = 4;
 
 struct state_mask {
-    std::vector<std::uint32_t> certain;          // bit mask words, or empty when no token is certain
-    std::vector<std::uint32_t> uncertain_roots;  // trie nodes, in preorder
+    std::vector<std::uint32_t> certain;          // bit mask words, or empty when certain_ids holds them
+    std::vector<std::uint32_t> certain_ids;      // the certain tokens when there are few
+    std::vector<std::uint32_t> uncertain_roots;  // trie nodes
+    std::vector<std::uint8_t> root_in_rest;      // per root: a node of the rest trie, not the full one
     std::vector<std::string> root_paths;         // the bytes leading to each uncertain root
     std::size_t uncertain_nodes = 0;             // trie nodes under the uncertain roots
 };
@@ -74,10 +76,5 @@ inline void set_token_bits(const token_trie& t, std::uint32_t n, std::uint32_t* 
         mask[id >> 5] |= 1u << (id & 31);
     }
 }
-
-// Walks the subtree of trie node `root` from parser set `set` (the set after the root's
-// path) and sets the bit of every token it accepts. `stack` is scratch.
-void walk_subtree(parse_space& space, const token_trie& t, std::uint32_t root, std::uint32_t set,
-                  std::uint32_t* mask, std::vector<std::uint32_t>& stack);
 
 }  // namespace sluice::grammar::detail

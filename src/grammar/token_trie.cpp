@@ -14,7 +14,27 @@ std::string token_trie::path(std::uint32_t n) const {
     return out;
 }
 
-token_trie token_trie::build(const std::vector<std::string>& pieces, const std::vector<std::uint8_t>& eligible) {
+std::uint32_t token_trie::find(std::string_view p) const {
+    if (p.empty()) return 0;
+    std::uint32_t n = root_child[static_cast<std::uint8_t>(p[0])];
+    if (n == 0) return k_none;
+    for (char c : p.substr(1)) {
+        std::uint32_t child = n + 1, found = k_none;
+        while (child < subtree_end[n]) {
+            if (byte[child] == static_cast<std::uint8_t>(c)) {
+                found = child;
+                break;
+            }
+            child = subtree_end[child];
+        }
+        if (found == k_none) return k_none;
+        n = found;
+    }
+    return n;
+}
+
+token_trie token_trie::build(const std::vector<std::string>& pieces, const std::vector<std::uint8_t>& eligible,
+                             const std::vector<std::uint8_t>& in_slice) {
     std::vector<std::int32_t> order;
     for (std::size_t i = 0; i < pieces.size(); ++i) {
         if (eligible[i] && !pieces[i].empty()) order.push_back(static_cast<std::int32_t>(i));
@@ -23,7 +43,21 @@ token_trie token_trie::build(const std::vector<std::string>& pieces, const std::
         return pieces[static_cast<std::size_t>(a)] < pieces[static_cast<std::size_t>(b)];
     });
     token_trie t;
+    std::vector<std::uint8_t> pending;  // continuation bytes still due after the node (255: invalid)
     auto add_node = [&](std::uint8_t b, std::uint32_t d, std::uint32_t parent) {
+        std::uint8_t p = 0;
+        if (!t.byte.empty()) {
+            std::uint8_t up = pending[parent];
+            if (up == 255) p = 255;
+            else if (up > 0) p = (b & 0xC0) == 0x80 ? static_cast<std::uint8_t>(up - 1) : 255;
+            else if (b < 0x80) p = 0;
+            else if (b >= 0xC2 && b <= 0xDF) p = 1;
+            else if (b >= 0xE0 && b <= 0xEF) p = 2;
+            else if (b >= 0xF0 && b <= 0xF4) p = 3;
+            else p = 255;
+        }
+        pending.push_back(p);
+        t.boundary.push_back(p == 0 ? 1 : 0);
         t.byte.push_back(b);
         t.depth.push_back(d);
         t.parent.push_back(parent);
@@ -49,6 +83,7 @@ token_trie token_trie::build(const std::vector<std::string>& pieces, const std::
             path.push_back(add_node(static_cast<std::uint8_t>(p[d]), static_cast<std::uint32_t>(d + 1), path.back()));
         }
         t.token_ids.push_back(id);
+        t.token_in_slice.push_back(in_slice[static_cast<std::size_t>(id)]);
         prev = &p;
     }
     while (!path.empty()) {
@@ -56,6 +91,7 @@ token_trie token_trie::build(const std::vector<std::string>& pieces, const std::
         path.pop_back();
     }
     t.tokens_begin.push_back(static_cast<std::uint32_t>(t.token_ids.size()));
+    for (std::uint32_t n = 1; n < t.size(); n = t.subtree_end[n]) t.root_child[t.byte[n]] = n;
     return t;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::grammar::detail {
@@ -16,13 +17,21 @@ struct token_trie {
     std::vector<std::uint32_t> subtree_end;   // one past the node's last descendant
     std::vector<std::uint32_t> tokens_begin;  // tokens ending at node i: [tokens_begin[i], tokens_begin[i+1])
     std::vector<std::int32_t> token_ids;
+    std::vector<std::uint8_t> token_in_slice;  // parallel to token_ids: the token is in the text slice
+    std::vector<std::uint8_t> boundary;        // per node: the path ends on a UTF-8 character boundary
     std::uint32_t max_depth = 0;
+    std::uint32_t root_child[256] = {};       // the depth-1 node of each byte, 0 when absent
 
     std::size_t size() const noexcept { return byte.size(); }
     // The bytes from the root to node `n`.
     std::string path(std::uint32_t n) const;
+    // The node whose path is `path`, or k_none.
+    static constexpr std::uint32_t k_none = 0xFFFFFFFFu;
+    std::uint32_t find(std::string_view path) const;
 
-    static token_trie build(const std::vector<std::string>& pieces, const std::vector<std::uint8_t>& eligible);
+    // `in_slice` (by token id) fills token_in_slice.
+    static token_trie build(const std::vector<std::string>& pieces, const std::vector<std::uint8_t>& eligible,
+                            const std::vector<std::uint8_t>& in_slice);
 };
 
 }  // namespace sluice::grammar::detail

@@ -31,18 +31,19 @@ token_vocabulary::token_vocabulary(std::vector<std::string> pieces, std::vector<
             eog_.push_back(id);
         }
     }
-    std::vector<std::uint8_t> eligible(pieces_.size());
-    for (std::size_t i = 0; i < pieces_.size(); ++i) eligible[i] = kind_[i] == 0 && !pieces_[i].empty();
-    trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, eligible));
+    std::vector<std::uint8_t> eligible(pieces_.size()), in_slice(pieces_.size(), 0), rest(pieces_.size(), 0);
     text_slice_.assign(mask_words(), 0);
-    std::vector<std::uint8_t> rest(eligible);
     for (std::size_t i = 0; i < pieces_.size(); ++i) {
+        eligible[i] = kind_[i] == 0 && !pieces_[i].empty();
         if (eligible[i] && in_text_slice(pieces_[i])) {
+            in_slice[i] = 1;
             text_slice_[i >> 5] |= 1u << (i & 31);
-            rest[i] = 0;
+        } else {
+            rest[i] = eligible[i];
         }
     }
-    rest_trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, rest));
+    trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, eligible, in_slice));
+    rest_trie_ = std::make_unique<const detail::token_trie>(detail::token_trie::build(pieces_, rest, in_slice));
     mask_cache_ = std::make_unique<detail::vocab_mask_cache>();
 }
 

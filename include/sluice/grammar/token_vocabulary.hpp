@@ -42,7 +42,7 @@ public:
     // The "text slice": tokens made of whole UTF-8 characters with no control character, '"'
     // or '\\' (the bulk of any vocabulary). When a parser state maps every such character back
     // to itself (inside a JSON string, free text), all of them are allowed at once and only
-    // the rest trie (every other token) is walked.
+    // the rest trie (every other token) is walked; likewise below any trie node.
     const std::vector<std::uint32_t>& text_slice() const noexcept { return text_slice_; }
     const detail::token_trie& rest_trie() const noexcept { return *rest_trie_; }
     // Precomputed masks shared by every grammar over this vocabulary (internally locked).
