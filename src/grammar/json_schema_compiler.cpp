@@ -29,7 +29,7 @@ bool is_assertion(std::string_view k) {
         "propertyNames", "dependencies", "dependentRequired", "dependentSchemas", "if", "contains",
         "uniqueItems", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
         // private keys the compiler itself writes into merged schemas
-        "x-sluice-patterns", "x-sluice-not-required", "x-sluice-property-not", "x-sluice-not-string"};
+        "x-sluice-patterns", "x-sluice-not-required", "x-sluice-property-not", "x-sluice-not-string", "x-sluice-nonint"};
     return keys.count(k) != 0;
 }
 
@@ -281,11 +281,16 @@ opt_rule schema_compiler::alternatives_rule(const json::object& s, const std::st
     if (exclusive) {
         for (const auto& [b, bptr] : branches) excl.push_back(branch_exclusion(flatten(b, bptr, depth + 1), *this, bptr, depth));
     }
+    std::vector<json::value> subs;
+    for (const auto& [b, bptr] : branches) {
+        json::value sub = trivial_base ? b : merge(json::value(base), b, bptr, depth + 1);
+        subs.push_back(exclusive ? flatten(sub, bptr, depth + 1) : sub);
+    }
+    if (exclusive) split_one_of_kinds(subs);
     std::vector<std::string> alts;
     for (std::size_t i = 0; i < branches.size(); ++i) {
-        const auto& [b, bptr] = branches[i];
-        json::value sub = trivial_base ? b : merge(json::value(base), b, bptr, depth + 1);
-        if (exclusive) sub = exclude_others(flatten(sub, bptr, depth + 1), excl, i);
+        const std::string& bptr = branches[i].second;
+        json::value sub = exclusive ? exclude_others(subs[i], excl, i) : subs[i];
         opt_rule r = value_rule(sub, bptr, depth + 1);
         if (r && std::find(alts.begin(), alts.end(), *r) == alts.end()) alts.push_back(*r);
     }

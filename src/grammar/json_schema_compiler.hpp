@@ -52,6 +52,12 @@ exclusion branch_exclusion(const json::value& b, schema_compiler& c, const std::
 // Branch `self` of a oneOf, narrowed so that no instance also matches a negatable other branch.
 json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, std::size_t self);
 
+// oneOf branches (flattened, merged with their base) with the JSON types that make them
+// overlap removed: a type two branches accept whole is valid in neither; a type one branch
+// accepts whole is dropped from the branches that narrow it. x-sluice-nonint marks "number
+// but not integer" (json_schema_number.cpp).
+void split_one_of_kinds(std::vector<json::value>& subs);
+
 // A schema `not` can negate exactly: only type, string enum/const and string keywords.
 bool is_negatable(const json::object& not_schema);
 

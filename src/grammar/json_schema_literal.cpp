@@ -158,6 +158,9 @@ bool schema_compiler::instance_valid(const json::value& v, const json::value& sc
     }
     if (const json::value* n = s.if_contains("not"); n != nullptr && sub(v, *n)) return false;
     if (v.is_number()) {
+        if (const json::value* n = s.if_contains("x-sluice-nonint"); n != nullptr && n->is_bool() && n->as_bool() && is_integer_value(v)) {
+            return false;
+        }
         const double d = num(v);
         auto bound = [&](const char* k) { const json::value* b = s.if_contains(k); return b != nullptr && b->is_number() ? b : nullptr; };
         auto flag = [&](const char* k) { const json::value* b = s.if_contains(k); return b != nullptr && b->is_bool() && b->as_bool(); };

@@ -269,7 +269,10 @@ opt_rule schema_compiler::number_rule(const json::object& s, const std::string& 
         bounds.emplace_back(k, v);
         key += std::string("|") + k + "=" + json::serialize(*v);
     }
-    if (bounds.empty()) {
+    const json::value* nonint_flag = s.if_contains("x-sluice-nonint");
+    const bool nonint = !integer && nonint_flag != nullptr && nonint_flag->is_bool() && nonint_flag->as_bool();
+    if (nonint) key += "|nonint";
+    if (bounds.empty() && !nonint) {
         if (!integer) return any_number_rule();
         return rules_.add("integer", "\"-\"? (\"0\" | [1-9] [0-9]*) (\".\" \"0\"+)?");
     }
@@ -290,6 +293,9 @@ opt_rule schema_compiler::number_rule(const json::object& s, const std::string& 
             if (kw == "maximum") add(upper_bound(b, flag("exclusiveMaximum"), integer));
             if (kw == "exclusiveMaximum") add(upper_bound(b, true, integer));
         }
+        // Numbers that are not integers (oneOf beside an integer branch): a non-zero
+        // fraction, no exponent (a sound subset, like every bounded number).
+        if (nonint) add(compile_pattern("^-?(0|[1-9][0-9]*)\\.[0-9]*[1-9][0-9]*$", k_max_dfa_states));
     } catch (const regex_error& e) {
         refuse(pointer_append(ptr, "minimum"), "minimum", std::string("numeric bounds: ") + e.what());
     }

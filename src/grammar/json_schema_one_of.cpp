@@ -3,6 +3,7 @@
 // properties when they are negatable (type, string enum, string keywords). Branches that
 // cannot be negated leave oneOf acting as anyOf against them (docs/structured-output.md).
 #include <algorithm>
+#include <array>
 
 #include "grammar/json_schema_compiler.hpp"
 
@@ -86,6 +87,89 @@ json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, 
         }
     }
     return sub;
+}
+
+namespace {
+
+// JSON value kinds as oneOf sees them: "number" is integer + nonint.
+constexpr std::array<const char*, 7> k_kinds = {"null", "boolean", "object", "array", "string", "integer", "nonint"};
+using kind_set = unsigned;
+
+kind_set kinds_of_type(std::string_view t) {
+    for (std::size_t i = 0; i < k_kinds.size(); ++i) {
+        if (t == k_kinds[i]) return 1u << i;
+    }
+    return t == "number" ? (1u << 5) | (1u << 6) : 0u;
+}
+
+kind_set kinds_of(const json::value& sub) {
+    if (sub.is_bool()) return sub.as_bool() ? 0x7Fu : 0u;
+    const json::object* o = sub.if_object();
+    if (o == nullptr) return 0x7Fu;
+    const json::value* t = o->if_contains("type");
+    if (t == nullptr) return 0x7Fu;
+    kind_set k = 0;
+    if (t->is_string()) k = kinds_of_type(t->as_string());
+    if (t->is_array()) {
+        for (const json::value& e : t->as_array()) {
+            if (e.is_string()) k |= kinds_of_type(e.as_string());
+        }
+    }
+    if (const json::value* n = o->if_contains("x-sluice-nonint"); n != nullptr && n->is_bool() && n->as_bool()) k &= ~(1u << 5);
+    if (const json::value* n = o->if_contains("nullable"); n != nullptr && n->is_bool() && n->as_bool()) k |= 1u;
+    return k;
+}
+
+// Kinds the branch accepts whole: no keyword narrows them.
+kind_set full_kinds(const json::value& sub) {
+    if (sub.is_bool()) return kinds_of(sub);
+    const json::object* o = sub.if_object();
+    if (o == nullptr || has_assertions(*o, "type")) return 0;
+    return kinds_of(sub);
+}
+
+}  // namespace
+
+void split_one_of_kinds(std::vector<json::value>& subs) {
+    std::vector<kind_set> kinds;
+    std::vector<kind_set> full;
+    for (const json::value& s : subs) {
+        kinds.push_back(kinds_of(s));
+        full.push_back(full_kinds(s));
+    }
+    std::vector<kind_set> removed(subs.size(), 0);
+    for (std::size_t k = 0; k < k_kinds.size(); ++k) {
+        const kind_set bit = 1u << k;
+        std::size_t n_full = 0;
+        for (kind_set f : full) n_full += (f & bit) != 0 ? 1 : 0;
+        if (n_full == 0) continue;
+        // Two branches accept this kind whole: every such value matches both. One does: a
+        // value of this kind matching a narrower branch matches that one too.
+        for (std::size_t i = 0; i < subs.size(); ++i) {
+            if ((kinds[i] & bit) != 0 && (n_full >= 2 || (full[i] & bit) == 0)) removed[i] |= bit;
+        }
+    }
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        if (removed[i] == 0) continue;
+        const kind_set keep = kinds[i] & ~removed[i];
+        if (keep == 0) {
+            subs[i] = false;
+            continue;
+        }
+        if (subs[i].is_bool()) subs[i] = json::object{};
+        json::object& o = subs[i].as_object();
+        json::array types;
+        for (std::size_t k = 0; k < 5; ++k) {
+            if ((keep & (1u << k)) != 0) types.emplace_back(k_kinds[k]);
+        }
+        const bool integer = (keep & (1u << 5)) != 0;
+        const bool nonint = (keep & (1u << 6)) != 0;
+        if (integer && !nonint) types.emplace_back("integer");
+        if (nonint) types.emplace_back("number");
+        if (nonint && !integer) o["x-sluice-nonint"] = true;
+        o["type"] = types;
+        o.erase("nullable");
+    }
 }
 
 }  // namespace sluice::grammar::detail

@@ -159,6 +159,11 @@ TEST(json_schema, any_one_all_of_and_properties_beside_them) {
     EXPECT_TRUE(one(R"({"b":1})"));
     EXPECT_FALSE(one(R"({"a":1,"b":2})"));  // both branches: oneOf fails
     EXPECT_FALSE(one(R"({"k":1,"a":1})"));   // outer properties apply inside every branch
+    const checker kinds(R"({"oneOf": [{"type": "number"}, {"type": "integer"}, {"type": ["string", "null"]}, {"type": "null"}]})");
+    EXPECT_TRUE(kinds("1.5"));
+    EXPECT_FALSE(kinds("2"));     // an integer is a number too: both branches match
+    EXPECT_TRUE(kinds(R"("s")"));
+    EXPECT_FALSE(kinds("null"));  // two branches accept null whole
     const checker all(R"({"allOf": [{"properties": {"a": {"type": "integer"}}, "additionalProperties": false},
                                     {"properties": {"b": {}}, "required": ["a"]}], "type": "object"})");
     EXPECT_TRUE(all(R"({"a":1})"));
