@@ -9,7 +9,7 @@ namespace {
 constexpr std::size_t k_soft_frames = 1u << 20;
 constexpr std::size_t k_soft_rows = 1u << 14;     // 16 MiB of transition rows
 constexpr std::size_t k_hard_frames = 1u << 24;
-constexpr std::size_t k_max_closure = 1u << 18;  // frames visited by one closure
+constexpr std::size_t k_max_closure = 1u << 16;  // frames visited by the closures of one step
 }  // namespace
 
 parse_space::parse_space(const compiled_grammar& g) : g_(g) { clear(); }
@@ -46,7 +46,6 @@ std::uint32_t parse_space::frame(std::uint32_t state, std::uint32_t parent) {
 void parse_space::closure(std::uint32_t state, std::uint32_t parent, std::vector<std::uint32_t>& out) {
     work_.clear();
     work_.emplace_back(state, parent);
-    std::size_t visited = 0;
     while (!work_.empty()) {
         auto [s, p] = work_.back();
         work_.pop_back();
@@ -54,7 +53,7 @@ void parse_space::closure(std::uint32_t state, std::uint32_t parent, std::vector
         if (stamp_.size() <= id) stamp_.resize(frames_.size() + 1024, 0);
         if (stamp_[id] == generation_) continue;
         stamp_[id] = generation_;
-        if (++visited > k_max_closure) {
+        if (++visits_ > k_max_closure) {
             throw grammar_error("grammar is too ambiguous: more than " + std::to_string(k_max_closure) +
                                 " parser positions reached without consuming a byte");
         }
@@ -102,6 +101,7 @@ std::uint32_t parse_space::initial_set() { return closed_set(g_.rules[g_.root].s
 std::uint32_t parse_space::closed_set(std::uint32_t state, std::uint32_t parent) {
     scratch_.clear();
     ++generation_;
+    visits_ = 0;
     closure(state, parent, scratch_);
     return intern_set(scratch_);
 }
@@ -114,6 +114,7 @@ std::uint32_t parse_space::singleton(std::uint32_t f) {
 std::uint32_t parse_space::step_slow(std::uint32_t set, std::uint8_t b) {
     std::vector<std::uint32_t> out;
     ++generation_;
+    visits_ = 0;
     for (std::uint32_t m : sets_[set]) {
         if (m == k_wild) {
             out.push_back(k_wild);

@@ -6,8 +6,8 @@
 // here) and k_wild (popped into an unknown parent; used only when precomputing state masks).
 // Set 0 is the empty set (every path rejected).
 //
-// Bounds: a closure or set larger than k_max_stacks throws grammar_error (an ambiguous
-// grammar); the owner calls over_budget() between operations and rebuilds (see matcher).
+// Bounds: a set larger than k_max_stacks, or a step whose closures visit too many frames,
+// throws grammar_error (an ambiguous grammar); the owner calls over_budget() between operations and rebuilds (see matcher).
 // Not thread-safe; one owner.
 #pragma once
 
@@ -35,7 +35,7 @@ public:
     static constexpr std::uint32_t k_complete = 0xFFFFFFFDu;  // set marker
     static constexpr std::uint32_t k_wild = 0xFFFFFFFCu;      // set marker
     static constexpr std::uint32_t k_dead = 0;                // the empty set
-    static constexpr std::size_t k_max_stacks = 4096;
+    static constexpr std::size_t k_max_stacks = 2048;
 
     explicit parse_space(const compiled_grammar& g);
 
@@ -111,6 +111,7 @@ private:
     std::vector<std::uint32_t> rows_;
     std::vector<std::uint32_t> stamp_;
     std::uint32_t generation_ = 0;
+    std::size_t visits_ = 0;  // frames visited by the current step's closures
     std::vector<std::pair<std::uint32_t, std::uint32_t>> work_;
     std::vector<std::uint32_t> scratch_;
 };
