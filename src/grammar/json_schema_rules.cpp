@@ -57,6 +57,62 @@ std::string join_alternatives(const std::vector<std::string>& alts) {
     return out + ")";
 }
 
+// Hex digits a..b (0..15) in either case, as one class.
+std::string hex_digit_class(unsigned a, unsigned b) {
+    if (a == b) return hex_digit_fragment(a);
+    std::string out = "[";
+    if (a <= 9) out += std::string(1, static_cast<char>('0' + a)) + (std::min(b, 9u) > a ? "-" + std::string(1, static_cast<char>('0' + std::min(b, 9u))) : "");
+    if (b >= 10) {
+        const unsigned lo = std::max(a, 10u) - 10;
+        const unsigned hi = b - 10;
+        for (char base : {'a', 'A'}) {
+            out += static_cast<char>(base + lo);
+            if (hi > lo) out += "-" + std::string(1, static_cast<char>(base + hi));
+        }
+    }
+    return out + "]";
+}
+
+// `width` hex digits (either case) whose value is in [lo, hi]: the digit-wise range split.
+std::string hex_range(unsigned lo, unsigned hi, int width) {
+    if (width == 0) return {};
+    const unsigned base = 1u << (4 * (width - 1));
+    const unsigned dlo = lo / base;
+    const unsigned dhi = hi / base;
+    const std::string rest_any = width > 1 ? " [0-9a-fA-F]{" + std::to_string(width - 1) + "}" : "";
+    auto tail = [&](unsigned a, unsigned b) {
+        const std::string t = hex_range(a, b, width - 1);
+        return t.empty() ? std::string() : " " + t;
+    };
+    if (dlo == dhi) return hex_digit_fragment(dlo) + tail(lo % base, hi % base);
+    std::vector<std::string> parts;
+    unsigned mid_lo = dlo;
+    unsigned mid_hi = dhi;
+    if (lo % base != 0) {
+        parts.push_back(hex_digit_fragment(dlo) + tail(lo % base, base - 1));
+        ++mid_lo;
+    }
+    const bool last_partial = hi % base != base - 1;
+    if (last_partial) --mid_hi;
+    if (mid_lo <= mid_hi) parts.push_back(hex_digit_class(mid_lo, mid_hi) + rest_any);
+    if (last_partial) parts.push_back(hex_digit_fragment(dhi) + tail(0, hi % base));
+    return join_alternatives(parts);
+}
+
+// The \uXXXX spellings of the non-ASCII code points of `s` (what json.dumps writes with
+// ensure_ascii): BMP ranges by digit-wise split, single astral code points as surrogate pairs.
+void unicode_escapes(const code_set& s, std::vector<std::string>& alts) {
+    const code_set bmp = s.intersected(code_set(0x80, 0xFFFF));
+    for (const code_range& r : bmp.ranges()) alts.push_back("\"\\\\u\" " + hex_range(r.lo, r.hi, 4));
+    const code_set astral = s.intersected(code_set(0x10000, k_max_code_point));
+    if (astral.ranges().size() == 1 && astral.ranges()[0].lo == astral.ranges()[0].hi) {
+        const char32_t v = astral.ranges()[0].lo - 0x10000;
+        const unsigned high = 0xD800 + static_cast<unsigned>(v >> 10);
+        const unsigned low = 0xDC00 + static_cast<unsigned>(v & 0x3FF);
+        alts.push_back("\"\\\\u\" " + hex_range(high, high, 4) + " \"\\\\u\" " + hex_range(low, low, 4));
+    }
+}
+
 }  // namespace
 
 std::string gbnf_literal(std::string_view bytes) {
@@ -105,6 +161,7 @@ std::string json_char_fragment(const code_set& s) {
             alts.push_back(gbnf_class(plain));
         }
     }
+    unicode_escapes(s, alts);
     if (s.contains('/')) alts.push_back("\"\\\\/\"");
     if (s.contains('"')) alts.push_back("\"\\\\\\\"\"");
     if (s.contains('\\')) alts.push_back("\"\\\\\\\\\"");
@@ -130,9 +187,18 @@ std::string json_string_literal(std::string_view text) {
     std::size_t i = 0;
     while (i < text.size()) {
         const auto b = static_cast<unsigned char>(text[i]);
-        const bool special = b < 0x20 || b == '"' || b == '\\' || b == '/';
+        const bool special = b < 0x20 || b == '"' || b == '\\' || b == '/' || b >= 0x80;
+        const std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 1;
+        if (b >= 0x80) {
+            // Non-ASCII: raw UTF-8 or its \u escape (json.dumps' ensure_ascii).
+            const std::u32string cp = decode_utf8(text.substr(i, len));
+            if (in_literal) out += "\"";
+            in_literal = false;
+            out += " " + (cp.size() == 1 ? json_char_fragment(code_set(cp[0], cp[0])) : gbnf_literal(text.substr(i, len)));
+            i += len;
+            continue;
+        }
         if (!special) {
-            const std::size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 1;
             if (!in_literal) {
                 out += " \"";
                 in_literal = true;
@@ -143,7 +209,7 @@ std::string json_string_literal(std::string_view text) {
         if (in_literal) out += "\"";
         in_literal = false;
         out += " " + json_char_fragment(code_set(b, b));
-        ++i;
+        i += len;
     }
     if (!in_literal) out += " \"";
     return out + "\\\"\"";

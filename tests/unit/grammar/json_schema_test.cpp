@@ -142,6 +142,17 @@ TEST(json_schema, enum_and_const_filtered_by_the_rest) {
     EXPECT_TRUE(e(R"("b\"c")"));
     EXPECT_FALSE(e("1"));  // not a string
     EXPECT_FALSE(e("null"));
+    const checker u(R"({"enum": ["caf\u00e9 \u65e5\u672c", "\ud83d\ude00"]})");
+    EXPECT_TRUE(u(R"("café 日本")"));
+    EXPECT_TRUE(u(R"("caf\u00e9 \u65E5\u672c")"));  // ensure_ascii spelling, either case
+    EXPECT_TRUE(u(R"("\ud83d\ude00")"));
+    EXPECT_TRUE(u("\"\xF0\x9F\x98\x80\""));
+    EXPECT_FALSE(u(R"("caf\u00e8 日本")"));
+    const checker cls(R"({"type": "string", "pattern": "^[\u00e0-\u00ff\u0400-\u04ff]+$"})");
+    EXPECT_TRUE(cls(R"("\u00e0\u04FF")"));
+    EXPECT_TRUE(cls(R"("àя")"));
+    EXPECT_FALSE(cls(R"("\u00df")"));
+    EXPECT_FALSE(cls(R"("\u0500")"));
     const checker k(R"({"const": {"a": [1, 2.5, true]}})", pretty());
     EXPECT_TRUE(k(R"({"a":[1,2.5,true]})"));
     EXPECT_TRUE(k("{\n  \"a\": [\n    1,\n    2.5,\n    true\n  ]\n}"));
