@@ -281,6 +281,24 @@ opt_rule schema_compiler::number_rule(const json::object& s, const std::string& 
         const json::value* v = s.if_contains(k);
         return v != nullptr && v->is_bool() && v->as_bool();
     };
+    // A lone lower bound of zero only fixes the sign: exponents stay allowed (1e-05 >= 0).
+    if (!integer && !nonint) {
+        const json::value* mn = s.if_contains("minimum");
+        const json::value* xmn = s.if_contains("exclusiveMinimum");
+        const bool zero_min = mn != nullptr && mn->is_number() && mn->to_number<double>() == 0.0;
+        const bool zero_xmin = xmn != nullptr && xmn->is_number() && xmn->to_number<double>() == 0.0;
+        const bool only_lower = !s.contains("maximum") && !s.contains("exclusiveMaximum") &&
+                                ((zero_min && (xmn == nullptr || xmn->is_bool())) || (zero_xmin && mn == nullptr));
+        if (only_lower) {
+            const bool strict = zero_xmin || flag("exclusiveMinimum");
+            const std::string exp = " ([eE] [-+]? [0-9]+)?";
+            const std::string body = strict ? "([1-9] [0-9]* (\".\" [0-9]+)? | \"0.\" [0-9]* [1-9] [0-9]*)" + exp
+                                            : "(\"0\" | [1-9] [0-9]*) (\".\" [0-9]+)?" + exp;
+            const opt_rule r = rules_.add(strict ? "positive" : "non-negative", body);
+            scalar_cache_[key] = r;
+            return r;
+        }
+    }
     std::optional<dfa> d;
     auto add = [&](const dfa& x) { d = d ? intersect(*d, x, k_max_dfa_states) : x; };
     try {

@@ -247,6 +247,12 @@ TEST(json_schema, number_ranges_exact_without_exponent) {
     const checker neg(R"({"type": "number", "minimum": -1.5, "maximum": -0.25})");
     for (const char* ok : {"-1.5", "-1", "-0.25", "-0.3", "-1.49"}) EXPECT_TRUE(neg(ok)) << ok;
     for (const char* bad : {"-1.51", "-0.2", "0", "1"}) EXPECT_FALSE(neg(bad)) << bad;
+    const checker nonneg(R"({"type": "number", "minimum": 0})");
+    for (const char* ok : {"0", "0.0", "1e-05", "2.5E+3", "7"}) EXPECT_TRUE(nonneg(ok)) << ok;
+    for (const char* bad : {"-1", "-1e-05", "-0.5"}) EXPECT_FALSE(nonneg(bad)) << bad;
+    const checker pos(R"({"type": "number", "exclusiveMinimum": 0})");
+    for (const char* ok : {"1e-07", "0.001", "3"}) EXPECT_TRUE(pos(ok)) << ok;
+    for (const char* bad : {"0", "0.0", "0e5", "-2"}) EXPECT_FALSE(pos(bad)) << bad;
     const checker free(R"({"type": "number"})");
     EXPECT_TRUE(free("1e-05"));
     EXPECT_EQ(refusal(R"({"type": "number", "multipleOf": 0.5})"), "multipleOf@/multipleOf");
