@@ -103,10 +103,29 @@ public:
         dot(zero, b_.int_digits == "0" ? 0 : -1);
         const char b0 = b_.int_digits[0];
         digit_edges(s, b0, '1', [&](int rel) { return int_state(1, rel); });
+        // Compared with zero only the sign and zero-ness matter, which an exponent keeps:
+        // 1e-05 >= 0. (Not for integers: 15e-1 is no integer.)
+        if (b_.is_zero() && !integer_) add_exponents();
         return trim(out_);
     }
 
 private:
+    void add_exponents() {
+        const std::size_t n = out_.states.size();
+        const int e1 = add(false);
+        const int e2 = add(false);
+        const int e3 = add(true);
+        edge(e1, '+', '+', e2);
+        edge(e1, '-', '-', e2);
+        edge(e1, '0', '9', e3);
+        edge(e2, '0', '9', e3);
+        edge(e3, '0', '9', e3);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!out_.states[i].accept) continue;
+            edge(static_cast<int>(i), 'E', 'E', e1);
+            edge(static_cast<int>(i), 'e', 'e', e1);
+        }
+    }
     int add(bool accept) {
         out_.states.push_back(dfa_state{{}, accept});
         return static_cast<int>(out_.states.size() - 1);

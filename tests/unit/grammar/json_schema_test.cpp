@@ -253,6 +253,9 @@ TEST(json_schema, number_ranges_exact_without_exponent) {
     const checker pos(R"({"type": "number", "exclusiveMinimum": 0})");
     for (const char* ok : {"1e-07", "0.001", "3"}) EXPECT_TRUE(pos(ok)) << ok;
     for (const char* bad : {"0", "0.0", "0e5", "-2"}) EXPECT_FALSE(pos(bad)) << bad;
+    const checker above(R"({"type": "number", "minimum": -1})");
+    for (const char* ok : {"1e-07", "2E+30", "-1", "-0.5"}) EXPECT_TRUE(above(ok)) << ok;
+    for (const char* bad : {"-1.5", "-1e-07"}) EXPECT_FALSE(above(bad)) << bad;  // -1e-07 >= -1, but bounded sides have no exponent
     const checker free(R"({"type": "number"})");
     EXPECT_TRUE(free("1e-05"));
     EXPECT_EQ(refusal(R"({"type": "number", "multipleOf": 0.5})"), "multipleOf@/multipleOf");
