@@ -6,6 +6,7 @@
 //
 //   build/bench/load_bench [--url http://127.0.0.1:8080] [--api-key KEY] [--concurrency 1,4,8]
 //                          [--rounds 3] [--max-tokens 64] [--prompt TEXT] [--ban-token ID]
+//                          [--extra JSON]   (fields merged into each request, e.g. a response_format)
 //
 // --ban-token gives that token id a logit bias of -100 (the model's end-of-generation
 // token) so every request generates exactly --max-tokens tokens.
@@ -32,6 +33,7 @@ using clock_type = std::chrono::steady_clock;
 struct options {
     std::string host = "127.0.0.1", port = "8080", api_key, prompt = "Once upon a time, in a small village by the sea,";
     std::vector<int> concurrency{1, 4, 8};
+    json::object extra;  // fields merged into every request body
     int rounds = 3, max_tokens = 64;
     long ban_token = -1;
 };
@@ -56,6 +58,7 @@ request_stats run_request(const options& o) {
         json::object body{{"prompt", o.prompt}, {"max_tokens", o.max_tokens}, {"temperature", 0}, {"stream", true},
                           {"stream_options", json::object{{"include_usage", true}}}};
         if (o.ban_token >= 0) body["logit_bias"] = json::object{{std::to_string(o.ban_token), -100}};
+        for (const auto& kv : o.extra) body[kv.key()] = kv.value();  // --extra: e.g. a response_format
         bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/v1/completions", 11};
         req.set(bhttp::field::host, o.host);
         req.set(bhttp::field::content_type, "application/json");
@@ -142,6 +145,12 @@ int main(int argc, char** argv) {
         else if (k == "--max-tokens") o.max_tokens = std::stoi(v);
         else if (k == "--prompt") o.prompt = v;
         else if (k == "--ban-token") o.ban_token = std::stol(v);
+        else if (k == "--extra") {
+            json::error_code ec;
+            const auto x = json::parse(v, ec);
+            if (ec || !x.is_object()) { std::fprintf(stderr, "load_bench: --extra must be a JSON object\n"); return 2; }
+            o.extra = x.get_object();
+        }
         else { std::fprintf(stderr, "load_bench: unknown option %s\n", k.c_str()); return 2; }
     }
     std::printf("server http://%s:%s, %d rounds per stream, max_tokens %d\n", o.host.c_str(), o.port.c_str(), o.rounds, o.max_tokens);

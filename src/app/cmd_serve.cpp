@@ -199,6 +199,10 @@ int run_serve(const std::vector<std::string>& args) {
         const int c = vm["ctx-size"].as<int>();
         if (c < 16) throw error(errc::invalid_argument, "--ctx-size must be at least 16");
         n_ctx = static_cast<std::size_t>(c);
+        if (m->hparams().n_ctx_train > 0 && n_ctx > m->hparams().n_ctx_train) {
+            log::warn("--ctx-size " + std::to_string(n_ctx) + " is beyond the model's trained context of " +
+                      std::to_string(m->hparams().n_ctx_train) + " tokens: quality may degrade past it");
+        }
     }
     auto sched_cfg = scheduler_config(vm, n_ctx);
     sched_cfg.kv_bytes = kv_memory(vm, file.file_size());

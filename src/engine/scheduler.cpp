@@ -125,7 +125,8 @@ scheduler::admission scheduler::submit(generation_job job) {
     const auto& r = job.request;
     if (r.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
     if (r.grammar && !grammar_vocab_) throw error(errc::invalid_argument, "this scheduler has no vocabulary for constrained generation");
-    if (r.prompt.size() >= max_sequence_ || positions_needed(r, cfg_.n_ctx) > max_sequence_) return admission::too_large;
+    const std::size_t wanted = r.max_tokens < 0 ? cfg_.n_ctx : r.prompt.size() + static_cast<std::size_t>(r.max_tokens);
+    if (r.prompt.size() >= max_sequence_ || wanted > max_sequence_) return admission::too_large;
     std::size_t n = outstanding_.load();
     do {
         if (n >= cfg_.parallel + cfg_.queue_size) return admission::queue_full;
