@@ -19,6 +19,7 @@ class parser_state {
 public:
     parser_state(const compiled_grammar& g, const std::shared_ptr<const token_vocabulary>& v)
         : space(g), store(state_mask_store::of(g, v)) {
+        space.set_classes(&store->classes());
         current = space.initial_set();
     }
 
@@ -27,6 +28,7 @@ public:
         if (!space.over_budget()) return;
         current = space.rebuild(space.export_set(current));
         mask_cache.clear();
+        class_cache.clear();
         entry_of_frame.clear();
     }
 
@@ -74,6 +76,9 @@ public:
     std::unordered_map<std::uint32_t, const state_mask*> entry_of_frame;  // entries live in the store
     std::uint32_t current = 0;
     std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> mask_cache;
+    // Masks by canonical set (parse_space::canonical_set): a long counter (maxLength) changes
+    // state every character but not class.
+    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> class_cache;
 };
 
 }  // namespace detail
@@ -115,9 +120,17 @@ void matcher::fill_mask(std::vector<std::uint32_t>& mask) {
         std::copy(it->second.begin(), it->second.end(), mask.begin());
         return;
     }
-    state_->compute_mask(mask.data());
-    if (state_->space.is_complete(state_->current)) {
-        for (auto id : vocab_->eog_ids()) mask[static_cast<std::size_t>(id) >> 5] |= 1u << (id & 31);
+    std::uint32_t key = state_->space.canonical_set(state_->current);
+    auto& by_class = state_->class_cache;
+    if (auto it = by_class.find(key); it != by_class.end()) {
+        std::copy(it->second.begin(), it->second.end(), mask.begin());
+    } else {
+        state_->compute_mask(mask.data());
+        if (state_->space.is_complete(state_->current)) {
+            for (auto id : vocab_->eog_ids()) mask[static_cast<std::size_t>(id) >> 5] |= 1u << (id & 31);
+        }
+        if (by_class.size() >= k_mask_cache_entries) by_class.clear();
+        by_class.emplace(key, mask);
     }
     if (cache.size() >= k_mask_cache_entries) cache.clear();
     cache.emplace(state_->current, mask);

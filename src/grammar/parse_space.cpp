@@ -22,6 +22,10 @@ void parse_space::clear() {
     set_index_.clear();
     row_of_.clear();
     text_closed_.clear();
+    canon_frame_.clear();
+    canon_index_.clear();
+    canon_set_of_.clear();
+    canon_sets_.clear();
     rows_.clear();
     stamp_.clear();
     generation_ = 0;
@@ -92,6 +96,7 @@ std::uint32_t parse_space::intern_set(std::vector<std::uint32_t>& m) {
     flags_.push_back(f);
     row_of_.push_back(k_no_row);
     text_closed_.push_back(-1);
+    canon_set_of_.push_back(k_unknown);
     set_index_.emplace(m, id);
     return id;
 }
@@ -141,10 +146,43 @@ bool parse_space::closed_under_text(std::uint32_t set) {
     };
     if (!has_frames(set)) return answer(false);
     for (unsigned b = 0x20; b < 0x7F; ++b) {
-        if (b != '"' && b != '\\' && step(set, static_cast<std::uint8_t>(b)) != set) return answer(false);
+        if (b != '"' && b != '\\' && !same_canonical(step(set, static_cast<std::uint8_t>(b)), set)) return answer(false);
     }
     std::vector<std::uint32_t> targets;
-    return answer(multibyte_targets(set, targets) && targets.size() == 1 && targets[0] == set);
+    if (!multibyte_targets(set, targets)) return answer(false);
+    for (auto t : targets) {
+        if (!same_canonical(t, set)) return answer(false);
+    }
+    return answer(true);
+}
+
+std::uint32_t parse_space::canonical_frame(std::uint32_t f) {
+    std::vector<std::uint32_t> path;
+    std::uint32_t g = f;
+    while (g != k_root && g != k_open) {
+        if (auto it = canon_frame_.find(g); it != canon_frame_.end()) break;
+        path.push_back(g);
+        g = frames_[g].parent;
+    }
+    std::uint32_t c = (g == k_root || g == k_open) ? g : canon_frame_[g];
+    for (std::size_t i = path.size(); i-- > 0;) {
+        std::uint64_t key = static_cast<std::uint64_t>((*classes_)[frames_[path[i]].state]) << 32 | c;
+        c = canon_index_.try_emplace(key, static_cast<std::uint32_t>(canon_index_.size())).first->second;
+        canon_frame_.emplace(path[i], c);
+    }
+    return c;
+}
+
+std::uint32_t parse_space::canonical_set(std::uint32_t set) {
+    if (classes_ == nullptr) return set;
+    if (canon_set_of_[set] != k_unknown) return canon_set_of_[set];
+    std::vector<std::uint32_t> key;
+    for (std::uint32_t m : sets_[set]) key.push_back(m == k_complete || m == k_wild ? m : canonical_frame(m));
+    std::sort(key.begin(), key.end());
+    key.erase(std::unique(key.begin(), key.end()), key.end());
+    std::uint32_t id = canon_sets_.try_emplace(std::move(key), static_cast<std::uint32_t>(canon_sets_.size())).first->second;
+    canon_set_of_[set] = id;
+    return id;
 }
 
 bool parse_space::multibyte_targets(std::uint32_t set, std::vector<std::uint32_t>& out) {

@@ -73,9 +73,17 @@ public:
     std::uint32_t frame_parent(std::uint32_t f) const noexcept { return frames_[f].parent; }
 
     // True when every character of the vocabulary's text slice (UTF-8 characters other than
-    // controls, '"' and '\\') leads from `set` back to `set`: then every token made of such
-    // characters is allowed. Memoised per set.
+    // controls, '"' and '\\') leads from `set` back to `set` - or, with lookahead classes, to
+    // a set of the same canonical form: then every token made of such characters is allowed.
+    // Memoised per set.
     bool closed_under_text(std::uint32_t set);
+
+    // Lookahead classes (lookahead_classes.hpp) over the vocabulary's longest token; enables
+    // canonical_set. Must outlive this object.
+    void set_classes(const std::vector<std::uint32_t>* classes) noexcept { classes_ = classes; }
+    // The set with every state of every stack replaced by its lookahead class, interned: sets
+    // with equal canonical forms allow the same tokens. Without classes: the set itself.
+    std::uint32_t canonical_set(std::uint32_t set);
 
     // True when the memo has grown past its soft budget; the owner should rebuild.
     bool over_budget() const noexcept;
@@ -110,6 +118,14 @@ private:
     std::vector<std::uint32_t> row_of_;
     std::vector<std::uint32_t> rows_;
     std::vector<std::uint32_t> stamp_;
+    std::uint32_t canonical_frame(std::uint32_t f);
+    bool same_canonical(std::uint32_t a, std::uint32_t b) { return a == b || (classes_ && canonical_set(a) == canonical_set(b)); }
+
+    const std::vector<std::uint32_t>* classes_ = nullptr;
+    std::unordered_map<std::uint32_t, std::uint32_t> canon_frame_;   // frame -> canonical frame
+    std::unordered_map<std::uint64_t, std::uint32_t> canon_index_;   // (class, canonical parent)
+    std::vector<std::uint32_t> canon_set_of_;                        // per set, k_unknown
+    std::unordered_map<std::vector<std::uint32_t>, std::uint32_t, vector_hash> canon_sets_;
     std::uint32_t generation_ = 0;
     std::size_t visits_ = 0;  // frames visited by the current step's closures
     std::vector<std::pair<std::uint32_t, std::uint32_t>> work_;

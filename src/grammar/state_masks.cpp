@@ -1,6 +1,9 @@
 #include "grammar/state_masks.hpp"
 
+#include "grammar/lookahead_classes.hpp"
 #include "grammar/trie_walk.hpp"
+
+#include <algorithm>
 
 #include <unordered_map>
 
@@ -34,6 +37,13 @@ std::shared_ptr<state_mask_store> state_mask_store::of(const compiled_grammar& g
     auto store = std::make_shared<state_mask_store>(g, v);
     g.stores.emplace_back(v, store);
     return store;
+}
+
+const std::vector<std::uint32_t>& state_mask_store::classes() {
+    std::call_once(classes_once_, [&] {
+        classes_ = lookahead_classes(g_, std::max(vocab_->trie().max_depth, vocab_->rest_trie().max_depth));
+    });
+    return classes_;
 }
 
 std::shared_ptr<const state_mask> state_mask_store::get(const std::vector<std::uint32_t>& chain) {
@@ -91,6 +101,7 @@ std::string state_mask_store::canonical_key(const std::vector<std::uint32_t>& ch
 // its pop continuations as separate members.
 std::shared_ptr<const state_mask> state_mask_store::compute(const std::vector<std::uint32_t>& chain) const {
     parse_space space(g_);
+    space.set_classes(&const_cast<state_mask_store*>(this)->classes());
     auto entry = std::make_shared<state_mask>();
     std::vector<std::uint32_t> certain(vocab_->mask_words(), 0);
     trie_walker walker(space, *vocab_, certain.data(), entry.get());

@@ -53,6 +53,8 @@ class state_mask_store {
 public:
     state_mask_store(const compiled_grammar& g, std::shared_ptr<const token_vocabulary> v);
     const token_vocabulary& vocabulary() const noexcept { return *vocab_; }
+    // lookahead_classes over the vocabulary's longest token, computed on first use.
+    const std::vector<std::uint32_t>& classes();
     // The entry of `chain` (top state first), computing it on first use.
     std::shared_ptr<const state_mask> get(const std::vector<std::uint32_t>& chain);
 
@@ -67,6 +69,8 @@ private:
     std::shared_ptr<const token_vocabulary> vocab_;
     std::mutex mutex_;
     std::map<std::vector<std::uint32_t>, std::shared_ptr<const state_mask>> entries_;
+    std::once_flag classes_once_;
+    std::vector<std::uint32_t> classes_;
 };
 
 // Sets the bits of the tokens ending at trie node n.

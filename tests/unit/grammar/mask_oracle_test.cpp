@@ -38,6 +38,10 @@ word ::= [a-zé€😀]+)",
     R"(root ::= (a | b)*
 a ::= "" | "q"
 b ::= a "r")",
+    // Long counters: states far from the bound share lookahead classes (masks reused).
+    R"(root ::= "\"" [^"\\]{0,40} "\"" ("," [a-z]{3,30})?)",
+    R"(root ::= "\"" char{2,60} "\""
+char ::= [^"\\] | "\\" ["nt])",
 };
 
 // Walks `steps` random allowed tokens, checking every mask against the oracle.
