@@ -26,6 +26,7 @@ inline constexpr int k_max_depth = 128;
 inline constexpr std::size_t k_max_dfa_states = 4096;
 inline constexpr std::size_t k_max_grammar_bytes = 4u << 20;
 inline constexpr std::size_t k_max_enum_values = 4096;
+inline constexpr std::size_t k_max_work = 200000;
 
 // "/a~1b" for key "a/b" (RFC 6901).
 std::string pointer_append(const std::string& ptr, std::string_view key);
@@ -120,6 +121,9 @@ public:
     bool instance_valid(const json::value& instance, const json::value& schema, const std::string& ptr, int depth);
 
     bool ignore_ref_siblings() const { return ignore_ref_siblings_; }
+    // Counts one unit of expansion work (flatten, merge, validating an enum value); refuses
+    // the schema past k_max_work, so a DAG of allOf references cannot take exponential time.
+    void charge(const std::string& ptr);
 
 private:
     opt_rule compile_flat(const json::object& s, const std::string& ptr, int depth);
@@ -140,6 +144,8 @@ private:
     std::set<std::string> pending_used_;              // pending refs referred to recursively
     std::vector<std::string> head_refs_;              // refs entered since the last '{' or '['
     std::map<std::string, dfa> pattern_cache_;
+    std::map<std::string, json::value> flat_cache_;   // $ref target pointer -> flattened
+    std::size_t work_ = 0;
     std::map<std::string, dfa> format_cache_;
     std::string any_value_;
     std::string any_object_;

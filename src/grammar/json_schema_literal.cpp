@@ -132,6 +132,7 @@ opt_rule schema_compiler::literal_rule(const json::object& s, const std::string&
 
 bool schema_compiler::instance_valid(const json::value& v, const json::value& schema_in, const std::string& ptr, int depth) {
     if (depth > k_max_depth) refuse(ptr, "", "schema nested too deeply");
+    charge(ptr);
     const json::value schema = flatten(schema_in, ptr, depth + 1);
     if (schema.is_bool()) return schema.as_bool();
     if (!schema.is_object()) return true;

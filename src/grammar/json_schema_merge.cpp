@@ -65,8 +65,13 @@ const json::object* obj_at(const json::object& o, std::string_view k) {
 
 }  // namespace
 
+void schema_compiler::charge(const std::string& ptr) {
+    if (++work_ > k_max_work) refuse(ptr, "allOf", "schema too complex: allOf/$ref/enum expansion over budget");
+}
+
 json::value schema_compiler::flatten(const json::value& schema, const std::string& ptr, int depth) {
     if (depth > k_max_depth) refuse(ptr, "allOf", "allOf/$ref expansion deeper than " + std::to_string(k_max_depth));
+    charge(ptr);
     if (!schema.is_object()) return schema;
     const json::object& o = schema.as_object();
     if (!o.contains("$ref") && !o.contains("allOf")) return schema;
@@ -77,7 +82,10 @@ json::value schema_compiler::flatten(const json::value& schema, const std::strin
     if (const json::value* ref = o.if_contains("$ref")) {
         std::string target_ptr;
         const json::value& target = resolve_ref(*ref, ptr, target_ptr);
-        json::value t = flatten(target, target_ptr, depth + 1);
+        // A referenced schema flattens to the same value wherever it is used: once each.
+        auto cached = flat_cache_.find(target_ptr);
+        if (cached == flat_cache_.end()) cached = flat_cache_.emplace(target_ptr, flatten(target, target_ptr, depth + 1)).first;
+        json::value t = cached->second;
         result = ignore_ref_siblings_ ? t : merge(result, t, ptr, depth + 1);
     }
     if (const json::value* all = o.if_contains("allOf")) {
@@ -92,6 +100,7 @@ json::value schema_compiler::flatten(const json::value& schema, const std::strin
 }
 
 json::value schema_compiler::merge(const json::value& a_in, const json::value& b_in, const std::string& ptr, int depth) {
+    charge(ptr);
     const json::value a = flatten(a_in, ptr, depth + 1);
     const json::value b = flatten(b_in, ptr, depth + 1);
     if (a.is_bool()) return a.as_bool() ? b : a;

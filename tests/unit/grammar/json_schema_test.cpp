@@ -407,6 +407,14 @@ TEST(json_schema, hostile_schemas_fail_cleanly) {
     }
     EXPECT_NE(refusal(many_any + "]}"), "");  // 3^6 combinations: over the bound
     EXPECT_EQ(refusal(R"({"type": "string", "maxLength": 1000000000})"), "");
+    // A DAG of allOf references doubling at each of 40 levels: linear, not 2^40.
+    std::string dag = R"({"$defs": {)";
+    for (int i = 0; i < 40; ++i) {
+        const std::string next = "#/$defs/d" + std::to_string(i + 1);
+        dag += "\"d" + std::to_string(i) + R"(": {"allOf": [{"$ref": ")" + next + R"("}, {"$ref": ")" + next + R"("}]},)";
+    }
+    dag += R"("d40": {"type": "string"}}, "$ref": "#/$defs/d0"})";
+    EXPECT_TRUE(checker(dag)(R"("x")"));
 }
 
 }  // namespace
