@@ -9,7 +9,7 @@ namespace {
 constexpr std::size_t k_soft_frames = 1u << 20;
 constexpr std::size_t k_soft_rows = 1u << 14;     // 16 MiB of transition rows
 constexpr std::size_t k_hard_frames = 1u << 24;
-constexpr std::size_t k_max_closure = 1u << 16;  // frames visited by the closures of one step
+constexpr std::size_t k_max_closure = 1u << 14;  // frames visited by the closures of one step
 }  // namespace
 
 parse_space::parse_space(const compiled_grammar& g) : g_(g) { clear(); }
