@@ -52,17 +52,24 @@ public:
     opt_rule emit() {
         const int start = node({0, 0, 0, true});
         for (std::size_t i = 0; i < states_.size(); ++i) expand(static_cast<int>(i));
+        // Live states reach an end: backwards from the ends over reversed edges.
         std::vector<char> live(states_.size(), 0);
-        bool changed = true;
-        while (changed) {
-            changed = false;
-            for (std::size_t i = 0; i < states_.size(); ++i) {
-                if (live[i] != 0) continue;
-                bool ok = ends_[i];
-                for (const auto& [text, to] : edges_[i]) ok = ok || live[static_cast<std::size_t>(to)] != 0;
-                if (ok) {
-                    live[i] = 1;
-                    changed = true;
+        std::vector<std::vector<int>> rev(states_.size());
+        std::vector<int> stack;
+        for (std::size_t i = 0; i < states_.size(); ++i) {
+            for (const auto& [text, to] : edges_[i]) rev[static_cast<std::size_t>(to)].push_back(static_cast<int>(i));
+            if (ends_[i]) {
+                live[i] = 1;
+                stack.push_back(static_cast<int>(i));
+            }
+        }
+        while (!stack.empty()) {
+            const int s = stack.back();
+            stack.pop_back();
+            for (int p : rev[static_cast<std::size_t>(s)]) {
+                if (live[static_cast<std::size_t>(p)] == 0) {
+                    live[static_cast<std::size_t>(p)] = 1;
+                    stack.push_back(p);
                 }
             }
         }

@@ -85,18 +85,50 @@ private:
     std::size_t p_ = 0;
 };
 
+// The rule names a body refers to.
+std::set<std::string> references(std::string_view t) {
+    std::set<std::string> out;
+    std::size_t p = 0;
+    while (p < t.size()) {
+        const char c = t[p];
+        if (c == '"' || c == '[') {
+            const char close = c == '"' ? '"' : ']';
+            ++p;
+            while (p < t.size() && t[p] != close) p += t[p] == '\\' ? 2 : 1;
+            ++p;
+        } else if (c == '{') {
+            while (p < t.size() && t[p] != '}') ++p;
+        } else if (name_char(c)) {
+            const std::size_t start = p;
+            while (p < t.size() && name_char(t[p])) ++p;
+            out.emplace(t.substr(start, p - start));
+        } else {
+            ++p;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::vector<std::string> rule_set::unproductive() const {
+    // Worklist: a rule is looked at again only when a rule it refers to became productive.
     std::set<std::string> productive;
-    bool changed = true;
-    while (changed) {
-        changed = false;
-        for (const auto& [name, body] : bodies_) {
-            if (productive.count(name) != 0) continue;
-            if (body_eval(body, productive).run()) {
-                productive.insert(name);
-                changed = true;
+    std::map<std::string, std::vector<std::string>> users;
+    std::vector<std::string> queue;
+    for (const auto& [name, body] : bodies_) {
+        for (const std::string& r : references(body)) users[r].push_back(name);
+        queue.push_back(name);
+    }
+    while (!queue.empty()) {
+        const std::string name = std::move(queue.back());
+        queue.pop_back();
+        if (productive.count(name) != 0) continue;
+        if (!body_eval(bodies_.at(name), productive).run()) continue;
+        productive.insert(name);
+        if (auto it = users.find(name); it != users.end()) {
+            for (const std::string& u : it->second) {
+                if (productive.count(u) == 0) queue.push_back(u);
             }
         }
     }
