@@ -5,7 +5,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -83,4 +83,4 @@ opt_rule schema_compiler::array_rule(const json::object& s, const std::string& p
     return rules_.add("array", "\"[\"" + w + after);
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -11,7 +11,7 @@ namespace sluice::grammar {
 schema_error::schema_error(std::string pointer_, std::string keyword_, const std::string& message)
     : sluice::error(errc::invalid_argument, message), pointer(std::move(pointer_)), keyword(std::move(keyword_)) {}
 
-namespace detail {
+namespace json_schema_detail {
 
 namespace {
 
@@ -437,14 +437,14 @@ std::string schema_compiler::compile_json_object() {
     return rules_.text();
 }
 
-}  // namespace detail
+}  // namespace json_schema_detail
 
 std::string compile_json_schema(const boost::json::value& schema, const schema_options& opts) {
-    return detail::schema_compiler(schema, opts).compile_root();
+    return json_schema_detail::schema_compiler(schema, opts).compile_root();
 }
 
 std::string json_object_grammar(const schema_options& opts) {
-    return detail::schema_compiler(boost::json::value(true), opts).compile_json_object();
+    return json_schema_detail::schema_compiler(boost::json::value(true), opts).compile_json_object();
 }
 
 }  // namespace sluice::grammar

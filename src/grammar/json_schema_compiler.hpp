@@ -16,7 +16,7 @@
 #include "grammar/regex_automaton.hpp"
 #include "sluice/grammar/json_schema.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace json = boost::json;
 
@@ -170,4 +170,4 @@ private:
     std::vector<std::string> saved_;
 };
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

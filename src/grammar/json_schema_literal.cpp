@@ -6,7 +6,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -241,4 +241,4 @@ bool schema_compiler::instance_valid(const json::value& v, const json::value& sc
     return true;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -6,7 +6,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -207,4 +207,4 @@ json::value schema_compiler::merge(const json::value& a_in, const json::value& b
     return out;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -9,7 +9,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -343,4 +343,4 @@ opt_rule schema_compiler::number_rule(const json::object& s, const std::string& 
     return r;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -10,7 +10,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -423,4 +423,4 @@ opt_rule schema_compiler::object_rule(const json::object& s, const std::string& 
     }
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -7,7 +7,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 exclusion branch_exclusion(const json::value& b, schema_compiler& c, const std::string& ptr, int depth) {
     exclusion e;
@@ -172,4 +172,4 @@ void split_one_of_kinds(std::vector<json::value>& subs) {
     }
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -7,7 +7,7 @@
 
 #include "grammar/json_schema_rules.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -139,4 +139,4 @@ std::vector<std::string> rule_set::unproductive() const {
     return out;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

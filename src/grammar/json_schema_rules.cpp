@@ -5,7 +5,7 @@
 
 #include "sluice/grammar/json_schema.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -310,4 +310,4 @@ std::string rule_set::add_dfa(std::string_view hint, const dfa& a, dfa_context c
     return names[0];
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -11,7 +11,7 @@
 
 #include "grammar/regex_automaton.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 // Where a DFA's characters live: inside a JSON string (written JSON-escaped, the accepting
 // states close the string with '"'), or raw (digits of a number; accepting states may end).
@@ -62,4 +62,4 @@ std::string json_char_fragment(const code_set& s);
 // A JSON string literal equal to `text` (UTF-8), accepting its escaped spellings.
 std::string json_string_literal(std::string_view text);
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -5,7 +5,7 @@
 
 #include "grammar/json_schema_compiler.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -183,4 +183,4 @@ opt_rule schema_compiler::string_rule(const json::object& s, const std::string& 
     return r;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -7,7 +7,7 @@
 
 #include "grammar/regex_automaton.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 struct regex_node {
     enum class kind { chars, concat, alt, repeat, line_start, line_end, empty };
@@ -21,4 +21,4 @@ struct regex_node {
 // Parses ECMA-262 pattern syntax (the subset in docs/structured-output.md). Throws regex_error.
 std::unique_ptr<regex_node> parse_regex(std::string_view pattern);
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

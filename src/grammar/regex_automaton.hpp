@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 constexpr char32_t k_max_code_point = 0x10FFFF;
 
@@ -83,4 +83,4 @@ dfa trim(const dfa& a);
 // UTF-8 -> code points; invalid bytes become U+FFFD.
 std::u32string decode_utf8(std::string_view s);
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -3,7 +3,7 @@
 
 #include "grammar/regex_automaton.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -125,4 +125,4 @@ std::u32string decode_utf8(std::string_view s) {
     return out;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -6,7 +6,7 @@
 
 #include "grammar/regex_automaton.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -244,4 +244,4 @@ dfa trim(const dfa& a) {
     return out;
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

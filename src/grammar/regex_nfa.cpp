@@ -6,7 +6,7 @@
 
 #include "grammar/regex_ast.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -239,4 +239,4 @@ dfa compile_plain(std::string_view pattern, std::size_t max_states) {
 
 }  // namespace
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

@@ -7,7 +7,7 @@
 
 #include "grammar/regex_ast.hpp"
 
-namespace sluice::grammar::detail {
+namespace sluice::grammar::json_schema_detail {
 
 namespace {
 
@@ -336,4 +336,4 @@ std::unique_ptr<regex_node> parse_regex(std::string_view pattern) {
     return regex_parser(decode_utf8(pattern)).parse();
 }
 
-}  // namespace sluice::grammar::detail
+}  // namespace sluice::grammar::json_schema_detail

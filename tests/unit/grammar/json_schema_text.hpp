@@ -14,7 +14,7 @@ namespace sluice::test {
 
 inline void python_json_string(std::string& out, std::string_view s, bool ascii) {
     out += '"';
-    const std::u32string cps = sluice::grammar::detail::decode_utf8(s);
+    const std::u32string cps = sluice::grammar::json_schema_detail::decode_utf8(s);
     std::size_t byte = 0;
     for (char32_t c : cps) {
         const std::size_t len = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
@@ -56,7 +56,7 @@ inline void python_json_into(std::string& out, const boost::json::value& v, int 
         case boost::json::kind::bool_: out += v.as_bool() ? "true" : "false"; break;
         case boost::json::kind::int64: out += std::to_string(v.as_int64()); break;
         case boost::json::kind::uint64: out += std::to_string(v.as_uint64()); break;
-        case boost::json::kind::double_: out += sluice::grammar::detail::python_float(v.as_double()); break;
+        case boost::json::kind::double_: out += sluice::grammar::json_schema_detail::python_float(v.as_double()); break;
         case boost::json::kind::string: python_json_string(out, v.as_string(), ascii); break;
         case boost::json::kind::array: {
             const auto& a = v.as_array();
