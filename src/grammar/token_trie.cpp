@@ -37,7 +37,7 @@ token_trie token_trie::build(const std::vector<std::string>& pieces, const std::
                              const std::vector<std::uint8_t>& in_slice) {
     std::vector<std::int32_t> order;
     for (std::size_t i = 0; i < pieces.size(); ++i) {
-        if (eligible[i] && !pieces[i].empty()) order.push_back(static_cast<std::int32_t>(i));
+        if (eligible[i] && !pieces[i].empty() && pieces[i].size() <= k_max_piece_bytes) order.push_back(static_cast<std::int32_t>(i));
     }
     std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
         return pieces[static_cast<std::size_t>(a)] < pieces[static_cast<std::size_t>(b)];
@@ -92,6 +92,13 @@ token_trie token_trie::build(const std::vector<std::string>& pieces, const std::
     }
     t.tokens_begin.push_back(static_cast<std::uint32_t>(t.token_ids.size()));
     for (std::uint32_t n = 1; n < t.size(); n = t.subtree_end[n]) t.root_child[t.byte[n]] = n;
+    t.nodes.resize(t.size());
+    for (std::uint32_t n = 0; n < t.size(); ++n) {
+        std::uint8_t flags = t.boundary[n] ? k_boundary : 0;
+        if (t.tokens_begin[n] != t.tokens_begin[n + 1]) flags |= k_has_tokens;
+        if (t.subtree_end[n] - n >= k_big_subtree_nodes) flags |= k_big_subtree;
+        t.nodes[n] = {t.subtree_end[n], t.tokens_begin[n], static_cast<std::uint16_t>(t.depth[n]), t.byte[n], flags};
+    }
     return t;
 }
 

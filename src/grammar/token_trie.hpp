@@ -11,6 +11,19 @@
 namespace sluice::grammar::detail {
 
 struct token_trie {
+    // The fields the mask walk reads, packed per node (one cache line holds five nodes).
+    struct packed_node {
+        std::uint32_t subtree_end;
+        std::uint32_t tokens_begin;
+        std::uint16_t depth;
+        std::uint8_t byte;
+        std::uint8_t flags;  // k_boundary | k_has_tokens | k_big_subtree
+    };
+    static constexpr std::uint8_t k_boundary = 1, k_has_tokens = 2, k_big_subtree = 4;
+    static constexpr std::uint32_t k_big_subtree_nodes = 1024;
+    static constexpr std::size_t k_max_piece_bytes = 4096;  // longer pieces are never allowed
+    std::vector<packed_node> nodes;
+
     std::vector<std::uint8_t> byte;           // byte on the edge into the node (root: 0)
     std::vector<std::uint32_t> depth;         // bytes from the root
     std::vector<std::uint32_t> parent;        // root: 0

@@ -2,9 +2,6 @@
 
 namespace sluice::grammar::detail {
 
-namespace {
-constexpr std::uint32_t k_min_slice_subtree = 1024;  // trie nodes
-}  // namespace
 
 void trie_walker::mark(const token_trie& t, std::uint32_t n) {
     if (t.tokens_begin[n] == t.tokens_begin[n + 1]) return;
@@ -22,7 +19,10 @@ void trie_walker::uncertain(const token_trie& t, bool in_rest, std::uint32_t n, 
 bool trie_walker::take_slice(std::uint32_t n, std::uint32_t set, const std::string& path) {
     const token_trie& t = vocab_.trie();
     // Below a small subtree the check and the rest-trie lookup cost more than they save.
-    if (!t.boundary[n] || (n != 0 && t.subtree_end[n] - n < k_min_slice_subtree) || !space_.closed_under_text(set)) return false;
+    if (!t.boundary[n] || (n != 0 && t.subtree_end[n] - n < token_trie::k_big_subtree_nodes) ||
+        !space_.closed_under_text(set)) {
+        return false;
+    }
     if (n == 0) {
         const auto& slice = vocab_.text_slice();
         for (std::size_t w = 0; w < slice.size(); ++w) mask_[w] |= slice[w];
@@ -47,34 +47,35 @@ void trie_walker::walk(bool in_rest, std::uint32_t node, std::uint32_t set, cons
     if (!in_rest && take_slice(node, set, path)) return;
     mark(t, node);
     auto& stack = stack_[in_rest];
-    auto& p = path_[in_rest];
     if (stack.size() < t.max_depth + 2) stack.resize(t.max_depth + 2);
-    p = path;
-    const std::uint32_t base = t.depth[node];
+    const token_trie::packed_node* nodes = t.nodes.data();
+    const std::uint32_t base = nodes[node].depth;
     stack[0] = set;
-    const std::uint32_t end = t.subtree_end[node];
+    const std::uint32_t end = nodes[node].subtree_end;
+    constexpr std::uint8_t k_slice_candidate = token_trie::k_boundary | token_trie::k_big_subtree;
     std::uint32_t i = node + 1;
     while (i < end) {
-        const std::uint32_t depth = t.depth[i];
-        const std::uint32_t d = depth - base;
-        const std::uint32_t next = space_.step(stack[d - 1], t.byte[i]);
+        const token_trie::packed_node& nd = nodes[i];
+        const std::uint32_t d = nd.depth - base;
+        const std::uint32_t next = space_.step(stack[d - 1], nd.byte);
         if (next == parse_space::k_dead) {
-            i = t.subtree_end[i];
+            i = nd.subtree_end;
             continue;
         }
-        p.resize(depth);
-        p[depth - 1] = static_cast<char>(t.byte[i]);
         if (entry_ != nullptr && space_.has_wild(next)) {
-            uncertain(t, in_rest, i, p);
-            i = t.subtree_end[i];
+            uncertain(t, in_rest, i, t.path(i));
+            i = nd.subtree_end;
             continue;
         }
-        if (!in_rest && t.boundary[i] && t.subtree_end[i] - i >= k_min_slice_subtree && take_slice(i, next, p)) {
-            i = t.subtree_end[i];
+        if (!in_rest && (nd.flags & k_slice_candidate) == k_slice_candidate && take_slice(i, next, t.path(i))) {
+            i = nd.subtree_end;
             continue;
         }
         stack[d] = next;
-        mark(t, i);
+        if (nd.flags & token_trie::k_has_tokens) {
+            set_token_bits(t, i, mask_);
+            marked = true;
+        }
         ++i;
     }
 }

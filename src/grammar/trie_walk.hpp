@@ -41,7 +41,6 @@ private:
     std::uint32_t* mask_;
     state_mask* entry_;
     std::vector<std::uint32_t> stack_[2];
-    std::string path_[2];
 };
 
 }  // namespace sluice::grammar::detail
