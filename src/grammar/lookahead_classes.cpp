@@ -8,7 +8,7 @@
 namespace sluice::grammar::detail {
 
 namespace {
-constexpr std::size_t k_max_work = 8u << 20;  // state-rounds
+constexpr std::size_t k_max_work = 1u << 20;  // state-rounds: at most some 30 ms, once per grammar
 }
 
 std::vector<std::uint32_t> lookahead_classes(const compiled_grammar& g, std::uint32_t depth) {
