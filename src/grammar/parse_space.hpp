@@ -78,6 +78,10 @@ public:
     // Memoised per set.
     bool closed_under_text(std::uint32_t set);
 
+    // The sets reached from `set` by each well-formed multi-byte UTF-8 character (deduplicated),
+    // or false when one is rejected, passes a k_wild set, or there are too many.
+    bool multibyte_targets(std::uint32_t set, std::vector<std::uint32_t>& out);
+
     // Lookahead classes (lookahead_classes.hpp) over the vocabulary's longest token; enables
     // canonical_set. Must outlive this object.
     void set_classes(const std::vector<std::uint32_t>* classes) noexcept { classes_ = classes; }
@@ -101,9 +105,7 @@ private:
     static constexpr std::uint8_t k_flag_complete = 1, k_flag_wild = 2, k_flag_frames = 4;
 
     std::uint32_t step_slow(std::uint32_t set, std::uint8_t b);
-    // The sets reached from `set` by each well-formed multi-byte UTF-8 character (deduplicated),
-    // or false when one is rejected, passes a k_wild set, or there are too many.
-    bool multibyte_targets(std::uint32_t set, std::vector<std::uint32_t>& out);
+
     void closure(std::uint32_t state, std::uint32_t parent, std::vector<std::uint32_t>& out);
     std::uint32_t intern_set(std::vector<std::uint32_t>& members);
     void clear();

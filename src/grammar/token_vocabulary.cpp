@@ -33,11 +33,16 @@ token_vocabulary::token_vocabulary(std::vector<std::string> pieces, std::vector<
     }
     std::vector<std::uint8_t> eligible(pieces_.size()), in_slice(pieces_.size(), 0), rest(pieces_.size(), 0);
     text_slice_.assign(mask_words(), 0);
+    text_slice_first_.resize(129);
     for (std::size_t i = 0; i < pieces_.size(); ++i) {
         eligible[i] = kind_[i] == 0 && !pieces_[i].empty();
         if (eligible[i] && in_text_slice(pieces_[i])) {
             in_slice[i] = 1;
             text_slice_[i >> 5] |= 1u << (i & 31);
+            auto first = static_cast<unsigned char>(pieces_[i][0]);
+            auto& by_first = text_slice_first_[first < 0x80 ? first : 128];
+            if (by_first.empty()) by_first.assign(mask_words(), 0);
+            by_first[i >> 5] |= 1u << (i & 31);
         } else {
             rest[i] = eligible[i];
         }

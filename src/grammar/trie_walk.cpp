@@ -1,5 +1,7 @@
 #include "grammar/trie_walk.hpp"
 
+#include <algorithm>
+
 namespace sluice::grammar::detail {
 
 
@@ -40,10 +42,60 @@ bool trie_walker::take_slice(std::uint32_t n, std::uint32_t set, const std::stri
     return true;
 }
 
+bool trie_walker::walk_root(std::uint32_t set) {
+    const token_trie& full = vocab_.trie();
+    const token_trie& rest = vocab_.rest_trie();
+    auto usable = [&](std::uint32_t y) {
+        return y != parse_space::k_dead && !(entry_ != nullptr && space_.has_wild(y)) && space_.closed_under_text(y);
+    };
+    bool closed[256] = {};
+    std::vector<const std::vector<std::uint32_t>*> in, out;  // slice groups by first character
+    for (unsigned b = 0; b < 0x80; ++b) {
+        if (vocab_.text_slice_first(b).empty()) continue;
+        closed[b] = usable(space_.step(set, static_cast<std::uint8_t>(b)));
+        (closed[b] ? in : out).push_back(&vocab_.text_slice_first(b));
+    }
+    if (in.empty()) return false;  // nothing to gain: the plain walk
+    std::vector<std::uint32_t> targets;
+    if (!vocab_.text_slice_first(128).empty()) {
+        bool non_ascii = space_.multibyte_targets(set, targets) && std::all_of(targets.begin(), targets.end(), usable);
+        for (unsigned b = 0x80; b < 0x100; ++b) closed[b] = non_ascii;
+        (non_ascii ? in : out).push_back(&vocab_.text_slice_first(128));
+    }
+    // The slice tokens whose first character leads to a closed set: all of them, at once,
+    // as the union of those groups or the slice minus the others, whichever is shorter.
+    const auto& slice = vocab_.text_slice();
+    if (in.size() <= out.size()) {
+        for (const auto* g : in) {
+            for (std::size_t w = 0; w < slice.size(); ++w) mask_[w] |= (*g)[w];
+        }
+    } else {
+        for (std::size_t w = 0; w < slice.size(); ++w) {
+            std::uint32_t bits = slice[w];
+            for (const auto* g : out) bits &= ~(*g)[w];
+            mask_[w] |= bits;
+        }
+    }
+    marked = true;
+    // Then every first byte's subtree: the rest trie's below a closed set, else the full trie's.
+    std::string path(1, '\0');
+    for (unsigned b = 0; b < 0x100; ++b) {
+        const token_trie& t = closed[b] ? rest : full;
+        std::uint32_t child = t.root_child[b];
+        if (child == 0) continue;
+        std::uint32_t next = space_.step(set, static_cast<std::uint8_t>(b));
+        if (next == parse_space::k_dead) continue;
+        path[0] = static_cast<char>(b);
+        walk(closed[b], child, next, path);
+    }
+    return true;
+}
+
 void trie_walker::walk(bool in_rest, std::uint32_t node, std::uint32_t set, const std::string& path) {
     const token_trie& t = in_rest ? vocab_.rest_trie() : vocab_.trie();
     if (set == parse_space::k_dead) return;
     if (entry_ != nullptr && space_.has_wild(set)) return uncertain(t, in_rest, node, path);
+    if (!in_rest && node == 0 && !space_.closed_under_text(set) && walk_root(set)) return;
     if (!in_rest && take_slice(node, set, path)) return;
     mark(t, node);
     auto& stack = stack_[in_rest];

@@ -35,6 +35,10 @@ private:
     void uncertain(const token_trie& t, bool in_rest, std::uint32_t n, const std::string& path);
     // The slice shortcut at full-trie node n with set `set`; false when it does not apply.
     bool take_slice(std::uint32_t n, std::uint32_t set, const std::string& path);
+    // The walk from the full trie's root, split by first byte: the slice tokens of every first
+    // character that leads to a set closed under text are allowed with one masked OR. False
+    // (nothing done) when no first character does.
+    bool walk_root(std::uint32_t set);
 
     parse_space& space_;
     const token_vocabulary& vocab_;

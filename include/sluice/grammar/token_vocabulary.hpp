@@ -45,6 +45,9 @@ public:
     // the rest trie (every other token) is walked; likewise below any trie node.
     const std::vector<std::uint32_t>& text_slice() const noexcept { return text_slice_; }
     const detail::token_trie& rest_trie() const noexcept { return *rest_trie_; }
+    // The text slice by first byte: b < 128 an ASCII byte, 128 every non-ASCII first character
+    // (an empty vector when no slice token starts so).
+    const std::vector<std::uint32_t>& text_slice_first(std::size_t b) const noexcept { return text_slice_first_[b]; }
     // Precomputed masks shared by every grammar over this vocabulary (internally locked).
     detail::vocab_mask_cache& mask_cache() const noexcept { return *mask_cache_; }
 
@@ -55,6 +58,7 @@ private:
     std::unique_ptr<const detail::token_trie> trie_;
     std::unique_ptr<const detail::token_trie> rest_trie_;
     std::vector<std::uint32_t> text_slice_;
+    std::vector<std::vector<std::uint32_t>> text_slice_first_;
     std::unique_ptr<detail::vocab_mask_cache> mask_cache_;
 };
 
