@@ -120,4 +120,28 @@ TEST(mask_oracle, json_text_walk_on_qwen2_vocabulary) {
     for (auto eog : v->eog_ids()) EXPECT_TRUE(sluice::test::mask_bit(mask, static_cast<std::size_t>(eog)));
 }
 
+// Keys that must avoid a name (first-byte split and slice shortcuts below the trie root) and a
+// string with a long maxLength (lookahead classes), on a real vocabulary with non-ASCII text.
+TEST(mask_oracle, keys_and_long_strings_on_qwen2_vocabulary) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "vocab/ggml-vocab-qwen2.gguf");
+    auto tok = sluice::engine::tokenizer::from_gguf(sluice::model::gguf_file::open(path.string()));
+    auto v = sluice::test::grammar_vocabulary(tok);
+    auto g = parse_gbnf(R"g(root ::= "{" member ("," member)* "}"
+member ::= key ":" str
+key ::= "\"" ( [^"\\n] char* | "n" ( [^"\\a] char* | "a" ( [^"\\m] char* )? )? )? "\""
+str ::= "\"" char{0,300} "\""
+char ::= [^"\\\x00-\x1F] | "\\" ["\\nt])g");
+    const std::string text = "{\"natural\":\"h\u00e9llo w\u00f6rld \U0001F600 \u65e5\u672c\u8a9e \\\"q\\\"\",\"nab\":\"x\",\"other key\":\"\"}";
+    matcher m(g, v);
+    std::vector<std::uint32_t> mask;
+    auto ids = tok.tokenize(text, false, false);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        m.fill_mask(mask);
+        if (i % 3 == 0 || i + 1 == ids.size()) expect_same_mask(mask, brute_force_mask(m, *v), *v, "token " + std::to_string(i));
+        ASSERT_TRUE(sluice::test::mask_bit(mask, static_cast<std::size_t>(ids[i]))) << "token " << i << " masked out";
+        ASSERT_TRUE(m.accept_token(ids[i]));
+    }
+    EXPECT_TRUE(m.is_complete());
+}
+
 }  // namespace
