@@ -34,6 +34,7 @@ struct sequence {
     std::size_t n_published = 0;    // leading full blocks offered to the prefix cache
     generation_result result;
     std::optional<token_constraint> constraint;  // set when the job has a grammar
+    int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
 
@@ -64,6 +65,7 @@ struct scheduler::state {
     void run_batch();
     void after_forward(sequence& s, std::size_t n, float* logits);
     void append_forced(sequence& s);
+    void mask_rows();
     void ensure_blocks(sequence& s, std::size_t positions);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
@@ -91,6 +93,7 @@ struct scheduler::state {
     // Forced tokens appended per step and sequence: every running sequence's rows plus a
     // prompt chunk always fit one batch.
     std::size_t max_forced = 0;
+    std::vector<std::pair<sequence*, float*>> mask_jobs;  // mask_rows' work list
 };
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
@@ -261,12 +264,32 @@ void scheduler::state::run_batch() {
     }
     logits.resize(std::max<std::size_t>(1, n_logits) * tf.model().n_vocab());
     tf.forward_batch(batch, cache, logits.data());
+    mask_rows();
     float* row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
         after_forward(*batch_seqs[i], batch[i].tokens.size(), batch[i].n_logits ? row : nullptr);
         if (batch[i].n_logits) row += tf.model().n_vocab();
     }
     std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
+}
+
+// Masks the logits rows of constrained sequences across the pool before sampling (each
+// sequence's matcher is its own; the grammar's shared caches are thread-safe), so several
+// constrained streams do not pay for their masks one after another on this thread.
+void scheduler::state::mask_rows() {
+    mask_jobs.clear();
+    float* row = logits.data();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].n_logits == 0) continue;
+        sequence& s = *batch_seqs[i];
+        if (s.constraint && !s.constraint->must_end()) mask_jobs.push_back({&s, row});
+        row += tf.model().n_vocab();
+    }
+    if (mask_jobs.size() < 2) return;  // one row: after_forward masks it inline
+    pool.run(mask_jobs.size(), [this](std::size_t j) {
+        sequence& s = *mask_jobs[j].first;
+        s.masked = s.constraint->mask_logits(std::span<float>(mask_jobs[j].second, tf.model().n_vocab())) ? 1 : 0;
+    });
 }
 
 // Books n computed positions, offers newly filled blocks to the prefix cache, and
@@ -284,7 +307,9 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
     const std::span<float> own(row, tf.model().n_vocab());
     if (s.constraint) {
         if (s.constraint->must_end()) return finish(s, finish_reason::stop);  // complete, nothing may follow
-        if (!s.constraint->mask_logits(own)) return finish(s, finish_reason::cancelled, "the grammar allows no token here");
+        const bool allowed = s.masked >= 0 ? s.masked == 1 : s.constraint->mask_logits(own);
+        s.masked = -1;
+        if (!allowed) return finish(s, finish_reason::cancelled, "the grammar allows no token here");
     }
     const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
     if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return finish(s, finish_reason::stop);
