@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::size_t k_max_object_states = 20000;
 constexpr std::size_t k_max_tracked = 12;
+constexpr std::size_t k_max_inlined = 48;
 
 struct named_member {
     std::string key;
@@ -74,24 +75,69 @@ public:
             }
         }
         if (live[static_cast<std::size_t>(start)] == 0) return std::nullopt;
+        inline_skips(live);
+        // Emit the states reachable from the start through the rewritten edges.
         std::vector<std::string> names(states_.size());
-        for (std::size_t i = 0; i < states_.size(); ++i) {
-            if (live[i] != 0) names[i] = rules_.reserve("obj");
+        std::vector<int> order{start};
+        names[static_cast<std::size_t>(start)] = rules_.reserve("obj");
+        for (std::size_t k = 0; k < order.size(); ++k) {
+            for (const auto& [text, to] : out_[static_cast<std::size_t>(order[k])]) {
+                if (names[static_cast<std::size_t>(to)].empty()) {
+                    names[static_cast<std::size_t>(to)] = rules_.reserve("obj");
+                    order.push_back(to);
+                }
+            }
         }
-        for (std::size_t i = 0; i < states_.size(); ++i) {
-            if (live[i] == 0) continue;
+        for (int i : order) {
             std::string body;
-            for (const auto& [text, to] : edges_[i]) {
-                if (live[static_cast<std::size_t>(to)] == 0) continue;
+            for (const auto& [text, to] : out_[static_cast<std::size_t>(i)]) {
                 body += (body.empty() ? "" : " | ") + (text.empty() ? "" : text + " ") + names[static_cast<std::size_t>(to)];
             }
-            if (ends_[i]) body += (body.empty() ? "" : " | ") + std::string("\"}\"");
-            rules_.define(names[i], body);
+            if (out_end_[static_cast<std::size_t>(i)]) body += (body.empty() ? "" : " | ") + std::string("\"}\"");
+            rules_.define(names[static_cast<std::size_t>(i)], body);
         }
         return names[static_cast<std::size_t>(start)];
     }
 
 private:
+    // Skip edges (an optional property left out) are replaced by the edges they lead to, up
+    // to k_max_inlined alternatives: a run of optional properties becomes one rule whose
+    // automaton merges the keys, instead of a chain the matcher holds as one stack per rule.
+    void inline_skips(const std::vector<char>& live) {
+        out_.assign(states_.size(), {});
+        out_end_.assign(states_.size(), false);
+        for (std::size_t i = 0; i < states_.size(); ++i) {
+            if (live[i] == 0) continue;
+            std::vector<std::pair<std::string, int>> gathered;
+            bool end = false;
+            std::vector<int> stack{static_cast<int>(i)};
+            std::vector<int> seen{static_cast<int>(i)};
+            while (!stack.empty() && gathered.size() <= k_max_inlined) {
+                const auto s = static_cast<std::size_t>(stack.back());
+                stack.pop_back();
+                end = end || ends_[s];
+                for (const auto& [text, to] : edges_[s]) {
+                    if (live[static_cast<std::size_t>(to)] == 0) continue;
+                    if (!text.empty()) {
+                        gathered.emplace_back(text, to);
+                    } else if (std::find(seen.begin(), seen.end(), to) == seen.end()) {
+                        seen.push_back(to);
+                        stack.push_back(to);
+                    }
+                }
+            }
+            if (gathered.size() <= k_max_inlined && stack.empty()) {
+                out_[i] = std::move(gathered);
+                out_end_[i] = end;
+                continue;
+            }
+            for (const auto& e : edges_[i]) {
+                if (live[static_cast<std::size_t>(e.second)] != 0) out_[i].push_back(e);
+            }
+            out_end_[i] = ends_[i];
+        }
+    }
+
     int node(const state& s) {
         if (auto it = ids_.find(s); it != ids_.end()) return it->second;
         if (states_.size() >= k_max_object_states) throw schema_error("", "", "object constraints need too many grammar states");
@@ -159,6 +205,8 @@ private:
     std::vector<state> states_;
     std::vector<std::vector<std::pair<std::string, int>>> edges_;
     std::vector<bool> ends_;
+    std::vector<std::vector<std::pair<std::string, int>>> out_;  // edges after inline_skips
+    std::vector<bool> out_end_;
 };
 
 long long count_keyword(const json::object& s, const char* k, const std::string& ptr, long long fallback) {
