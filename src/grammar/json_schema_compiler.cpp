@@ -286,7 +286,10 @@ opt_rule schema_compiler::alternatives_rule(const json::object& s, const std::st
         json::value sub = trivial_base ? b : merge(json::value(base), b, bptr, depth + 1);
         subs.push_back(exclusive ? flatten(sub, bptr, depth + 1) : sub);
     }
-    if (exclusive) split_one_of_kinds(subs);
+    if (exclusive) {
+        split_one_of_kinds(subs);
+        exclude_one_of_literals(subs, *this, ptr, depth);
+    }
     std::vector<std::string> alts;
     for (std::size_t i = 0; i < branches.size(); ++i) {
         const std::string& bptr = branches[i].second;

@@ -58,6 +58,9 @@ json::value exclude_others(json::value sub, const std::vector<exclusion>& excl, 
 // accepts whole is dropped from the branches that narrow it. x-sluice-nonint marks "number
 // but not integer" (json_schema_number.cpp).
 void split_one_of_kinds(std::vector<json::value>& subs);
+// oneOf branches listing values (enum/const): a value another branch also accepts is valid in
+// neither; dropped here, and as a string excluded from the other branch (x-sluice-not-string).
+void exclude_one_of_literals(std::vector<json::value>& subs, schema_compiler& c, const std::string& ptr, int depth);
 
 // A schema `not` can negate exactly: only type, string enum/const and string keywords.
 bool is_negatable(const json::object& not_schema);

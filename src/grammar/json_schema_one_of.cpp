@@ -172,4 +172,36 @@ void split_one_of_kinds(std::vector<json::value>& subs) {
     }
 }
 
+void exclude_one_of_literals(std::vector<json::value>& subs, schema_compiler& c, const std::string& ptr, int depth) {
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        json::object* o = subs[i].if_object();
+        if (o == nullptr || (!o->contains("enum") && !o->contains("const"))) continue;
+        json::array values;
+        if (const json::value* k = o->if_contains("const")) values.push_back(*k);
+        if (const json::value* e = o->if_contains("enum"); e != nullptr && e->is_array() && values.empty()) values = e->as_array();
+        json::array keep;
+        for (const json::value& v : values) {
+            bool elsewhere = false;
+            for (std::size_t j = 0; j < subs.size(); ++j) {
+                if (j == i || !c.instance_valid(v, subs[j], ptr, depth + 1)) continue;
+                elsewhere = true;
+                // A string listed here that branch j also accepts is valid in neither.
+                json::object* oj = subs[j].is_bool() && subs[j].as_bool() ? nullptr : subs[j].if_object();
+                if (v.is_string() && oj != nullptr) {
+                    json::value& n = (*oj)["x-sluice-not-string"];
+                    if (n.is_null()) n = json::object{{"enum", json::array{}}};
+                    if (json::value* list = n.as_object().if_contains("enum"); list != nullptr && list->is_array() && n.as_object().size() == 1) {
+                        list->as_array().push_back(v);
+                    }
+                }
+            }
+            if (!elsewhere) keep.push_back(v);
+        }
+        if (keep.size() == values.size()) continue;
+        o->erase("const");
+        (*o)["enum"] = keep;
+        if (keep.empty()) subs[i] = false;
+    }
+}
+
 }  // namespace sluice::grammar::json_schema_detail

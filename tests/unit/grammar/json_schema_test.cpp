@@ -175,6 +175,11 @@ TEST(json_schema, any_one_all_of_and_properties_beside_them) {
     EXPECT_FALSE(kinds("2"));     // an integer is a number too: both branches match
     EXPECT_TRUE(kinds(R"("s")"));
     EXPECT_FALSE(kinds("null"));  // two branches accept null whole
+    const checker lits(R"({"oneOf": [{"type": "string", "maxLength": 2}, {"enum": ["a", "abc", 7]}]})");
+    EXPECT_TRUE(lits(R"("xy")"));
+    EXPECT_TRUE(lits(R"("abc")"));
+    EXPECT_TRUE(lits("7"));
+    EXPECT_FALSE(lits(R"("a")"));  // listed, and a short string: both branches
     const checker all(R"({"allOf": [{"properties": {"a": {"type": "integer"}}, "additionalProperties": false},
                                     {"properties": {"b": {}}, "required": ["a"]}], "type": "object"})");
     EXPECT_TRUE(all(R"({"a":1})"));
