@@ -1,0 +1,162 @@
+// The generation pipeline: submit, relay tokens, decode, apply stop strings, cancel when
+// the client leaves. See generation_pipeline.hpp.
+#include "generation_pipeline.hpp"
+
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <cerrno>
+#include <chrono>
+
+#include <sys/socket.h>
+
+#include "sluice/api/stop_matcher.hpp"
+#include "sluice/engine/incremental_decoder.hpp"
+#include "sluice/util/log.hpp"
+
+namespace sluice::http::detail {
+namespace {
+
+using net::use_awaitable;
+
+struct gen_event {
+    bool done = false;
+    engine::generated_token token;
+    engine::generation_result result;
+    std::string error;
+};
+using event_channel = net::experimental::concurrent_channel<void(boost::system::error_code, gen_event)>;
+
+// Watches the socket while a generation runs, so that a client which goes away cancels
+// its job even when nothing is being written to it (a non-stream request, or stream text
+// held back by a stop string). A readiness report is confirmed with a non-blocking peek:
+// end-of-file or an error means the peer closed or reset the connection; bytes mean a
+// pipelined request (the watch ends); nothing means the report was stale (the reactor can
+// deliver a readiness event whose bytes an earlier read already took), so it waits again.
+// Completions run on the connection's strand; once the pipeline is finished (destructor)
+// they touch nothing but the shared state.
+class disconnect_watch {
+public:
+    disconnect_watch(beast::tcp_stream& stream, const net::any_io_executor& strand, std::shared_ptr<std::atomic<bool>> cancelled)
+        : state_(std::make_shared<state>(state{stream.socket(), strand, std::move(cancelled), false})) {
+        arm(state_);
+    }
+    disconnect_watch(const disconnect_watch&) = delete;
+    disconnect_watch& operator=(const disconnect_watch&) = delete;
+    ~disconnect_watch() {
+        state_->finished = true;
+        boost::system::error_code ec;
+        state_->socket.cancel(ec);  // only the wait is outstanding on the socket here
+    }
+
+private:
+    struct state {
+        net::ip::tcp::socket& socket;
+        net::any_io_executor strand;
+        std::shared_ptr<std::atomic<bool>> cancelled;
+        bool finished;
+    };
+
+    static void arm(const std::shared_ptr<state>& st) {
+        st->socket.async_wait(net::socket_base::wait_read, net::bind_executor(st->strand, [st](boost::system::error_code ec) {
+            if (ec || st->finished) return;
+            char byte;
+            const auto n = ::recv(st->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                st->cancelled->store(true);
+            } else if (n < 0) {
+                arm(st);  // stale readiness: nothing to read, the peer is still there
+            }
+        }));
+    }
+
+    std::shared_ptr<state> state_;
+};
+
+struct cancel_on_exit {
+    std::shared_ptr<std::atomic<bool>> flag;
+    ~cancel_on_exit() { flag->store(true); }  // the engine stops within one token when we leave early
+};
+
+}  // namespace
+
+net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_plan plan, event_sink& sink) {
+    const auto arrived = std::chrono::steady_clock::now();
+    const std::size_t n_prompt = plan.request.prompt.size();
+    auto ch = std::make_shared<event_channel>(co_await net::this_coro::executor,
+                                              static_cast<std::size_t>(std::max(0, plan.request.max_tokens)) + 8);
+    engine::generation_job job;
+    job.request = std::move(plan.request);
+    job.on_token = [ch](const engine::generated_token& t) {
+        ch->try_send(boost::system::error_code{}, gen_event{false, t, {}, {}});
+        return true;
+    };
+    job.on_done = [ch](const engine::generation_result& res, const std::string& err) {
+        ch->try_send(boost::system::error_code{}, gen_event{true, {}, res, err});
+    };
+    const auto cancelled = job.cancelled;
+    switch (st.model.generator->submit(std::move(job))) {
+        case engine::scheduler::admission::accepted: break;
+        case engine::scheduler::admission::queue_full: {
+            const auto& cfg = st.model.generator->config();
+            throw api::unavailable("The server is at capacity (" + std::to_string(cfg.parallel) + " requests generating, " +
+                                   std::to_string(cfg.queue_size) + " waiting). Retry shortly.");
+        }
+        case engine::scheduler::admission::too_large:
+            throw api::invalid_request("This model's maximum context length is " + std::to_string(st.model.generator->max_sequence()) +
+                                           " tokens. However, this request's prompt and max_tokens can never fit the server's KV memory.",
+                                       plan.prompt_field, "context_length_exceeded");
+    }
+    st.metrics.add_prompt_tokens(n_prompt);
+    const cancel_on_exit cancel_guard{cancelled};
+    const disconnect_watch watch(ex.stream, co_await net::this_coro::executor, cancelled);
+
+    co_await sink.begin();
+    engine::incremental_decoder decoder(*st.model.tokenizer);
+    api::stop_matcher stops(plan.stop);
+    generation_usage usage{n_prompt, 0, 0};
+    finish_kind finish = finish_kind::length;
+    std::string error;
+    std::chrono::steady_clock::time_point last_token_at;
+    for (;;) {
+        auto [ec, ev] = co_await ch->async_receive(net::as_tuple(use_awaitable));
+        if (ec) break;
+        if (!ev.done) {
+            // After a stop string the answer is complete; tokens the engine made before it saw
+            // the cancel are dropped, and the loop waits for the result (its cached_tokens).
+            if (stops.stopped()) continue;
+            const auto now = std::chrono::steady_clock::now();
+            if (usage.completion_tokens == 0) {
+                st.metrics.observe_ttft(std::chrono::duration<double>(now - arrived).count());
+            } else {
+                st.metrics.observe_itl(std::chrono::duration<double>(now - last_token_at).count());
+            }
+            last_token_at = now;
+            st.metrics.add_generated_tokens(1);
+            ++usage.completion_tokens;
+            const std::string piece = stops.push(decoder.push(ev.token.id));
+            if (stops.stopped()) {
+                finish = finish_kind::stop;
+                cancelled->store(true);
+            }
+            co_await sink.text(piece, &ev.token);
+            continue;
+        }
+        usage.cached_tokens = ev.result.cached_tokens;
+        if (stops.stopped()) break;
+        error = ev.error;
+        if (!error.empty()) break;
+        finish = ev.result.finish == engine::finish_reason::stop ? finish_kind::stop : finish_kind::length;
+        std::string tail = stops.push(decoder.flush());
+        tail += stops.flush();
+        if (stops.stopped()) finish = finish_kind::stop;
+        if (!tail.empty()) co_await sink.text(tail, nullptr);
+        break;
+    }
+    if (!error.empty()) {
+        log::error("generation failed: " + error);
+        co_await sink.fail();
+        co_return;
+    }
+    co_await sink.finish(finish, usage);
+}
+
+}  // namespace sluice::http::detail

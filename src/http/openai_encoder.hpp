@@ -1,0 +1,48 @@
+// The OpenAI encoders of the generation pipeline's events: chat completions and legacy
+// completions, as one JSON body or as SSE chunks (`data: {...}\n\n`, then `data: [DONE]`).
+// Both modes see the same events, so they produce the same text.
+#pragma once
+
+#include <boost/json.hpp>
+#include <optional>
+
+#include "generation_pipeline.hpp"
+
+namespace sluice::http::detail {
+
+struct openai_options {
+    bool chat = true;
+    bool stream = false;
+    bool include_usage = false;  // stream_options.include_usage
+    bool logprobs = false;       // report logprobs (top_logprobs alternatives come with the tokens)
+};
+
+class openai_encoder final : public event_sink {
+public:
+    openai_encoder(server_state& st, exchange& ex, openai_options opt);
+
+    net::awaitable<void> begin() override;
+    net::awaitable<void> text(std::string_view piece, const engine::generated_token* token) override;
+    net::awaitable<void> finish(finish_kind why, const generation_usage& usage) override;
+    net::awaitable<void> fail() override;
+
+private:
+    boost::json::object envelope(boost::json::array choices) const;
+    boost::json::value logprobs_of(const std::vector<engine::generated_token>& tokens, std::size_t text_offset) const;
+    boost::json::object chunk(std::string_view piece, const char* finish_reason, bool first);
+    net::awaitable<void> write_frame(const boost::json::value& v);
+    net::awaitable<void> end_stream();
+
+    server_state& st_;
+    exchange& ex_;
+    openai_options opt_;
+    std::string id_;
+    std::int64_t created_;
+    std::string text_;                               // everything sent (stream) or to send
+    std::vector<engine::generated_token> tokens_;    // non-stream: every token, for logprobs
+    std::vector<engine::generated_token> pending_;   // stream: tokens whose logprobs are not sent yet
+    std::optional<bhttp::response<bhttp::empty_body>> head_;
+    std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
+};
+
+}  // namespace sluice::http::detail
