@@ -38,8 +38,7 @@ bool is_get(bhttp::verb method) { return method == bhttp::verb::get || method ==
 // Routes one request; returns the response to write, or nullopt when the handler wrote it.
 net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     const request& req = ex.req;
-    std::string target(req.target());
-    if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);
+    const std::string target(path_of(req.target()));
     const std::string_view endpoint = endpoint_label(target);  // the route; aliases without /v1 folded in
     const auto method = req.method();
 
@@ -116,8 +115,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 void finish_request(server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
     st.metrics.count_request(req.target(), status);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::string target(req.target());
-    if (const auto q = target.find('?'); q != std::string::npos) target.resize(q);
+    const std::string target(path_of(req.target()));
     if (st.config.log_json) {
         log::info(boost::json::serialize(boost::json::object{
             {"event", "request"}, {"method", std::string(req.method_string())}, {"path", target}, {"status", status}, {"ms", ms}}));

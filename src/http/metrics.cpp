@@ -57,7 +57,7 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
 }
 
 std::string_view endpoint_label(std::string_view target) noexcept {
-    target = target.substr(0, target.find('?'));
+    target = path_of(target);
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> routes{{
         {"/v1/chat/completions", "/v1/chat/completions"},
         {"/chat/completions", "/v1/chat/completions"},

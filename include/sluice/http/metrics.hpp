@@ -61,6 +61,9 @@ private:
 // The route a request target names (query dropped; the aliases without /v1 folded into
 // their /v1 form; any /v1/models/ID is "/v1/models/{id}"), else "other". The router
 // dispatches on it and the metrics label requests with it.
+// The path of a request target, without its query string.
+inline std::string_view path_of(std::string_view target) noexcept { return target.substr(0, target.find('?')); }
+
 std::string_view endpoint_label(std::string_view target) noexcept;
 
 }  // namespace sluice::http
