@@ -4,6 +4,7 @@
 
 #include "sluice/api/api_error.hpp"
 #include "sluice/grammar/json_schema.hpp"
+#include "sluice/grammar/matcher.hpp"
 
 namespace sluice::api {
 namespace {
@@ -105,7 +106,8 @@ std::shared_ptr<const grammar::grammar> compile_constraint(const constraint_spec
     return nullptr;
 }
 
-std::shared_ptr<const grammar::grammar> grammar_cache::get(const constraint_spec& spec) {
+std::shared_ptr<const grammar::grammar> grammar_cache::get(const constraint_spec& spec,
+                                                           const std::shared_ptr<const grammar::token_vocabulary>& vocab) {
     if (spec.type == constraint_spec::kind::none) return nullptr;
     const std::string key = cache_key(spec);
     {
@@ -116,6 +118,15 @@ std::shared_ptr<const grammar::grammar> grammar_cache::get(const constraint_spec
         }
     }
     auto g = compile_constraint(spec);  // outside the lock: compiling may take milliseconds
+    if (vocab) {
+        try {
+            grammar::matcher warm(g, vocab);
+            std::vector<std::uint32_t> mask;
+            warm.fill_mask(mask);
+        } catch (const grammar::grammar_error& e) {
+            throw invalid_request(std::string("The grammar is too ambiguous to follow: ") + e.what(), spec.field, "invalid_grammar");
+        }
+    }
     std::lock_guard lock(mutex_);
     if (index_.count(key) == 0) {
         lru_.emplace_front(key, g);

@@ -8,6 +8,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 
 #include "sluice/engine/block_manager.hpp"
 #include "sluice/engine/token_constraint.hpp"
@@ -34,7 +35,8 @@ struct sequence {
     std::size_t n_published = 0;    // leading full blocks offered to the prefix cache
     generation_result result;
     std::optional<token_constraint> constraint;  // set when the job has a grammar
-    int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked
+    int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
+    std::string grammar_error;      // why the grammar failed (masked == 2)
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
 
@@ -288,7 +290,12 @@ void scheduler::state::mask_rows() {
     if (mask_jobs.size() < 2) return;  // one row: after_forward masks it inline
     pool.run(mask_jobs.size(), [this](std::size_t j) {
         sequence& s = *mask_jobs[j].first;
-        s.masked = s.constraint->mask_logits(std::span<float>(mask_jobs[j].second, tf.model().n_vocab())) ? 1 : 0;
+        try {
+            s.masked = s.constraint->mask_logits(std::span<float>(mask_jobs[j].second, tf.model().n_vocab())) ? 1 : 0;
+        } catch (const std::exception& e) {  // a grammar too ambiguous here: this sequence fails, not the batch
+            s.masked = 2;
+            s.grammar_error = e.what();
+        }
     });
 }
 
@@ -306,20 +313,36 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
     if (s.result.tokens.empty()) s.first_token = clock_type::now();
     const std::span<float> own(row, tf.model().n_vocab());
     if (s.constraint) {
-        if (s.constraint->must_end()) return finish(s, finish_reason::stop);  // complete, nothing may follow
-        const bool allowed = s.masked >= 0 ? s.masked == 1 : s.constraint->mask_logits(own);
-        s.masked = -1;
-        if (!allowed) return finish(s, finish_reason::cancelled, "the grammar allows no token here");
+        try {
+            if (s.constraint->must_end()) return finish(s, finish_reason::stop);  // complete, nothing may follow
+            if (s.masked == 2) throw std::runtime_error(s.grammar_error);
+            const bool allowed = s.masked >= 0 ? s.masked == 1 : s.constraint->mask_logits(own);
+            s.masked = -1;
+            if (!allowed) return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + "no token is allowed here");
+        } catch (const std::exception& e) {
+            return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
+        }
     }
     const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
     if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return finish(s, finish_reason::stop);
-    if (s.constraint && !s.constraint->accept(t.id)) return finish(s, finish_reason::cancelled, "the sampled token broke the grammar");
+    if (s.constraint) {
+        try {
+            if (!s.constraint->accept(t.id)) return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + "the sampled token broke it");
+        } catch (const std::exception& e) {
+            return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
+        }
+    }
     s.tokens.push_back(t.id);
     s.result.tokens.push_back(t.id);
     if (s.job.request.top_logprobs > 0) s.result.top_logprobs.push_back(t.top);
     if (s.job.cancelled->load() || (s.job.on_token && !s.job.on_token(t))) return finish(s, finish_reason::cancelled);
     if (s.result.tokens.size() >= s.limit || s.n_done >= self.cfg_.n_ctx) return finish(s, finish_reason::length);
-    if (s.constraint) append_forced(s);
+    if (!s.constraint) return;
+    try {
+        append_forced(s);
+    } catch (const std::exception& e) {
+        finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
+    }
 }
 
 // Fast-forward: when the grammar admits exactly one continuation for the next bytes (a

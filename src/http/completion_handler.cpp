@@ -102,7 +102,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     plan.request.max_tokens = static_cast<int>(r.max_tokens ? static_cast<std::size_t>(*r.max_tokens) : n_ctx - prompt.size());
     plan.request.sampling = r.sampling;
     plan.request.ignore_eos = r.ignore_eos;
-    plan.request.grammar = st.grammars.get(r.constraint);
+    plan.request.grammar = st.grammars.get(r.constraint, st.model.generator->grammar_vocab());
     plan.request.logprobs = r.top_logprobs >= 0;
     plan.request.top_logprobs = static_cast<std::size_t>(std::max(0, r.top_logprobs));
     plan.stop = r.stop;

@@ -153,7 +153,7 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
     }
     if (!error.empty()) {
         log::error("generation failed: " + error);
-        co_await sink.fail();
+        co_await sink.fail(error);
         co_return;
     }
     co_await sink.finish(finish, usage);

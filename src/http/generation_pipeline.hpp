@@ -42,7 +42,9 @@ public:
     virtual net::awaitable<void> begin() = 0;
     virtual net::awaitable<void> text(std::string_view piece, const engine::generated_token* token) = 0;
     virtual net::awaitable<void> finish(finish_kind why, const generation_usage& usage) = 0;
-    virtual net::awaitable<void> fail() = 0;
+    // `error`: the engine's reason; one that starts with engine::k_grammar_error_prefix is the
+    // request's grammar failing (a 4xx matter), anything else an internal failure.
+    virtual net::awaitable<void> fail(const std::string& error) = 0;
 };
 
 // Submits `plan` and drives `sink` to the end. Throws api_error before begin() (503 at

@@ -152,9 +152,14 @@ net::awaitable<void> openai_encoder::finish(finish_kind why, const generation_us
     co_await bhttp::async_write(ex_.stream, res, use_awaitable);
 }
 
-net::awaitable<void> openai_encoder::fail() {
-    if (!opt_.stream) throw api::internal_error();
-    co_await write_frame(json::parse(api::internal_error().body()));
+net::awaitable<void> openai_encoder::fail(const std::string& error) {
+    const std::string_view prefix = engine::k_grammar_error_prefix;
+    const api::api_error e = error.starts_with(prefix)
+                                 ? api::invalid_request("The requested output format could not be followed: " + error.substr(prefix.size()), {},
+                                                        "grammar_failed")
+                                 : api::internal_error();
+    if (!opt_.stream) throw e;
+    co_await write_frame(json::parse(e.body()));
     co_await end_stream();
 }
 

@@ -24,7 +24,7 @@ public:
     net::awaitable<void> begin() override;
     net::awaitable<void> text(std::string_view piece, const engine::generated_token* token) override;
     net::awaitable<void> finish(finish_kind why, const generation_usage& usage) override;
-    net::awaitable<void> fail() override;
+    net::awaitable<void> fail(const std::string& error) override;
 
 private:
     boost::json::object envelope(boost::json::array choices) const;

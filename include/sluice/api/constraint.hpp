@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "sluice/grammar/grammar.hpp"
+#include "sluice/grammar/token_vocabulary.hpp"
 
 namespace sluice::api {
 
@@ -32,8 +33,11 @@ class grammar_cache {
 public:
     explicit grammar_cache(std::size_t capacity = 64) : capacity_(capacity) {}
     // Null for kind::none. Throws api_error 400 (with the schema keyword and JSON pointer,
-    // or the GBNF byte offset) when the spec cannot be compiled.
-    std::shared_ptr<const grammar::grammar> get(const constraint_spec& spec);
+    // or the GBNF byte offset) when the spec cannot be compiled. With `vocab`, a newly
+    // compiled grammar's per-vocabulary tables are built here, on the caller's thread, not
+    // by the first sequence that uses it (on the engine's strand).
+    std::shared_ptr<const grammar::grammar> get(const constraint_spec& spec,
+                                                const std::shared_ptr<const grammar::token_vocabulary>& vocab = nullptr);
 
 private:
     using entry = std::pair<std::string, std::shared_ptr<const grammar::grammar>>;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "sluice/engine/generator.hpp"
@@ -31,6 +32,10 @@
 #include "sluice/grammar/token_vocabulary.hpp"
 
 namespace sluice::engine {
+
+// on_done's error for a job whose grammar failed mid-generation (too ambiguous at that point
+// of the output, or no token allowed): the request's fault, not the engine's.
+inline constexpr std::string_view k_grammar_error_prefix = "grammar: ";
 
 struct generation_job {
     generation_request request;
@@ -81,6 +86,8 @@ public:
     // The most positions (prompt + generated) one sequence can have: the context, or less
     // when kv_bytes cannot hold a whole context. Longer requests are refused (too_large).
     std::size_t max_sequence() const noexcept { return max_sequence_; }
+    // The vocabulary constrained jobs' grammars run over (null without a tokenizer).
+    const std::shared_ptr<const grammar::token_vocabulary>& grammar_vocab() const noexcept { return grammar_vocab_; }
     const scheduler_config& config() const noexcept { return cfg_; }
 
 private:
