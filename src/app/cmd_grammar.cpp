@@ -20,6 +20,7 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "sluice/engine/token_constraint.hpp"
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/grammar/json_schema.hpp"
 #include "sluice/grammar/matcher.hpp"
@@ -41,20 +42,6 @@ std::string read_input(const std::string& path) {
     if (!f) throw error(errc::io, "cannot open '" + path + "'");
     buf << f.rdbuf();
     return buf.str();
-}
-
-std::shared_ptr<const grammar::token_vocabulary> model_vocabulary(const engine::tokenizer& tok) {
-    const engine::vocab& v = tok.get_vocab();
-    std::vector<std::string> pieces;
-    std::vector<std::int32_t> special;
-    pieces.reserve(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        auto id = static_cast<engine::token_id>(i);
-        pieces.push_back(tok.piece(id));
-        if (v.token(id).attr & (engine::attr_control | engine::attr_unknown | engine::attr_unused)) special.push_back(id);
-    }
-    std::vector<std::int32_t> eog(v.eog_tokens().begin(), v.eog_tokens().end());
-    return std::make_shared<grammar::token_vocabulary>(std::move(pieces), std::move(eog), std::move(special));
 }
 
 std::size_t count_bits(const std::vector<std::uint32_t>& mask) {
@@ -100,7 +87,7 @@ void mask_statistics(const std::shared_ptr<const grammar::grammar>& g, const std
     auto file = model::gguf_file::open(model_path);
     auto tok = engine::tokenizer::from_gguf(file);
     auto t0 = clock_type::now();
-    auto vocab = model_vocabulary(tok);
+    auto vocab = engine::grammar_vocabulary(tok);
     double vocab_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
     grammar::matcher m(g, vocab);
     std::vector<std::uint32_t> mask;
