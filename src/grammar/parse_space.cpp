@@ -116,16 +116,44 @@ std::uint32_t parse_space::singleton(std::uint32_t f) {
     return intern_set(scratch_);
 }
 
+// Narrows [lo, hi] (which holds b) to the bytes on which state s has the same target as on b
+// (byte_target takes the first edge, in order of lo, that holds the byte).
+void parse_space::same_target_span(std::uint32_t s, std::uint8_t b, unsigned& lo, unsigned& hi) const noexcept {
+    const dfa_state& st = g_.states[s];
+    unsigned from = 0, to = 255;  // bytes past every earlier edge: from; the span ends at to
+    for (std::uint32_t i = st.bytes_begin; i < st.bytes_end; ++i) {
+        const byte_edge& e = g_.byte_edges[i];
+        if (b < e.lo) {
+            to = e.lo - 1u;
+            break;
+        }
+        if (b <= e.hi) {
+            from = std::max<unsigned>(from, e.lo);
+            to = e.hi;
+            break;
+        }
+        from = std::max<unsigned>(from, e.hi + 1u);
+    }
+    lo = std::max(lo, from);
+    hi = std::min(hi, to);
+}
+
+// Every byte on which each member's state has the same target as on b leads to the same set:
+// the whole span of the row is filled at once (a character class costs one closure, not one
+// per byte).
 std::uint32_t parse_space::step_slow(std::uint32_t set, std::uint8_t b) {
-    std::vector<std::uint32_t> out;
+    std::vector<std::uint32_t>& out = step_out_;
+    out.clear();
     ++generation_;
     visits_ = 0;
+    unsigned lo = 0, hi = 255;
     for (std::uint32_t m : sets_[set]) {
         if (m == k_wild) {
             out.push_back(k_wild);
             continue;
         }
         if (m == k_complete) continue;
+        same_target_span(frames_[m].state, b, lo, hi);
         std::uint32_t t = g_.byte_target(frames_[m].state, b);
         if (t != compiled_grammar::k_no_state) closure(t, frames_[m].parent, out);
     }
@@ -134,7 +162,8 @@ std::uint32_t parse_space::step_slow(std::uint32_t set, std::uint8_t b) {
         row_of_[set] = static_cast<std::uint32_t>(rows_.size() / 256);
         rows_.resize(rows_.size() + 256, k_unknown);
     }
-    rows_[static_cast<std::size_t>(row_of_[set]) * 256 + b] = next;
+    std::uint32_t* row = rows_.data() + static_cast<std::size_t>(row_of_[set]) * 256;
+    std::fill(row + lo, row + hi + 1, next);
     return next;
 }
 

@@ -105,6 +105,7 @@ private:
     static constexpr std::uint8_t k_flag_complete = 1, k_flag_wild = 2, k_flag_frames = 4;
 
     std::uint32_t step_slow(std::uint32_t set, std::uint8_t b);
+    void same_target_span(std::uint32_t s, std::uint8_t b, unsigned& lo, unsigned& hi) const noexcept;
 
     void closure(std::uint32_t state, std::uint32_t parent, std::vector<std::uint32_t>& out);
     std::uint32_t intern_set(std::vector<std::uint32_t>& members);
@@ -132,6 +133,7 @@ private:
     std::size_t visits_ = 0;  // frames visited by the current step's closures
     std::vector<std::pair<std::uint32_t, std::uint32_t>> work_;
     std::vector<std::uint32_t> scratch_;
+    std::vector<std::uint32_t> step_out_;  // step_slow's target members
 };
 
 }  // namespace sluice::grammar::detail
