@@ -11,7 +11,16 @@ namespace sluice::grammar::detail {
 
 namespace {
 constexpr std::size_t k_max_canonical_states = 256;  // larger sub-grammars are not shared (cost)
+constexpr std::uint32_t k_unnumbered = 0xFFFFFFFFu;
+
+// Bits set in x, inline: the build targets baseline x86-64, where __builtin_popcount is a
+// libgcc call per word.
+inline std::uint32_t bit_count(std::uint32_t x) noexcept {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (((x + (x >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24;
 }
+}  // namespace
 
 std::shared_ptr<const state_mask> vocab_mask_cache::find(const std::string& key) {
     std::lock_guard lock(mutex_);
@@ -66,14 +75,27 @@ std::shared_ptr<const state_mask> state_mask_store::get(const std::vector<std::u
 // flags), with states numbered in discovery order: equal strings mean equal behaviour of the
 // pushdown automaton started from the chain. Empty when the sub-grammar is too large.
 std::string state_mask_store::canonical_key(const std::vector<std::uint32_t>& chain) const {
-    std::unordered_map<std::uint32_t, std::uint32_t> ids;
+    // Per state its number in `order` (k_unnumbered when not reached): one array per thread,
+    // reset on the way out, instead of a hash map filled on every call.
+    thread_local std::vector<std::uint32_t> ids;
+    if (ids.size() < g_.states.size()) ids.resize(g_.states.size(), k_unnumbered);
     std::vector<std::uint32_t> order;
+    struct reset_ids {
+        std::vector<std::uint32_t>& ids;
+        std::vector<std::uint32_t>& order;
+        ~reset_ids() {
+            for (auto s : order) ids[s] = k_unnumbered;
+        }
+    } reset{ids, order};
     auto id_of = [&](std::uint32_t s) {
-        auto [it, inserted] = ids.try_emplace(s, static_cast<std::uint32_t>(order.size()));
-        if (inserted) order.push_back(s);
-        return it->second;
+        if (ids[s] == k_unnumbered) {
+            ids[s] = static_cast<std::uint32_t>(order.size());
+            order.push_back(s);
+        }
+        return ids[s];
     };
     std::string key;
+    key.reserve(1024);
     auto put = [&](std::uint32_t x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
     for (auto s : chain) put(id_of(s));
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -110,7 +132,7 @@ std::shared_ptr<const state_mask> state_mask_store::compute(const std::vector<st
     walker.walk(false, 0, space.singleton(f), std::string());
     if (walker.marked) {
         std::size_t count = 0;
-        for (auto w : certain) count += static_cast<std::size_t>(__builtin_popcount(w));
+        for (auto w : certain) count += bit_count(w);
         if (count * 32 < certain.size()) {  // sparse: a list is smaller and faster to apply
             for (std::size_t w = 0; w < certain.size(); ++w) {
                 for (std::uint32_t bits = certain[w]; bits != 0; bits &= bits - 1) {

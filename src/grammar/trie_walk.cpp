@@ -1,6 +1,7 @@
 #include "grammar/trie_walk.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace sluice::grammar::detail {
 
@@ -11,10 +12,10 @@ void trie_walker::mark(const token_trie& t, std::uint32_t n) {
     marked = true;
 }
 
-void trie_walker::uncertain(const token_trie& t, bool in_rest, std::uint32_t n, const std::string& path) {
+void trie_walker::uncertain(const token_trie& t, bool in_rest, std::uint32_t n, std::string path) {
     entry_->uncertain_roots.push_back(n);
     entry_->root_in_rest.push_back(in_rest ? 1 : 0);
-    entry_->root_paths.push_back(path);
+    entry_->root_paths.push_back(std::move(path));
     entry_->uncertain_nodes += t.subtree_end[n] - n;
 }
 
