@@ -55,6 +55,7 @@ public:
         const token_vocabulary& v = store->vocabulary();
         trie_walker walker(space, v, mask, nullptr);
         if (space.closed_under_text(current)) return walker.walk(false, 0, current, std::string());
+        std::string path;  // an uncertain root's bytes
         for (std::uint32_t m : space.members(current)) {
             if (m == parse_space::k_complete || m == parse_space::k_wild) continue;
             const state_mask& e = entry(m);
@@ -64,9 +65,12 @@ public:
             for (auto id : e.certain_ids) mask[id >> 5] |= 1u << (id & 31);
             if (e.uncertain_roots.empty()) continue;
             std::uint32_t single = space.singleton(m);
+            std::uint32_t from = 0;
             for (std::size_t r = 0; r < e.uncertain_roots.size(); ++r) {
-                std::uint32_t set = space.step_bytes(single, e.root_paths[r]);
-                walker.walk(e.root_in_rest[r] != 0, e.uncertain_roots[r], set, e.root_paths[r]);
+                path.assign(e.root_bytes, from, e.root_path_end[r] - from);
+                from = e.root_path_end[r];
+                std::uint32_t set = space.step_bytes(single, path);
+                walker.walk(e.root_in_rest[r] != 0, e.uncertain_roots[r], set, path);
             }
         }
     }

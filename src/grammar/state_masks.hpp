@@ -33,7 +33,11 @@ struct state_mask {
     std::vector<std::uint32_t> certain_ids;      // the certain tokens when there are few
     std::vector<std::uint32_t> uncertain_roots;  // trie nodes
     std::vector<std::uint8_t> root_in_rest;      // per root: a node of the rest trie, not the full one
-    std::vector<std::string> root_paths;         // the bytes leading to each uncertain root
+    // The bytes leading to each uncertain root, back to back: root r's are
+    // [root_path_end[r-1], root_path_end[r]) (from 0 for r = 0). One buffer, not a string per
+    // root: an entry may have tens of thousands of roots.
+    std::string root_bytes;
+    std::vector<std::uint32_t> root_path_end;
     std::size_t uncertain_nodes = 0;             // trie nodes under the uncertain roots
 };
 

@@ -1,7 +1,6 @@
 #include "grammar/trie_walk.hpp"
 
 #include <algorithm>
-#include <utility>
 
 namespace sluice::grammar::detail {
 
@@ -12,10 +11,19 @@ void trie_walker::mark(const token_trie& t, std::uint32_t n) {
     marked = true;
 }
 
-void trie_walker::uncertain(const token_trie& t, bool in_rest, std::uint32_t n, std::string path) {
+void trie_walker::uncertain(const token_trie& t, bool in_rest, std::uint32_t n, const std::string* path) {
     entry_->uncertain_roots.push_back(n);
     entry_->root_in_rest.push_back(in_rest ? 1 : 0);
-    entry_->root_paths.push_back(std::move(path));
+    std::string& bytes = entry_->root_bytes;
+    if (path != nullptr) {
+        bytes += *path;
+    } else {  // the node's path, written back to front straight from the trie
+        const std::size_t end = bytes.size() + t.depth[n];
+        bytes.resize(end);
+        std::uint32_t m = n;
+        for (std::size_t i = end; i > end - t.depth[n]; m = t.parent[m]) bytes[--i] = static_cast<char>(t.byte[m]);
+    }
+    entry_->root_path_end.push_back(static_cast<std::uint32_t>(bytes.size()));
     entry_->uncertain_nodes += t.subtree_end[n] - n;
 }
 
@@ -95,7 +103,7 @@ bool trie_walker::walk_root(std::uint32_t set) {
 void trie_walker::walk(bool in_rest, std::uint32_t node, std::uint32_t set, const std::string& path) {
     const token_trie& t = in_rest ? vocab_.rest_trie() : vocab_.trie();
     if (set == parse_space::k_dead) return;
-    if (entry_ != nullptr && space_.has_wild(set)) return uncertain(t, in_rest, node, path);
+    if (entry_ != nullptr && space_.has_wild(set)) return uncertain(t, in_rest, node, &path);
     if (!in_rest && node == 0 && !space_.closed_under_text(set) && walk_root(set)) return;
     if (!in_rest && take_slice(node, set, path)) return;
     mark(t, node);
@@ -116,7 +124,7 @@ void trie_walker::walk(bool in_rest, std::uint32_t node, std::uint32_t set, cons
             continue;
         }
         if (entry_ != nullptr && space_.has_wild(next)) {
-            uncertain(t, in_rest, i, t.path(i));
+            uncertain(t, in_rest, i, nullptr);
             i = nd.subtree_end;
             continue;
         }

@@ -32,7 +32,8 @@ public:
 
 private:
     void mark(const token_trie& t, std::uint32_t n);
-    void uncertain(const token_trie& t, bool in_rest, std::uint32_t n, std::string path);
+    // Records n as an uncertain root; `path` is its bytes, or null to read them from t.
+    void uncertain(const token_trie& t, bool in_rest, std::uint32_t n, const std::string* path);
     // The slice shortcut at full-trie node n with set `set`; false when it does not apply.
     bool take_slice(std::uint32_t n, std::uint32_t set, const std::string& path);
     // The walk from the full trie's root, split by first byte: the slice tokens of every first
