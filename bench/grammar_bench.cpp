@@ -22,6 +22,7 @@
 #include <vector>
 
 #if SLUICE_HAS_JSON_SCHEMA
+#include "support/json_gbnf.hpp"
 #include "sluice/grammar/json_schema.hpp"
 #endif
 #include "sluice/grammar/matcher.hpp"
@@ -68,14 +69,7 @@ struct case_text {
     double compile_us = 0;
 };
 
-constexpr const char* k_json_gbnf = R"(root   ::= object
-value  ::= object | array | string | number | ("true" | "false" | "null") ws
-object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
-array  ::= "[" ws ( value ("," ws value)* )? "]" ws
-string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}) )* "\"" ws
-number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9]{1,3})? ws
-ws ::= | " " | "\n" [ \t]{0,20}
-)";
+constexpr const char* k_json_gbnf = sluice::test::k_json_gbnf;
 
 std::vector<case_text> builtin_cases() {
     std::vector<case_text> out;

@@ -36,6 +36,9 @@ generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std:
 generation_result generator::generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token) {
     using clock = std::chrono::steady_clock;
     if (req.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
+    // Constrained generation lives in the scheduler (engine/token_constraint.hpp); this
+    // one-sequence loop refuses a grammar rather than ignore it.
+    if (req.grammar) throw error(errc::unsupported, "grammars are applied by the scheduler, not by engine::generator");
     if (req.prompt.size() >= cache_.n_ctx()) {
         throw error(errc::out_of_range, "the prompt (" + std::to_string(req.prompt.size()) +
                                             " tokens) does not fit the context size of " + std::to_string(cache_.n_ctx()));

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "grammar/regex_automaton.hpp"
+#include "sluice/util/utf8.hpp"
 
 namespace sluice::grammar::json_schema_detail {
 
@@ -97,32 +98,8 @@ bool code_set::operator==(const code_set& other) const {
 }
 
 std::u32string decode_utf8(std::string_view s) {
-    std::u32string out;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        int len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-        if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) {
-            out.push_back(0xFFFD);
-            ++i;
-            continue;
-        }
-        char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
-        bool ok = true;
-        for (int k = 1; k < len; ++k) {
-            const auto cb = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-            if ((cb & 0xC0) != 0x80) ok = false;
-            c = (c << 6) | (cb & 0x3F);
-        }
-        if (!ok) {
-            out.push_back(0xFFFD);
-            ++i;
-            continue;
-        }
-        out.push_back(c);
-        i += static_cast<std::size_t>(len);
-    }
-    return out;
+    const std::vector<char32_t> cps = utf8::to_code_points(s);  // invalid bytes: U+FFFD each
+    return {cps.begin(), cps.end()};
 }
 
 }  // namespace sluice::grammar::json_schema_detail

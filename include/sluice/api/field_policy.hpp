@@ -3,7 +3,8 @@
 //   honoured  - parsed, validated and applied;
 //   ignored   - accepted and dropped because it cannot change the output here (metadata,
 //               caching hints, routing);
-//   refused   - high impact and not implemented: a 400 naming the field, never dropped.
+//   refused   - would change the output in a way sluice does not support: a 400 naming
+//               the field, never dropped.
 // Many refused fields are refused only for values that would change the output (for
 // example `n` above 1, `echo: true`, `mirostat` other than 0); the table's note says when.
 // A field that is not in the table is accepted, ignored, logged and named in the

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "support/json_gbnf.hpp"
 #include "sluice/model/gguf_file.hpp"
 #include "support/shared_data.hpp"
 #include "unit/grammar/gguf_vocabulary.hpp"
@@ -15,15 +16,7 @@ using namespace sluice::grammar;
 using sluice::test::brute_force_mask;
 using sluice::test::expect_same_mask;
 
-constexpr const char* k_json = R"(
-root   ::= object
-value  ::= object | array | string | number | ("true" | "false" | "null") ws
-object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
-array  ::= "[" ws ( value ("," ws value)* )? "]" ws
-string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}) )* "\"" ws
-number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9]{1,3})? ws
-ws ::= | " " | "\n" [ \t]{0,20}
-)";
+constexpr const char* k_json = sluice::test::k_json_gbnf;
 
 const std::vector<const char*> k_grammars = {
     k_json,
