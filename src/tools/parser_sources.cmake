@@ -1,0 +1,12 @@
+set(SLUICE_TOOLS_PARSER_SOURCES
+  output_parser.cpp
+  parse_common.cpp
+  parse_generic.cpp
+  parse_hermes.cpp
+  parse_llama3.cpp
+  parse_mistral.cpp
+  parse_qwen_xml.cpp
+  parse_gemma4.cpp
+  parse_deepseek_r1.cpp
+  parse_deepseek_v3.cpp
+  parse_harmony.cpp)
