@@ -432,6 +432,8 @@ TEST(OutputParser, Gemma4) {
          false},
         {"text after call", g, calls_on(), call + " Anything else?", "Anything else?", "",
          {{"get_weather", R"({"city":"Paris","days":3})"}}},
+        {"no arguments", g, calls_on(), "<|tool_call>call:f{}<tool_call|>", "", "", {{"f", "{}"}}},
+        {"quoted key", g, calls_on(), "<|tool_call>call:f{<|\"|>a b<|\"|>:1}<tool_call|>", "", "", {{"f", R"({"a b":1})"}}},
         {"cut off", g, calls_on(), "<|tool_call>call:f{a:<|\"|>hel", "", "", {{"f", "{\"a\":\"hel"}}, true, true},
         {"calls off", g, parse_options{}, call, call, "", {}, false},
     });
@@ -533,6 +535,9 @@ TEST(OutputParser, Harmony) {
     });
 }
 
+std::vector<output_format> all_formats();
+int family_index(const output_format& f) { return static_cast<int>(f.calls); }
+
 // ---- streaming details ----
 
 // Text is held back only while it could still be a marker: a "<" that cannot start one is
@@ -566,6 +571,69 @@ TEST(OutputParser, GenericResponseStreamsAcrossEscapes) {
     ASSERT_EQ(whole.size(), 1u);
     EXPECT_EQ(whole[0].text, "\xF0\x9F\x98\x80 \xC3\xA9\\n\"q\"");
     test::expect_chunking_invariant(fmt(family::generic), calls_on(), out, whole);
+}
+
+// Markers inside argument strings and values are data, not syntax.
+TEST(OutputParser, MarkersInsideArgumentsAreData) {
+    check_all({
+        {"hermes string", think(family::hermes), calls_on(),
+         "<tool_call>{\"name\": \"f\", \"arguments\": {\"s\": \"</tool_call><tool_call>{\\\"\"}}</tool_call>", "", "",
+         {{"f", R"({"s":"</tool_call><tool_call>{\""})"}}},
+        {"qwen xml value", think(family::qwen_xml), calls_on(),
+         "<tool_call>\n<function=search>\n<parameter=q>\na </param <tool_call> b\n</parameter>\n</function>\n</tool_call>", "",
+         "", {{"search", R"({"q":"a </param <tool_call> b"})"}}},
+        {"gemma4 string", fmt(family::gemma4, reasoning_style::gemma4), calls_on(),
+         "<|tool_call>call:search{q:<|\"|>x}<tool_call|>{<|\"|>}<tool_call|>", "", "", {{"search", R"({"q":"x}<tool_call|>{"})"}}},
+        {"dsml value", think(family::deepseek_v3), calls_on(),
+         "<｜DSML｜function_calls><｜DSML｜invoke name=\"search\"><｜DSML｜parameter name=\"q\" string=\"true\"></｜DSML｜invoke"
+         "</｜DSML｜parameter></｜DSML｜invoke></｜DSML｜function_calls>",
+         "", "", {{"search", R"({"q":"</｜DSML｜invoke"})"}}},
+    });
+}
+
+TEST(OutputParser, ReasoningOffKeepsMarkupAsContent) {
+    parse_options o = reasoning_off();
+    o.starts_in_reasoning = true;
+    check_all({
+        {"starts in reasoning", think(family::hermes), o, "a <tool_call>{}</tool_call></think>\n\nb", "a <tool_call>{}</tool_call></think>\n\nb",
+         "", {}, false},
+        {"gemma4", fmt(family::gemma4, reasoning_style::gemma4), reasoning_off(), "<|channel>thought\nx<channel|>y",
+         "<|channel>thought\nx<channel|>y", "", {}, false},
+    });
+}
+
+// push() is linear in the piece: megabytes of content and of arguments in small pieces.
+TEST(OutputParser, LongOutputsStayLinear) {
+    const std::string text(1 << 20, 'a');
+    const std::string long_value(1 << 20, 'v');
+    const std::vector<std::pair<output_format, std::string>> outputs = {
+        {think(family::hermes), "<tool_call>{\"name\": \"f\", \"arguments\": {\"s\": \"" + long_value + "\"}}</tool_call>"},
+        {think(family::qwen_xml), "<tool_call>\n<function=f>\n<parameter=s>\n" + long_value + "\n</parameter>\n</function>"},
+        {fmt(family::gemma4, reasoning_style::gemma4), "<|tool_call>call:f{s:<|\"|>" + long_value + "<|\"|>}<tool_call|>"},
+        {think(family::deepseek_v3), "<｜DSML｜tool_calls><｜DSML｜invoke name=\"f\"><｜DSML｜parameter name=\"s\" string=\"true\">" +
+                                         long_value + "</｜DSML｜parameter></｜DSML｜invoke></｜DSML｜tool_calls>"},
+        {fmt(family::harmony, reasoning_style::harmony),
+         "<|channel|>commentary to=functions.f<|message|>{\"s\": \"" + long_value + "\"}<|call|>"},
+    };
+    for (const auto& f : all_formats()) {
+        auto p = make_output_parser(f, calls_on());
+        std::vector<parse_event> ev;
+        for (std::size_t at = 0; at < text.size(); at += 7) p->push(std::string_view(text).substr(at, 7), ev);
+        p->finish(ev);
+        const auto m = test::merged(ev);
+        ASSERT_EQ(m.size(), 1u);
+        EXPECT_EQ(m[0].text.size(), text.size());
+    }
+    for (const auto& [f, out] : outputs) {
+        auto p = make_output_parser(f, calls_on());
+        std::vector<parse_event> ev;
+        for (std::size_t at = 0; at < out.size(); at += 5) p->push(std::string_view(out).substr(at, 5), ev);
+        p->finish(ev);
+        const auto m = test::merged(ev);
+        ASSERT_EQ(m.size(), 3u) << family_index(f);
+        const auto args = boost::json::parse(m[1].text);
+        EXPECT_EQ(args.at("s").as_string().size(), long_value.size());
+    }
 }
 
 // ---- fuzz ----
