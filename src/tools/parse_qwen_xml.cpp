@@ -1,5 +1,6 @@
 // Qwen 3.5, Qwen3-Coder, Nemotron 3, Step 3.5:
 //   <tool_call>\n<function=NAME>\n<parameter=K>\nV\n</parameter>\n...</function>\n</tool_call>
+// (a <function=NAME> block without the <tool_call> wrapper is accepted too).
 // Values are raw text: one leading and one trailing newline are stripped, then the tool's
 // schema decides the JSON (raw_value_to_json). Each parameter is emitted when it closes:
 // "{\"K\":V" then ",\"K2\":V2" ... then "}". A call cut off is closed at finish() with the
@@ -28,6 +29,10 @@ public:
             if (k == 0) {
                 raw_ = open_tag;
                 tag_.clear();
+                state_ = state::function_tag;
+            } else if (k == 1) {  // a function block without its <tool_call> wrapper
+                raw_ = open_.marker(1);
+                tag_ = raw_;
                 state_ = state::function_tag;
             }
             return;
@@ -153,7 +158,7 @@ private:
     event_writer& w_;
     const parse_options& options_;
     state state_ = state::text;
-    marker_matcher open_{{std::string(open_tag)}};
+    marker_matcher open_{{std::string(open_tag), "<function="}};
     marker_matcher close_{{std::string(close_tag)}};
     marker_matcher value_end_{{"</parameter>", "</function>"}};
     std::string scratch_, raw_, tag_, name_, param_, value_;

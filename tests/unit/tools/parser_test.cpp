@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <random>
 #include <string>
@@ -388,6 +389,8 @@ TEST(OutputParser, QwenXml) {
          "<tool_call>\n<function=get_weather>\n<parameter=city>\n123\n</parameter>\n<parameter=opts>\n{\"a\": [1]}\n</parameter>\n"
          "<parameter=unknown>\nnot json\n</parameter>\n</function>\n</tool_call>",
          "", "", {{"get_weather", R"({"city":"123","opts":{"a":[1]},"unknown":"not json"})"}}},
+        {"no wrapper", q, calls_on(), "Sure.\n<function=search>\n<parameter=q>\nx\n</parameter>\n</function>", "Sure.\n", "",
+         {{"search", R"({"q":"x"})"}}},
         {"no parameters", q, calls_on(), "<tool_call>\n<function=f>\n</function>\n</tool_call>", "", "", {{"f", "{}"}}},
         {"content then call", q, calls_on(), "I'll look.\n\n" + call, "I'll look.\n\n", "",
          {{"get_weather", R"({"city":"Paris","days":3})"}}},
@@ -636,6 +639,223 @@ TEST(OutputParser, LongOutputsStayLinear) {
     }
 }
 
+// ---- round trip: random calls written in each family's syntax parse back to themselves ----
+
+struct random_call {
+    std::string name;
+    boost::json::object args;
+};
+
+class call_generator {
+public:
+    explicit call_generator(unsigned seed) : rng_(seed) {}
+
+    std::vector<random_call> calls() {
+        std::vector<random_call> out(1 + rng_() % 3);
+        std::vector<std::string> names = {"get_weather", "search", "run_cmd", "f"};
+        std::shuffle(names.begin(), names.end(), rng_);
+        for (std::size_t n = 0; n < out.size(); ++n) {
+            auto& c = out[n];
+            c.name = names[n];  // distinct: each name has one schema
+            const int keys = static_cast<int>(rng_() % 4);
+            for (int i = 0; i < keys; ++i) c.args[pick({"city", "q", "n", "opts", "flag", "list", "x_y"})] = value(0);
+        }
+        return out;
+    }
+
+private:
+    std::string pick(std::initializer_list<const char*> items) {
+        auto it = items.begin();
+        std::advance(it, rng_() % items.size());
+        return *it;
+    }
+
+    boost::json::value value(int depth) {
+        switch (rng_() % (depth < 2 ? 7 : 5)) {
+        case 0:
+        case 1: return boost::json::string(text());
+        case 2: return static_cast<std::int64_t>(static_cast<int>(rng_() % 2001) - 1000);
+        case 3: return rng_() % 2 == 0;
+        case 4: return nullptr;
+        case 5: {
+            boost::json::object o;
+            for (int i = static_cast<int>(rng_() % 3); i > 0; --i) o[pick({"a", "b", "c_d"})] = value(depth + 1);
+            return o;
+        }
+        default: {
+            boost::json::array a;
+            for (int i = static_cast<int>(rng_() % 3); i > 0; --i) a.push_back(value(depth + 1));
+            return a;
+        }
+        }
+    }
+
+    std::string text() {
+        static const char* pieces[] = {"Paris", " ", "a\"b", "back\\slash", "{", "}", "[", "]", ",", ":", "\xC3\xA9",
+                                       "\xF0\x9F\x98\x80", "\n", "\t", "<b>", "x < y", "12", "true", "'"};
+        std::string s;
+        for (int i = static_cast<int>(rng_() % 5); i > 0; --i) s += pieces[rng_() % std::size(pieces)];
+        return s;
+    }
+
+    std::mt19937 rng_;
+};
+
+std::string gemma_value(const boost::json::value& v) {
+    if (v.is_string()) return "<|\"|>" + std::string(v.as_string()) + "<|\"|>";
+    if (v.is_object()) {
+        std::string s = "{";
+        bool first = true;
+        for (const auto& kv : v.as_object()) {
+            if (!first) s += ",";
+            first = false;
+            s += std::string(kv.key()) + ":" + gemma_value(kv.value());
+        }
+        return s + "}";
+    }
+    if (v.is_array()) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < v.as_array().size(); ++i) s += (i ? "," : "") + gemma_value(v.as_array()[i]);
+        return s + "]";
+    }
+    if (v.is_null()) return "None";
+    return boost::json::serialize(v);
+}
+
+// The calls as `f` writes them (tests the parser against the templates' syntax).
+std::string write_calls(family f, const std::vector<random_call>& calls, unsigned variant) {
+    std::string s;
+    auto args = [](const random_call& c) { return boost::json::serialize(c.args); };
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        const auto& c = calls[i];
+        switch (f) {
+        case family::hermes:
+            s += (i ? "\n" : "") + std::string("<tool_call>\n{\"name\": \"") + c.name + "\", \"arguments\": " + args(c) +
+                 "}\n</tool_call>";
+            break;
+        case family::llama3:
+            s += (i ? "; " : "") + std::string("{\"name\": \"") + c.name + "\", \"parameters\": " + args(c) + "}";
+            break;
+        case family::mistral:
+            if (variant % 2 == 0) {
+                s += "[TOOL_CALLS]" + c.name + (variant % 4 == 0 ? "[CALL_ID]a1b2c3d4e" : "") + "[ARGS]" + args(c);
+            } else {
+                s += (i ? ", " : "[TOOL_CALLS][") + std::string("{\"name\": \"") + c.name + "\", \"arguments\": " + args(c) +
+                     ", \"id\": \"a1b2c3d4e\"}" + (i + 1 == calls.size() ? "]" : "");
+            }
+            break;
+        case family::qwen_xml:
+            s += (i ? "\n" : "") + std::string("<tool_call>\n<function=") + c.name + ">\n";
+            for (const auto& kv : c.args) {
+                const auto& v = kv.value();
+                s += "<parameter=" + std::string(kv.key()) + ">\n" +
+                     (v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v)) + "\n</parameter>\n";
+            }
+            s += "</function>\n</tool_call>";
+            break;
+        case family::gemma4: s += "<|tool_call>call:" + c.name + gemma_value(c.args) + "<tool_call|>"; break;
+        case family::deepseek_r1:
+            s += (i ? "\n" : "<｜tool▁calls▁begin｜>") + std::string("<｜tool▁call▁begin｜>function<｜tool▁sep｜>") + c.name +
+                 "\n```json\n" + args(c) + "\n```<｜tool▁call▁end｜>" + (i + 1 == calls.size() ? "<｜tool▁calls▁end｜>" : "");
+            break;
+        case family::deepseek_v3: {
+            const std::string block = variant % 2 ? "tool_calls" : "function_calls";
+            s += (i ? "" : "<｜DSML｜" + block + ">\n") + std::string("<｜DSML｜invoke name=\"") + c.name + "\">\n";
+            for (const auto& kv : c.args) {
+                const auto& v = kv.value();
+                s += "<｜DSML｜parameter name=\"" + std::string(kv.key()) + "\" string=\"" + (v.is_string() ? "true" : "false") +
+                     "\">" + (v.is_string() ? std::string(v.as_string()) : boost::json::serialize(v)) + "</｜DSML｜parameter>\n";
+            }
+            s += "</｜DSML｜invoke>\n" + (i + 1 == calls.size() ? "</｜DSML｜" + block + ">" : std::string());
+            break;
+        }
+        case family::harmony:
+            s += "<|start|>assistant<|channel|>commentary to=functions." + c.name + " <|constrain|>json<|message|>" + args(c) +
+                 "<|call|>";
+            break;
+        case family::generic:
+            s += (i ? ", " : "{\"tool_calls\": [") + std::string("{\"name\": \"") + c.name + "\", \"arguments\": " + args(c) +
+                 "}" + (i + 1 == calls.size() ? "]}" : "");
+            break;
+        }
+    }
+    return s;
+}
+
+// Each generated call's string-valued top-level parameters are typed "string" in its tool.
+std::vector<tool_def> tools_for(const std::vector<random_call>& calls) {
+    std::vector<tool_def> tools;
+    for (const auto& c : calls) {
+        tool_def t;
+        t.name = c.name;
+        boost::json::object props;
+        for (const auto& kv : c.args) {
+            if (kv.value().is_string()) props[kv.key()] = boost::json::object{{"type", "string"}};
+        }
+        t.parameters = boost::json::object{{"type", "object"}, {"properties", props}};
+        tools.push_back(std::move(t));
+    }
+    return tools;
+}
+
+TEST(OutputParser, RandomCallsRoundTrip) {
+    const std::vector<output_format> formats = {
+        fmt(family::generic),    think(family::hermes),      fmt(family::llama3),
+        fmt(family::mistral),    think(family::qwen_xml),    fmt(family::gemma4, reasoning_style::gemma4),
+        think(family::deepseek_r1), think(family::deepseek_v3), fmt(family::harmony, reasoning_style::harmony)};
+    call_generator gen(7);
+    std::mt19937 rng(8);
+    for (const auto& f : formats) {
+        for (unsigned round = 0; round < 300; ++round) {
+            const auto calls = gen.calls();
+            std::string text = write_calls(f.calls, calls, round);
+            std::string reasoning;
+            if (round % 3 == 1 && f.calls != family::generic) {
+                reasoning = "think about <b>it</b>";
+                if (f.reasoning == reasoning_style::tags) text = "<think>\n" + reasoning + "</think>\n\n" + text;
+                if (f.reasoning == reasoning_style::gemma4) text = "<|channel>thought\n" + reasoning + "<channel|>" + text;
+                if (f.reasoning == reasoning_style::harmony)
+                    text = "<|channel|>analysis<|message|>" + reasoning + "<|end|>" + text;
+                if (f.reasoning == reasoning_style::none) reasoning.clear();
+            }
+            parse_options o = calls_on();
+            o.tools = tools_for(calls);
+            SCOPED_TRACE(text);
+            const auto events = test::run(f, o, {text});
+            test::expect_well_formed(events);
+            std::vector<random_call> got;
+            std::string got_reasoning, content;
+            std::vector<std::string> args;
+            for (const auto& e : events) {
+                if (e.type == parse_event::kind::call_begin) {
+                    got.push_back({e.name, {}});
+                    args.emplace_back();
+                }
+                if (e.type == parse_event::kind::call_arguments) args.back() += e.text;
+                if (e.type == parse_event::kind::reasoning) got_reasoning += e.text;
+                if (e.type == parse_event::kind::content) content += e.text;
+            }
+            EXPECT_EQ(content, "");
+            EXPECT_EQ(got_reasoning, reasoning);
+            ASSERT_EQ(got.size(), calls.size()) << test::describe(events);
+            for (std::size_t i = 0; i < calls.size(); ++i) {
+                EXPECT_EQ(got[i].name, calls[i].name);
+                boost::system::error_code ec;
+                const auto v = boost::json::parse(args[i], ec);
+                ASSERT_FALSE(ec) << args[i];
+                EXPECT_EQ(v, boost::json::value(calls[i].args)) << args[i];
+            }
+            for (int k = 0; k < 3; ++k) {
+                const std::size_t at = rng() % (text.size() + 1);
+                ASSERT_TRUE(test::same(test::run(f, o, {std::string_view(text).substr(0, at), std::string_view(text).substr(at)}),
+                                       events))
+                    << "split at " << at;
+            }
+            ASSERT_TRUE(test::same(test::run_bytewise(f, o, text), events));
+        }
+    }
+}
+
 // ---- fuzz ----
 
 std::vector<output_format> all_formats() {
@@ -689,7 +909,7 @@ TEST(OutputParser, MarkerSoupIsChunkingInvariant) {
     std::mt19937 rng(99);
     const auto& pieces = soup_pieces();
     for (const auto& f : all_formats()) {
-        for (int round = 0; round < 150; ++round) {
+        for (int round = 0; round < 200; ++round) {
             std::string text;
             const int n = 1 + static_cast<int>(rng() % 24);
             for (int i = 0; i < n; ++i) text += pieces[rng() % pieces.size()];
