@@ -9,7 +9,7 @@ namespace sluice::tools::detail {
 void event_writer::append(parse_event::kind k, std::string_view text) {
     if (text.empty() || out_ == nullptr) return;
     const std::size_t index = k == parse_event::kind::call_arguments ? next_index_ - 1 : 0;
-    if (!out_->empty()) {
+    if (out_->size() > base_) {
         parse_event& last = out_->back();
         if (last.type == k && last.index == index) {
             last.text.append(text);

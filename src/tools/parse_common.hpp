@@ -18,12 +18,16 @@ namespace sluice::tools::detail {
 
 inline bool is_space(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
-// Appends events to the caller's vector, merging adjacent text of one kind. Content right
+// Appends events to the caller's vector, merging adjacent text of one kind (only into events
+// of the current push: the caller may already have sent earlier ones). Content right
 // after a reasoning block or a call starts without its leading whitespace (the output's very
 // start too): that whitespace is layout, not content.
 class event_writer {
 public:
-    void bind(std::vector<parse_event>* out) noexcept { out_ = out; }
+    void bind(std::vector<parse_event>* out) noexcept {
+        out_ = out;
+        base_ = out != nullptr ? out->size() : 0;
+    }
     void content(std::string_view text);
     void reasoning(std::string_view text);
     void begin_call(std::string name, std::string id);
@@ -38,6 +42,7 @@ public:
 private:
     void append(parse_event::kind k, std::string_view text);
     std::vector<parse_event>* out_ = nullptr;
+    std::size_t base_ = 0;  // out_'s size when bound
     std::size_t next_index_ = 0;
     bool open_ = false;
     bool args_written_ = false;

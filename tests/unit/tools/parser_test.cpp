@@ -568,6 +568,17 @@ TEST(OutputParser, StreamsArgumentsBeforeTheCallEnds) {
     EXPECT_EQ(m[1].text, "{\"text\": \"abc");
 }
 
+// Events of an earlier push are never changed: the caller may have sent them already.
+TEST(OutputParser, NeverAppendsToEarlierPushesEvents) {
+    auto p = make_output_parser(think(family::hermes), calls_on());
+    std::vector<parse_event> ev;
+    p->push("Hello", ev);
+    p->push(" world", ev);
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].text, "Hello");
+    EXPECT_EQ(ev[1].text, " world");
+}
+
 TEST(OutputParser, GenericResponseStreamsAcrossEscapes) {
     const std::string out = R"({"response":"\ud83d\ude00 \u00e9\\n\"q\""})";
     const auto whole = test::run(fmt(family::generic), calls_on(), {out});
