@@ -6,6 +6,7 @@
 // whitespace after its end marker, are dropped. With parse_reasoning false the reasoning
 // block (markers and text) is passed through as content as the model wrote it, and the call
 // scanner never sees it: a call written inside reasoning is not a call either way.
+// Whitespace at the very start of the output is layout too and never becomes content.
 #include "sluice/tools/output_parser.hpp"
 
 #include "parse_common.hpp"
