@@ -131,7 +131,13 @@ void refuse(const std::string& ptr, std::string_view keyword, const std::string&
 }
 
 schema_compiler::schema_compiler(const json::value& root, const schema_options& opts)
-    : root_(root), opts_(opts), rules_(k_max_grammar_bytes) {
+    : root_(root), opts_(opts), rules_(k_max_grammar_bytes, opts.rule_prefix) {
+    for (const char c : opts_.rule_prefix) {
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
+            throw schema_error("", "", "rule_prefix may hold only letters, digits and '-'");
+        }
+    }
+    if (!opts_.rule_prefix.empty() && !opts_.compact) throw schema_error("", "", "rule_prefix needs compact output");
     if (opts_.max_whitespace < 0 || opts_.max_whitespace > 1000) {
         throw schema_error("", "", "max_whitespace must be in 0..1000");
     }
@@ -423,10 +429,10 @@ opt_rule schema_compiler::compile_flat(const json::object& s, const std::string&
 }
 
 std::string schema_compiler::compile_root() {
-    rules_.reserve("root");
+    const std::string root = rules_.reserve("root");
     opt_rule r = value_rule(root_, "", 0);
     if (!r) refuse("", "", "no JSON value satisfies the schema");
-    rules_.define("root", opts_.compact ? *r : "ws " + *r + " ws");
+    rules_.define(root, opts_.compact ? *r : "ws " + *r + " ws");
     if (const std::vector<std::string> dead = rules_.unproductive(); !dead.empty()) {
         refuse("", "$ref", "recursive schema without a finite instance (grammar rule " + dead.front() + ")");
     }
@@ -434,9 +440,9 @@ std::string schema_compiler::compile_root() {
 }
 
 std::string schema_compiler::compile_json_object() {
-    rules_.reserve("root");
+    const std::string root = rules_.reserve("root");
     any_value_rule();
-    rules_.define("root", opts_.compact ? any_object_ : "ws " + any_object_ + " ws");
+    rules_.define(root, opts_.compact ? any_object_ : "ws " + any_object_ + " ws");
     return rules_.text();
 }
 

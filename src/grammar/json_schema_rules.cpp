@@ -229,10 +229,10 @@ std::string rule_set::unique_name(std::string_view hint) {
     while (!base.empty() && base.back() == '-') base.pop_back();
     if (base.empty()) base = "r";
     int& n = hint_counts_[base];
-    std::string name = n == 0 ? base : base + "-" + std::to_string(n);
+    std::string name = prefix_ + (n == 0 ? base : base + "-" + std::to_string(n));
     ++n;
-    while (bodies_.count(name) != 0 || (name == "root" && base != "root")) {
-        name = base + "-" + std::to_string(n++);
+    while (bodies_.count(name) != 0 || (name == prefix_ + "root" && base != "root")) {
+        name = prefix_ + base + "-" + std::to_string(n++);
     }
     return name;
 }
@@ -271,9 +271,10 @@ std::string rule_set::add(std::string_view hint, const std::string& body) {
 std::string rule_set::text() const {
     if (!undefined_.empty()) throw schema_error("", "", "internal: rule " + *undefined_.begin() + " never defined");
     std::string out;
-    if (auto it = bodies_.find("root"); it != bodies_.end()) out += "root ::= " + it->second + "\n";
+    const std::string root = prefix_ + "root";
+    if (auto it = bodies_.find(root); it != bodies_.end()) out += root + " ::= " + it->second + "\n";
     for (const std::string& name : order_) {
-        if (name == "root") continue;
+        if (name == root) continue;
         out += name + " ::= " + bodies_.at(name) + "\n";
     }
     return out;

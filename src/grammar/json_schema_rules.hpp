@@ -19,7 +19,8 @@ enum class dfa_context { json_string, raw };
 
 class rule_set {
 public:
-    explicit rule_set(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+    // Every name starts with `prefix` (schema_options::rule_prefix); the start rule is prefix + "root".
+    rule_set(std::size_t max_bytes, std::string prefix) : max_bytes_(max_bytes), prefix_(std::move(prefix)) {}
 
     // A rule with this body; an existing rule with the same body is reused.
     std::string add(std::string_view hint, const std::string& body);
@@ -44,6 +45,7 @@ private:
     std::string unique_name(std::string_view hint);
 
     std::size_t max_bytes_;
+    std::string prefix_;
     std::size_t bytes_ = 0;
     std::map<std::string, std::string> bodies_;      // name -> body
     std::map<std::string, std::string> by_body_;     // body -> name

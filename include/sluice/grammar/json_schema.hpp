@@ -33,6 +33,10 @@ struct schema_options {
     // (schema_error), so output is always valid; true: accepted and NOT enforced (arrays may
     // repeat an item), as llguidance does. Documented in docs/structured-output.md.
     bool allow_unenforced_unique_items = false;
+    // Prefixed to every rule name, so that several schemas can be embedded in one grammar
+    // (tool calls: one arguments schema per tool); the start rule is then <prefix>root.
+    // Letters, digits and '-' only; needs compact (the whitespace rule is not prefixed).
+    std::string rule_prefix;
 
     // The profile for checking existing JSON text: whitespace and any property order.
     static schema_options for_checking() {
