@@ -5,7 +5,8 @@
 namespace sluice::engine {
 
 std::string incremental_decoder::push(token_id id) {
-    std::string p = special_ ? tok_.piece(id) : tok_.token_to_piece(id, false);
+    const bool shown = special_ || std::find(shown_.begin(), shown_.end(), id) != shown_.end();
+    std::string p = shown ? tok_.piece(id) : tok_.token_to_piece(id, false);
     if (first_ && strip_ && !p.empty() && p.front() == ' ') p.erase(0, 1);
     first_ = false;
     held_ += p;

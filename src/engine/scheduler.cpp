@@ -99,7 +99,7 @@ struct scheduler::state {
 };
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
-    : cfg_(cfg), tok_(tok), grammar_vocab_(tok ? grammar_vocabulary(*tok) : nullptr) {
+    : cfg_(cfg), tok_(tok), grammar_vocab_(tok ? grammar_vocabulary(*tok, cfg.grammar_markup) : nullptr) {
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
@@ -162,7 +162,7 @@ void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
     }
     const auto& r = s->job.request;
     s->limit = r.max_tokens < 0 ? self.cfg_.n_ctx : static_cast<std::size_t>(r.max_tokens);
-    if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_);
+    if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_, r.trigger);
     waiting.push_back(std::move(s));
     publish_load();
     kick();
@@ -284,7 +284,7 @@ void scheduler::state::mask_rows() {
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].n_logits == 0) continue;
         sequence& s = *batch_seqs[i];
-        if (s.constraint && !s.constraint->must_end()) mask_jobs.push_back({&s, row});
+        if (s.constraint && s.constraint->active() && !s.constraint->must_end()) mask_jobs.push_back({&s, row});
         row += tf.model().n_vocab();
     }
     if (mask_jobs.size() < 2) return;  // one row: after_forward masks it inline

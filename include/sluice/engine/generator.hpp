@@ -16,6 +16,8 @@
 
 namespace sluice::engine {
 
+struct grammar_trigger;  // token_constraint.hpp
+
 struct generation_request {
     std::vector<token_id> prompt;
     int max_tokens = 128;       // < 0: until the context is full
@@ -26,6 +28,9 @@ struct generation_request {
     // Constrained generation: only tokens the grammar allows are sampled, and the output
     // ends (finish stop) exactly when the grammar is complete. Null: unconstrained.
     std::shared_ptr<const grammar::grammar> grammar;
+    // With a grammar: make it lazy, applying only from the moment a trigger word appears in
+    // the output (tool calls under tool_choice "auto"). Null: the grammar applies from the start.
+    std::shared_ptr<const grammar_trigger> trigger;
 };
 
 // One generated token as the callback sees it.

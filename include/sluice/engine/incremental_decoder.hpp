@@ -6,7 +6,9 @@
 // One instance per generated sequence; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "sluice/engine/tokenizer.hpp"
 
@@ -18,6 +20,10 @@ public:
     // puts in front of the first piece (for text that starts a prompt, not a continuation).
     explicit incremental_decoder(const tokenizer& tok, bool special = false, bool strip_leading_space = false)
         : tok_(tok), special_(special), strip_(strip_leading_space) {}
+
+    // Control tokens whose text is rendered even without `special` (a chat format's tool-call
+    // markup, such as <|python_tag|>, that the output parser must see).
+    void show_controls(std::vector<token_id> ids) { shown_ = std::move(ids); }
 
     // Text that became complete with this token (possibly empty).
     std::string push(token_id id);
@@ -32,6 +38,7 @@ private:
     bool strip_;
     bool first_ = true;
     std::string held_;
+    std::vector<token_id> shown_;
 };
 
 }  // namespace sluice::engine

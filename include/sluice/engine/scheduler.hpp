@@ -55,6 +55,9 @@ struct scheduler_config {
     std::size_t kv_bytes = 0;         // bound on the whole KV pool (0: none); see max_sequence()
     std::size_t prefill_chunk = 64;   // prompt tokens per step while others decode
     std::size_t threads = 0;          // compute threads (0: physical cores)
+    // Control tokens (by text) that grammars may produce: the chat format's tool-call and
+    // reasoning markup (tools::markup_tokens). Other control tokens are never sampled under a grammar.
+    std::vector<std::string> grammar_markup;
 };
 
 class scheduler {
