@@ -1,5 +1,6 @@
 #include "sluice/api/completion_request.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <limits>
@@ -8,15 +9,14 @@
 #include "sluice/api/constraint.hpp"
 #include "sluice/api/field_policy.hpp"
 #include "sluice/api/json_body.hpp"
+#include "field_readers.hpp"
+#include "tool_request.hpp"
 
 namespace sluice::api {
-namespace {
+
+namespace detail {
 
 namespace json = boost::json;
-
-constexpr int k_max_tokens_limit = 1 << 20;
-constexpr std::size_t k_max_stop = 16;
-constexpr std::size_t k_max_stop_len = 512;
 
 std::string kind_name(const json::value& v) {
     switch (v.kind()) {
@@ -85,6 +85,17 @@ std::string string(const std::string& field, const json::value& v) {
 [[noreturn]] void unsupported(const std::string& field, const std::string& what) {
     throw invalid_request(what + " is not supported by this server ('" + field + "')", field, "unsupported_parameter");
 }
+
+}  // namespace detail
+
+namespace {
+
+namespace json = boost::json;
+using namespace detail;
+
+constexpr int k_max_tokens_limit = 1 << 20;
+constexpr std::size_t k_max_stop = 16;
+constexpr std::size_t k_max_stop_len = 512;
 
 json::object parse_object(std::string_view body) {
     json::value v = parse_json_body(body);
@@ -266,9 +277,9 @@ json::array parse_messages(completion_request& r, const json::value& v, const pa
         if (role == nullptr) throw invalid_request("'" + f + ".role' is required", f + ".role");
         std::string rl = string(f + ".role", *role);
         if (rl == "developer") rl = "system";  // OpenAI's newer name for the system role
-        if (rl != "system" && rl != "user" && rl != "assistant") {
-            if (rl == "tool" || rl == "function") unsupported(f + ".role", "Tool messages");
-            throw invalid_request("'" + f + ".role' must be one of system, developer, user, assistant; got '" + rl + "'", f + ".role");
+        if (rl == "function") rl = "tool";  // the legacy name of a tool result
+        if (rl != "system" && rl != "user" && rl != "assistant" && rl != "tool") {
+            throw invalid_request("'" + f + ".role' must be one of system, developer, user, assistant, tool; got '" + rl + "'", f + ".role");
         }
         msg["role"] = rl;
         const auto* content = m.if_contains("content");
@@ -284,9 +295,19 @@ json::array parse_messages(completion_request& r, const json::value& v, const pa
             else if (k == "reasoning_content" && rl == "assistant") {
                 // Earlier reasoning, for templates that render it (Qwen 3's does).
                 if (!kv.value().is_null()) msg["reasoning_content"] = string(f + "." + k, kv.value());
-            } else if (k == "tool_calls" || k == "function_call" || k == "tool_call_id") {
-                const auto& tv = kv.value();
-                if (!tv.is_null() && !(tv.is_array() && tv.get_array().empty())) unsupported(f + "." + k, "Tool calls");
+            } else if (k == "tool_calls" && rl == "assistant") {
+                if (!kv.value().is_null()) {
+                    json::array calls = parse_tool_calls(kv.value(), f + ".tool_calls");
+                    if (!calls.empty()) msg["tool_calls"] = std::move(calls);
+                }
+            } else if (k == "function_call" && rl == "assistant") {
+                // Legacy: one call {name, arguments}.
+                if (!kv.value().is_null()) {
+                    json::array one{json::object{{"type", "function"}, {"function", kv.value()}}};
+                    msg["tool_calls"] = parse_tool_calls(one, f + ".function_call");
+                }
+            } else if (k == "tool_call_id" && rl == "tool") {
+                msg["tool_call_id"] = string(f + "." + k, kv.value());
             } else if (k == "refusal" || k == "audio") {
                 if (!kv.value().is_null()) unsupported(f + "." + k, "'" + k + "' in messages");
             } else if (opt.strict_fields) {
@@ -307,6 +328,8 @@ completion_request parse_chat_request(std::string_view body, const parse_options
     completion_request r;
     r.chat = true;
     bool stream_options_seen = false, logprobs = false, have_tools = false;
+    std::optional<tools::tool_choice> choice;
+    std::string choice_field;
     std::optional<int> top_logprobs;
     bool have_messages = false;
     for (const auto& kv : o) {
@@ -320,14 +343,32 @@ completion_request parse_chat_request(std::string_view body, const parse_options
             if (!v.is_null()) logprobs = boolean(key, v);
         } else if (key == "top_logprobs") {
             if (!v.is_null()) top_logprobs = static_cast<int>(integer(key, v, 0, 20));
-        } else if (key == "tools") {
+        } else if (key == "tools" || key == "functions") {
             if (v.is_null()) continue;
-            if (!v.is_array()) wrong_type(key, "an array", v);
-            have_tools = !v.get_array().empty();
-            if (have_tools) unsupported(key, "Tool calling");
-        } else if (key == "tool_choice") {
+            if (have_tools) throw invalid_request("Give either 'tools' or the legacy 'functions', not both", key);
+            r.tools = parse_tools(v, key == "functions");
+            have_tools = true;
+        } else if (key == "tool_choice" || key == "function_call") {
             if (v.is_null()) continue;
-            if (!(v.is_string() && (v.get_string() == "none" || v.get_string() == "auto"))) unsupported(key, "Tool calling");
+            if (choice) throw invalid_request("Give either 'tool_choice' or the legacy 'function_call', not both", key);
+            choice = parse_tool_choice(v, key == "function_call");
+            choice_field = key;
+        } else if (key == "parallel_tool_calls") {
+            if (!v.is_null()) r.parallel_tool_calls = boolean(key, v);
+        } else if (key == "reasoning_format") {
+            if (v.is_null()) continue;
+            const std::string f = string(key, v);
+            if (f != "none" && f != "auto" && f != "deepseek" && f != "deepseek-legacy") {
+                throw invalid_request("'reasoning_format' must be one of none, auto, deepseek, deepseek-legacy; got '" + f + "'", key);
+            }
+            r.parse_reasoning = f != "none";
+        } else if (key == "reasoning_effort") {
+            if (v.is_null()) continue;
+            r.reasoning_effort = string(key, v);
+            static constexpr std::string_view efforts[] = {"none", "minimal", "low", "medium", "high", "xhigh"};
+            if (std::find(std::begin(efforts), std::end(efforts), r.reasoning_effort) == std::end(efforts)) {
+                throw invalid_request("'reasoning_effort' must be one of none, minimal, low, medium, high, xhigh; got '" + r.reasoning_effort + "'", key);
+            }
         } else if (key == "modalities") {
             if (v.is_null()) continue;
             if (!v.is_array()) wrong_type(key, "an array", v);
@@ -348,6 +389,18 @@ completion_request parse_chat_request(std::string_view body, const parse_options
         }
     }
     if (!have_messages) throw invalid_request("'messages' is required", "messages");
+    if (choice) {
+        if (choice->mode != tools::choice_mode::none && r.tools.empty()) {
+            throw invalid_request("'" + choice_field + "' is only allowed when 'tools' are specified", choice_field);
+        }
+        if (choice->mode == tools::choice_mode::named &&
+            std::none_of(r.tools.begin(), r.tools.end(), [&](const tools::tool_def& t) { return t.name == choice->name; })) {
+            throw invalid_request("'" + choice_field + "' names the function '" + choice->name + "', which is not among the tools", choice_field);
+        }
+        r.tool_choice = *choice;
+    } else if (!r.tools.empty()) {
+        r.tool_choice.mode = tools::choice_mode::automatic;
+    }
     if (top_logprobs && !logprobs) throw invalid_request("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
     if (logprobs) r.top_logprobs = top_logprobs.value_or(0);
     finish(r, stream_options_seen);

@@ -1,8 +1,8 @@
 // POST /v1/chat/completions and /v1/completions bodies, parsed and validated into a
 // typed request. Every numeric field is bounded (docs/api.md lists the ranges). What
 // happens to each field is api/field_policy.hpp's table: honoured, ignored (cannot change
-// the output), or refused with 400 naming the field when sluice cannot honour it (tools,
-// response_format, image parts, n > 1, ...) -- never silently dropped. Fields the table
+// the output), or refused with 400 naming the field when sluice cannot honour it (image
+// parts, n > 1, ...) -- never silently dropped. Fields the table
 // does not know are collected in `ignored_fields` (or refused with parse_options::strict_fields).
 #pragma once
 
@@ -15,6 +15,7 @@
 
 #include "sluice/api/constraint.hpp"
 #include "sluice/engine/sampler.hpp"
+#include "sluice/tools/tool_grammar.hpp"
 
 namespace sluice::api {
 
@@ -25,7 +26,9 @@ struct parse_options {
 struct completion_request {
     bool chat = true;
     std::string model;                    // as sent; "" when absent
-    boost::json::array messages;          // chat: {role, content (string)[, name]}
+    // chat: {role, content (string)[, name][, reasoning_content][, tool_calls][, tool_call_id]};
+    // roles system, user, assistant, tool (legacy "function" messages become "tool").
+    boost::json::array messages;
     std::string prompt;                   // completions: text prompt
     std::vector<engine::token_id> prompt_ids;  // completions: prompt given as token ids
     std::optional<int> max_tokens;        // max_tokens / max_completion_tokens
@@ -38,6 +41,12 @@ struct completion_request {
     bool ignore_eos = false;
     constraint_spec constraint;           // response_format JSON modes, json_schema or grammar
     boost::json::object template_kwargs;  // chat_template_kwargs: extra template variables
+    // Tool calling (docs/tools.md). tool_choice defaults to "auto" with tools, "none" without.
+    std::vector<tools::tool_def> tools;
+    tools::tool_choice tool_choice{tools::choice_mode::none, {}};
+    bool parallel_tool_calls = true;
+    bool parse_reasoning = true;          // reasoning_format other than "none"
+    std::string reasoning_effort;         // passed to templates that read it
     std::vector<std::string> ignored_fields;  // unknown fields, as paths ("messages[2].foo")
 };
 

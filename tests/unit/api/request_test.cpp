@@ -127,9 +127,8 @@ TEST(chat_request, every_field_checks_type_and_bounds) {
 }
 
 TEST(chat_request, unsupported_fields_are_refused_not_dropped) {
-    for (const char* f : {R"("tools": [{"type": "function"}])", R"("n": 2)",
-                          R"("tool_choice": "required")", R"("audio": {"voice": "x"})",
-                          R"("dry_multiplier": 0.8)", R"("function_call": "auto")", R"("functions": [{"name": "f"}])"}) {
+    for (const char* f : {R"("tools": [{"type": "web_search"}])", R"("n": 2)", R"("audio": {"voice": "x"})",
+                          R"("dry_multiplier": 0.8)", R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "custom"})"}) {
         const auto e = chat_error("{" + k_msgs + ", " + f + "}");
         EXPECT_EQ(e.status, 400) << f;
         EXPECT_FALSE(e.param.empty()) << f;
@@ -137,9 +136,66 @@ TEST(chat_request, unsupported_fields_are_refused_not_dropped) {
     }
     const auto img = chat_error(R"({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]})");
     EXPECT_EQ(img.param, "messages[0].content[0]");
-    EXPECT_EQ(chat_error(R"({"messages": [{"role": "tool", "content": "x"}]})").code, "unsupported_parameter");
     EXPECT_NO_THROW((void)parse_chat_request("{" + k_msgs + R"(, "response_format": {"type": "text"}, "tools": [], "tool_choice": "none",
-        "function_call": "none", "mirostat": 0, "penalize_nl": false})"));
+        "mirostat": 0, "penalize_nl": false})"));
+}
+
+TEST(chat_request, tools_and_tool_choice) {
+    using sluice::tools::choice_mode;
+    const std::string tools = R"("tools": [{"type": "function", "function": {"name": "get_weather", "description": "d",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}, "strict": true}},
+        {"type": "function", "function": {"name": "now"}}])";
+    const auto r = parse_chat_request("{" + k_msgs + ", " + tools + "}");
+    ASSERT_EQ(r.tools.size(), 2u);
+    EXPECT_EQ(r.tools[0].name, "get_weather");
+    EXPECT_TRUE(r.tools[0].strict);
+    EXPECT_EQ(r.tools[1].parameters.at("type"), "object");  // absent parameters: an empty object schema
+    EXPECT_EQ(r.tool_choice.mode, choice_mode::automatic);   // the default with tools
+    EXPECT_TRUE(r.parallel_tool_calls);
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + "}").tool_choice.mode, choice_mode::none);  // and without
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + ", " + tools + R"(, "tool_choice": "required"})").tool_choice.mode, choice_mode::required);
+    const auto named = parse_chat_request("{" + k_msgs + ", " + tools + R"(, "tool_choice": {"type": "function", "function": {"name": "now"}},
+        "parallel_tool_calls": false})");
+    EXPECT_EQ(named.tool_choice.mode, choice_mode::named);
+    EXPECT_EQ(named.tool_choice.name, "now");
+    EXPECT_FALSE(named.parallel_tool_calls);
+    // Legacy functions / function_call map onto tools / tool_choice.
+    const auto legacy = parse_chat_request("{" + k_msgs + R"(, "functions": [{"name": "f", "parameters": {"type": "object"}}],
+        "function_call": {"name": "f"}})");
+    ASSERT_EQ(legacy.tools.size(), 1u);
+    EXPECT_EQ(legacy.tool_choice.mode, choice_mode::named);
+    // Errors name the field.
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "tool_choice": "required"})").param, "tool_choice");  // no tools
+    EXPECT_EQ(chat_error("{" + k_msgs + ", " + tools + R"(, "tool_choice": {"type": "function", "function": {"name": "zz"}}})").param, "tool_choice");
+    EXPECT_EQ(chat_error("{" + k_msgs + ", " + tools + R"(, "tool_choice": "sometimes"})").param, "tool_choice");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "tools": [{"type": "function", "function": {"name": "a b"}}]})").param, "tools[0].function.name");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "tools": [{"type": "function", "function": {"name": "a", "parameters": 3}}]})").param,
+              "tools[0].function.parameters");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "tools": [{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "a"}}]})").param,
+              "tools");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "tools": {}})").param, "tools");
+    EXPECT_EQ(chat_error("{" + k_msgs + R"(, "reasoning_format": "xml"})").param, "reasoning_format");
+    EXPECT_FALSE(parse_chat_request("{" + k_msgs + R"(, "reasoning_format": "none"})").parse_reasoning);
+    EXPECT_EQ(parse_chat_request("{" + k_msgs + R"(, "reasoning_effort": "low"})").reasoning_effort, "low");
+}
+
+TEST(chat_request, tool_call_round_trip_messages) {
+    const auto r = parse_chat_request(R"({"messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        {"role": "function", "name": "old", "content": "legacy result"}]})");
+    ASSERT_EQ(r.messages.size(), 4u);
+    const auto& call = r.messages[1].at("tool_calls").at(0);
+    EXPECT_EQ(call.at("id"), "call_1");
+    EXPECT_EQ(call.at("function").at("arguments"), R"x({"city": "Paris"})x");
+    EXPECT_EQ(r.messages[2].at("role"), "tool");
+    EXPECT_EQ(r.messages[2].at("tool_call_id"), "call_1");
+    EXPECT_EQ(r.messages[3].at("role"), "tool");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"type": "function"}]}]})").param,
+              "messages[0].tool_calls[0].function");
+    EXPECT_EQ(chat_error(R"({"messages": [{"role": "tool"}]})").param, "messages[0].content");
 }
 
 TEST(chat_request, structured_output_specs) {
