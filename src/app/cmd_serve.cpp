@@ -12,6 +12,7 @@
 #include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/tokenizer.hpp"
+#include "sluice/tools/tool_grammar.hpp"
 #include "sluice/http/server.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
@@ -206,6 +207,12 @@ int run_serve(const std::vector<std::string>& args) {
     }
     auto sched_cfg = scheduler_config(vm, n_ctx);
     sched_cfg.kv_bytes = kv_memory(vm, file.file_size());
+    const tools::output_format format = tools::detect_format(tmpl.source(), [&](std::string_view text) {
+        return tok.get_vocab().find(text) != engine::no_token;
+    });
+    sched_cfg.grammar_markup = tools::markup_tokens(format);
+    log::info(std::string("tool calls: ") + tools::family_name(format.calls) + " syntax" +
+              (format.reasoning != tools::reasoning_style::none ? ", reasoning markup" : ""));
     engine::scheduler gen(*m, tok.get_vocab(), sched_cfg, &tok);
     log::info("context " + std::to_string(n_ctx) + " tokens per sequence; KV memory " + std::to_string(sched_cfg.kv_bytes >> 20) +
               " MiB (" + std::to_string(gen.current_load().kv_blocks * sched_cfg.block_size) + " positions); longest request " +
@@ -215,6 +222,7 @@ int run_serve(const std::vector<std::string>& args) {
     served.id = vm.count("alias") ? vm["alias"].as<std::string>() : std::filesystem::path(path).stem().string();
     served.tokenizer = &tok;
     served.chat = &tmpl;
+    served.format = format;
     served.generator = &gen;
     served.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     srv.set_model(served);

@@ -5,10 +5,12 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "chat_prompt.hpp"
 #include "connection.hpp"
 #include "generation_pipeline.hpp"
 #include "openai_encoder.hpp"
 #include "sluice/api/completion_request.hpp"
+#include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/log.hpp"
 
 namespace sluice::http::detail {
@@ -32,13 +34,12 @@ void check_text_size(const engine::tokenizer& tok, std::size_t bytes, std::size_
     }
 }
 
-std::vector<engine::token_id> prompt_tokens(server_state& st, const api::completion_request& r) {
+// `rendered`: the chat prompt's text (chat requests).
+std::vector<engine::token_id> prompt_tokens(server_state& st, const api::completion_request& r, std::string& rendered) {
     const auto& tok = *st.model.tokenizer;
     const std::size_t n_ctx = st.model.generator->n_ctx();
     if (r.chat) {
-        json::object vars = r.template_kwargs;
-        vars["messages"] = r.messages;
-        vars["add_generation_prompt"] = true;
+        const json::object vars = chat_variables(r, st.model.format);
         chat::render_options opt;
         // Output that could never fit the context stops the rendering early.
         opt.max_output = std::min(opt.max_output, n_ctx * std::max<std::size_t>(1, tok.get_vocab().max_token_length()) + 4096);
@@ -51,6 +52,7 @@ std::vector<engine::token_id> prompt_tokens(server_state& st, const api::complet
             throw api::invalid_request(std::string("The model's chat template rejected these messages: ") + e.what(), "messages");
         }
         check_text_size(tok, text.size(), n_ctx, "messages");
+        rendered = text;
         return tok.tokenize(text, true, true);
     }
     if (!r.prompt_ids.empty()) {
@@ -84,7 +86,8 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     const auto& tok = *st.model.tokenizer;
     generation_plan plan;
     plan.prompt_field = chat ? "messages" : "prompt";
-    plan.request.prompt = prompt_tokens(st, r);
+    std::string rendered;
+    plan.request.prompt = prompt_tokens(st, r, rendered);
     const auto& prompt = plan.request.prompt;
     // A sequence holds at most the context, and at most what the KV memory can hold.
     const std::size_t n_ctx = st.model.generator->max_sequence();
@@ -102,7 +105,25 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     plan.request.max_tokens = static_cast<int>(r.max_tokens ? static_cast<std::size_t>(*r.max_tokens) : n_ctx - prompt.size());
     plan.request.sampling = r.sampling;
     plan.request.ignore_eos = r.ignore_eos;
-    plan.request.grammar = st.grammars.get(r.constraint, st.model.generator->grammar_vocab());
+    if (chat) {
+        chat_output out = plan_chat_output(r, st.model.format, rendered, tok.get_vocab());
+        if (!out.gbnf.empty()) {
+            if (r.constraint.type != api::constraint_spec::kind::none) {
+                throw api::invalid_request("'" + r.constraint.field + "' cannot be combined with tool calls that tool_choice enforces; "
+                                           "use tool_choice \"none\" or drop the output format",
+                                           r.constraint.field);
+            }
+            api::constraint_spec spec;
+            spec.type = api::constraint_spec::kind::gbnf;
+            spec.gbnf = std::move(out.gbnf);
+            spec.field = "tools";
+            plan.request.grammar = st.grammars.get(spec, st.model.generator->grammar_vocab());
+            plan.request.trigger = std::move(out.trigger);
+        }
+        plan.parser = std::move(out.parser);
+        plan.shown_controls = std::move(out.shown_controls);
+    }
+    if (!plan.request.grammar) plan.request.grammar = st.grammars.get(r.constraint, st.model.generator->grammar_vocab());
     plan.request.logprobs = r.top_logprobs >= 0;
     plan.request.top_logprobs = static_cast<std::size_t>(std::max(0, r.top_logprobs));
     plan.stop = r.stop;

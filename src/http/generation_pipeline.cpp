@@ -111,11 +111,29 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
 
     co_await sink.begin();
     engine::incremental_decoder decoder(*st.model.tokenizer);
+    decoder.show_controls(std::move(plan.shown_controls));
     api::stop_matcher stops(plan.stop);
-    generation_usage usage{n_prompt, 0, 0};
+    generation_usage usage{n_prompt, 0, 0, 0};
     finish_kind finish = finish_kind::length;
     std::string error;
     std::chrono::steady_clock::time_point last_token_at;
+    std::vector<tools::parse_event> events;
+    bool any_call = false, in_reasoning = false, flushed = false;
+    // Text -> events: through the parser when there is one, else all of it is content.
+    const auto parse = [&](const std::string& text, bool last) {
+        events.clear();
+        if (plan.parser) {
+            if (!text.empty()) plan.parser->push(text, events);
+            if (last) plan.parser->finish(events);
+        } else if (!text.empty()) {
+            events.push_back({tools::parse_event::kind::content, text});
+        }
+        for (const auto& e : events) {
+            if (e.type == tools::parse_event::kind::call_begin) any_call = true;
+            if (e.type == tools::parse_event::kind::reasoning) in_reasoning = true;
+            if (e.type == tools::parse_event::kind::content || e.type == tools::parse_event::kind::call_begin) in_reasoning = false;
+        }
+    };
     for (;;) {
         auto [ec, ev] = co_await ch->async_receive(net::as_tuple(use_awaitable));
         if (ec) break;
@@ -137,7 +155,10 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
                 finish = finish_kind::stop;
                 cancelled->store(true);
             }
-            co_await sink.text(piece, &ev.token);
+            parse(piece, false);
+            // A token counts as reasoning when the output is inside the reasoning after it.
+            if (in_reasoning) ++usage.reasoning_tokens;
+            co_await sink.output(events, &ev.token);
             continue;
         }
         usage.cached_tokens = ev.result.cached_tokens;
@@ -148,7 +169,9 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
         std::string tail = stops.push(decoder.flush());
         tail += stops.flush();
         if (stops.stopped()) finish = finish_kind::stop;
-        if (!tail.empty()) co_await sink.text(tail, nullptr);
+        parse(tail, true);
+        flushed = true;
+        if (!events.empty()) co_await sink.output(events, nullptr);
         break;
     }
     if (!error.empty()) {
@@ -156,6 +179,11 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
         co_await sink.fail(error);
         co_return;
     }
+    if (!flushed) {  // a stop string ended it: release what the parser holds
+        parse(std::string(), true);
+        if (!events.empty()) co_await sink.output(events, nullptr);
+    }
+    if (any_call && finish == finish_kind::stop) finish = finish_kind::tool_calls;
     co_await sink.finish(finish, usage);
 }
 

@@ -5,9 +5,11 @@
 // with protocol-neutral events. No protocol repeats any of this.
 //
 //   adapter: JSON -> generation_plan      pipeline: submit, watch the client, decode,
-//   adapter: events -> JSON body / SSE    stop strings, metrics, cancel on exit
+//   adapter: events -> JSON body / SSE    stop strings, parse calls and reasoning,
+//                                         metrics, cancel on exit
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +17,7 @@
 
 #include "connection.hpp"
 #include "sluice/engine/generator.hpp"
+#include "sluice/tools/output_parser.hpp"
 
 namespace sluice::http::detail {
 
@@ -23,24 +26,31 @@ struct generation_plan {
     engine::generation_request request;  // prompt, max_tokens, sampling, grammar, logprobs
     std::vector<std::string> stop;
     std::string prompt_field = "messages";
+    // Splits the output into content, reasoning and tool calls (chat); null: all text is content.
+    std::unique_ptr<tools::output_parser> parser;
+    // Control tokens rendered as their text for the parser (the format's call markup).
+    std::vector<engine::token_id> shown_controls;
 };
 
 struct generation_usage {
     std::size_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+    std::size_t reasoning_tokens = 0;  // completion tokens that went to reasoning
 };
 
-enum class finish_kind { stop, length };
+// tool_calls: the output ended (not cut off) after at least one tool call.
+enum class finish_kind { stop, length, tool_calls };
 
 // A protocol's encoder. Called on the connection's strand, in this order: begin() once the
-// job is admitted; text() for every generated token (`piece` is the text it completes, often
-// empty while UTF-8 or a possible stop string is held back, and `token` its logprobs);
-// then finish(), or fail() when the engine failed after begin(). A sink that throws (a
-// failed write) ends the pipeline, which cancels the job.
+// job is admitted; output() for every generated token (`events`: what its text completed,
+// often nothing while UTF-8, a possible stop string or a possible call marker is held back;
+// `token`: the token, for logprobs) and once more at the end with token == null for what
+// was held back; then finish(), or fail() when the engine failed after begin(). A sink that
+// throws (a failed write) ends the pipeline, which cancels the job.
 class event_sink {
 public:
     virtual ~event_sink() = default;
     virtual net::awaitable<void> begin() = 0;
-    virtual net::awaitable<void> text(std::string_view piece, const engine::generated_token* token) = 0;
+    virtual net::awaitable<void> output(std::span<const tools::parse_event> events, const engine::generated_token* token) = 0;
     virtual net::awaitable<void> finish(finish_kind why, const generation_usage& usage) = 0;
     // `error`: the engine's reason; one that starts with engine::k_grammar_error_prefix is the
     // request's grammar failing (a 4xx matter), anything else an internal failure.

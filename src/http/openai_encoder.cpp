@@ -26,7 +26,14 @@ json::array bytes_of(const std::string& s) {
     return a;
 }
 
-const char* reason_name(finish_kind k) { return k == finish_kind::stop ? "stop" : "length"; }
+const char* reason_name(finish_kind k) {
+    switch (k) {
+        case finish_kind::stop: return "stop";
+        case finish_kind::length: return "length";
+        case finish_kind::tool_calls: return "tool_calls";
+    }
+    return "stop";
+}
 
 }  // namespace
 
@@ -71,25 +78,52 @@ json::value openai_encoder::logprobs_of(const std::vector<engine::generated_toke
     return json::object{{"tokens", names}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
-// One streamed chunk: the piece, the logprobs of the tokens since the last chunk.
-json::object openai_encoder::chunk(std::string_view piece, const char* finish_reason, bool first) {
+// One streamed chunk: the delta (chat) or text (completions), with the logprobs of the
+// tokens since the last chunk.
+json::object openai_encoder::chunk(json::object delta, std::string_view text, const char* finish_reason) {
     json::object choice{{"index", 0}};
     if (opt_.chat) {
-        json::object delta;
-        if (first) delta["role"] = "assistant";
-        if (!piece.empty() || (first && finish_reason == nullptr)) delta["content"] = piece;
         choice["delta"] = std::move(delta);
     } else {
-        choice["text"] = piece;
+        choice["text"] = text;
     }
     if (opt_.logprobs && !pending_.empty()) {
-        choice["logprobs"] = logprobs_of(pending_, text_.size() - piece.size());
+        choice["logprobs"] = logprobs_of(pending_, text_.size() - text.size());
         pending_.clear();
     } else {
         choice["logprobs"] = nullptr;
     }
     choice["finish_reason"] = finish_reason ? json::value(finish_reason) : json::value(nullptr);
     return envelope(json::array{std::move(choice)});
+}
+
+// Folds an event into the message so far, and returns its streamed delta.
+json::object openai_encoder::delta_of(const tools::parse_event& e) {
+    using kind = tools::parse_event::kind;
+    switch (e.type) {
+        case kind::content:
+            text_ += e.text;
+            return {{"content", e.text}};
+        case kind::reasoning:
+            reasoning_ += e.text;
+            return {{"reasoning_content", e.text}};
+        case kind::call_begin: {
+            const std::string id = e.id.empty() ? random_id("call_") : e.id;
+            calls_.push_back(json::object{{"id", id}, {"type", "function"}, {"function", json::object{{"name", e.name}, {"arguments", ""}}}});
+            json::object call{{"index", e.index}, {"id", id}, {"type", "function"},
+                              {"function", json::object{{"name", e.name}, {"arguments", ""}}}};
+            return {{"tool_calls", json::array{std::move(call)}}};
+        }
+        case kind::call_arguments: {
+            if (e.index < calls_.size()) {
+                auto& args = calls_[e.index].as_object()["function"].as_object()["arguments"].as_string();
+                args.append(e.text);
+            }
+            return {{"tool_calls", json::array{json::object{{"index", e.index}, {"function", json::object{{"arguments", e.text}}}}}}};
+        }
+        case kind::call_end: return {};
+    }
+    return {};
 }
 
 net::awaitable<void> openai_encoder::write_frame(const json::value& v) {
@@ -114,21 +148,38 @@ net::awaitable<void> openai_encoder::begin() {
     head_->keep_alive(ex_.req.keep_alive());
     serializer_.emplace(*head_);
     co_await bhttp::async_write_header(ex_.stream, *serializer_, use_awaitable);
-    if (opt_.chat) co_await write_frame(chunk("", nullptr, true));
+    if (!opt_.chat) co_return;
+    json::object first;
+    first["role"] = "assistant";
+    first["content"] = std::string_view();
+    co_await write_frame(chunk(std::move(first), std::string_view(), nullptr));
 }
 
-net::awaitable<void> openai_encoder::text(std::string_view piece, const engine::generated_token* token) {
+net::awaitable<void> openai_encoder::output(std::span<const tools::parse_event> events, const engine::generated_token* token) {
     if (token != nullptr && opt_.logprobs) (opt_.stream ? pending_ : tokens_).push_back(*token);
-    text_ += piece;
-    if (opt_.stream && !piece.empty()) co_await write_frame(chunk(piece, nullptr, false));
+    using kind = tools::parse_event::kind;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        // Adjacent text of one kind goes out as one delta.
+        tools::parse_event e = events[i];
+        while ((e.type == kind::content || e.type == kind::reasoning || e.type == kind::call_arguments) && i + 1 < events.size() &&
+               events[i + 1].type == e.type && events[i + 1].index == e.index) {
+            e.text += events[++i].text;
+        }
+        if (!opt_.chat && e.type != kind::content) continue;  // completions: text only (no parser runs there)
+        json::object delta = delta_of(e);
+        if (opt_.stream && !delta.empty() && !(e.type != kind::call_begin && e.text.empty())) {
+            co_await write_frame(chunk(std::move(delta), e.type == kind::content ? std::string_view(e.text) : std::string_view(), nullptr));
+        }
+    }
 }
 
 net::awaitable<void> openai_encoder::finish(finish_kind why, const generation_usage& usage) {
-    const json::object u{{"prompt_tokens", usage.prompt_tokens}, {"completion_tokens", usage.completion_tokens},
-                         {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
-                         {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_tokens}}}};
+    json::object u{{"prompt_tokens", usage.prompt_tokens}, {"completion_tokens", usage.completion_tokens},
+                   {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
+                   {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_tokens}}}};
+    if (opt_.chat) u["completion_tokens_details"] = json::object{{"reasoning_tokens", usage.reasoning_tokens}};
     if (opt_.stream) {
-        co_await write_frame(chunk("", reason_name(why), false));
+        co_await write_frame(chunk(json::object(), std::string_view(), reason_name(why)));
         if (opt_.include_usage) {
             json::object last = envelope(json::array{});
             last["usage"] = u;
@@ -139,7 +190,12 @@ net::awaitable<void> openai_encoder::finish(finish_kind why, const generation_us
     }
     json::object choice{{"index", 0}, {"finish_reason", reason_name(why)}};
     if (opt_.chat) {
-        choice["message"] = json::object{{"role", "assistant"}, {"content", text_}};
+        json::object message{{"role", "assistant"}};
+        // OpenAI's shape: content null next to tool calls when the model wrote no text.
+        message["content"] = calls_.empty() || !text_.empty() ? json::value(text_) : json::value(nullptr);
+        if (!reasoning_.empty()) message["reasoning_content"] = reasoning_;
+        if (!calls_.empty()) message["tool_calls"] = calls_;
+        choice["message"] = std::move(message);
     } else {
         choice["text"] = text_;
     }

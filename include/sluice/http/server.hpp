@@ -15,6 +15,7 @@
 #include "sluice/chat/chat_template.hpp"
 #include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/tokenizer.hpp"
+#include "sluice/tools/tool_grammar.hpp"
 
 namespace sluice::http {
 
@@ -38,6 +39,7 @@ struct served_model {
     std::string id;  // the name clients see (--alias, default: the file name)
     const engine::tokenizer* tokenizer = nullptr;
     const chat::chat_template* chat = nullptr;
+    tools::output_format format;  // how the model writes tool calls and reasoning (from its template)
     engine::scheduler* generator = nullptr;
     std::int64_t created = 0;  // unix time the model was loaded
 };
