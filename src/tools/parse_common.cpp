@@ -76,7 +76,10 @@ void event_writer::end_call() {
 
 // ---- marker_matcher ----
 
-marker_matcher::marker_matcher(std::vector<std::string> markers) : markers_(std::move(markers)) {}
+marker_matcher::marker_matcher(std::vector<std::string> markers) : markers_(std::move(markers)) {
+    for (const auto& m : markers_)
+        if (!m.empty()) starts_[static_cast<unsigned char>(m.front())] = true;
+}
 
 bool marker_matcher::is_prefix(std::string_view s) const noexcept {
     for (const auto& m : markers_)
@@ -85,6 +88,10 @@ bool marker_matcher::is_prefix(std::string_view s) const noexcept {
 }
 
 int marker_matcher::feed(char c, std::string& released) {
+    if (held_.empty() && !starts_[static_cast<unsigned char>(c)]) {  // the common case: plain text
+        released.push_back(c);
+        return -1;
+    }
     held_.push_back(c);
     while (!held_.empty()) {
         for (std::size_t i = 0; i < markers_.size(); ++i) {

@@ -66,6 +66,7 @@ private:
     bool is_prefix(std::string_view s) const noexcept;
     std::vector<std::string> markers_;
     std::string held_;
+    bool starts_[256] = {};  // bytes that begin some marker
 };
 
 // Decodes the body of a JSON string (after its opening quote) into UTF-8, one char at a
