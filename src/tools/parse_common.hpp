@@ -125,9 +125,9 @@ private:
 // Reads one call object {"name": "...", "arguments": {...}} (keys in any order; "parameters"
 // is accepted for "arguments", "type" is skipped, "id" is kept when allow_id). Emits
 // call_begin once the name is known, streams the arguments object's text, emits call_end at
-// the closing brace. Any other key, or broken syntax before call_begin, is `bad`: the
-// character was not consumed and raw() is the text read so far, for the caller to emit as
-// content.
+// the closing brace. Any other key, or broken syntax, is `bad`: the character was not
+// consumed; before call_begin raw() is the text read so far, for the caller to emit as
+// content; after it the call has been ended with the arguments so far.
 class json_call_reader {
 public:
     enum class result { more, done, bad };
