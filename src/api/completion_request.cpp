@@ -287,7 +287,8 @@ json::array parse_messages(completion_request& r, const json::value& v, const pa
         if ((content == nullptr || content->is_null()) && rl != "assistant") {
             throw invalid_request("'" + f + ".content' is required", f + ".content");
         }
-        msg["content"] = content == nullptr || content->is_null() ? std::string() : message_content(*content, f + ".content");
+        // An assistant turn without text keeps content null, as templates are written for.
+        msg["content"] = content == nullptr || content->is_null() ? json::value(nullptr) : json::value(message_content(*content, f + ".content"));
         for (const auto& kv : m) {
             const std::string k(kv.key());
             if (k == "role" || k == "content") continue;

@@ -38,7 +38,7 @@ json::object chat_variables(const api::completion_request& r, const tools::outpu
         json::object m = mv.as_object();
         if (auto* calls = m.if_contains("tool_calls")) {
             if (!native) {
-                std::string text = m.at("content").as_string().c_str();
+                const std::string text = m.at("content").is_string() ? std::string(m.at("content").as_string()) : std::string();
                 m["content"] = (text.empty() ? "" : text + "\n") + envelope_of(calls->as_array());
                 m.erase("tool_calls");
             } else if (fmt.arguments_as_object) {

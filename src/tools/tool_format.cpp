@@ -46,11 +46,11 @@ output_format detect_format(std::string_view src, const std::function<bool(std::
     output_format f;
     f.calls = detect_family(src, is_token);
     f.template_renders_tools = f.calls != family::generic;
-    // Templates that print the arguments with tojson or iterate over them need an object;
-    // ones that test "is string" (Qwen 3) take the JSON text as it came.
-    f.arguments_as_object = f.template_renders_tools && !has(src, "arguments is string") &&
-                            (has(src, "arguments | tojson") || has(src, "arguments|tojson") || has(src, "arguments|items") ||
-                             has(src, "arguments | items") || has(src, "arguments.items()"));
+    // Chat templates are written for Hugging Face's message shape, where a call's arguments
+    // are an object (they tojson it, iterate over it, or test its type); the OpenAI wire
+    // format's JSON text is parsed back into one (tests/unit/http/chat_prompt_test.cpp renders
+    // every shared template's tool round trip this way).
+    f.arguments_as_object = f.template_renders_tools;
     if (f.calls == family::harmony) {
         f.reasoning = reasoning_style::harmony;
     } else if (has(src, "<|channel>")) {

@@ -47,7 +47,7 @@ TEST(tool_format, reasoning_markup_and_argument_shape) {
     const auto qwen3 = detect_file(dir, "Qwen-Qwen3-0.6B");
     EXPECT_EQ(qwen3.reasoning, sluice::tools::reasoning_style::tags);
     EXPECT_EQ(qwen3.think_open, "<think>");
-    EXPECT_FALSE(qwen3.arguments_as_object);  // it tests "arguments is string" itself
+    EXPECT_TRUE(qwen3.arguments_as_object);  // it tests "arguments is string", else tojson
     const auto qwen25 = detect_file(dir, "Qwen-Qwen2.5-7B-Instruct");
     EXPECT_EQ(qwen25.reasoning, sluice::tools::reasoning_style::none);
     EXPECT_TRUE(qwen25.arguments_as_object);  // {{ tool_call.arguments | tojson }}
