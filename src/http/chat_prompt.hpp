@@ -26,7 +26,7 @@ boost::json::object chat_variables(const api::completion_request& r, const tools
 struct chat_output {
     std::string gbnf;                                      // "" when tools constrain nothing
     std::shared_ptr<const engine::grammar_trigger> trigger;  // lazy grammar (tool_choice auto)
-    std::unique_ptr<tools::output_parser> parser;
+    std::unique_ptr<tools::output_parser> parser;            // null: nothing to split, all text is content
     std::vector<engine::token_id> shown_controls;
 };
 
