@@ -40,6 +40,14 @@ struct generation_usage {
 // tool_calls: the output ended (not cut off) after at least one tool call.
 enum class finish_kind { stop, length, tool_calls };
 
+// How the output ended: why, the stop string that ended it (finish stop; "" when it was
+// the end-of-generation token or the grammar's end), and the token counts.
+struct generation_outcome {
+    finish_kind finish = finish_kind::length;
+    std::string stop_sequence;
+    generation_usage usage;
+};
+
 // A protocol's encoder. Called on the connection's strand, in this order: begin() once the
 // job is admitted; output() for every generated token (`events`: what its text completed,
 // often nothing while UTF-8, a possible stop string or a possible call marker is held back;
@@ -51,7 +59,7 @@ public:
     virtual ~event_sink() = default;
     virtual net::awaitable<void> begin() = 0;
     virtual net::awaitable<void> output(std::span<const tools::parse_event> events, const engine::generated_token* token) = 0;
-    virtual net::awaitable<void> finish(finish_kind why, const generation_usage& usage) = 0;
+    virtual net::awaitable<void> finish(const generation_outcome& outcome) = 0;
     // `error`: the engine's reason; one that starts with engine::k_grammar_error_prefix is the
     // request's grammar failing (a 4xx matter), anything else an internal failure.
     virtual net::awaitable<void> fail(const std::string& error) = 0;

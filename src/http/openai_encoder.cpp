@@ -173,7 +173,9 @@ net::awaitable<void> openai_encoder::output(std::span<const tools::parse_event> 
     }
 }
 
-net::awaitable<void> openai_encoder::finish(finish_kind why, const generation_usage& usage) {
+net::awaitable<void> openai_encoder::finish(const generation_outcome& outcome) {
+    const finish_kind why = outcome.finish;
+    const generation_usage& usage = outcome.usage;
     json::object u{{"prompt_tokens", usage.prompt_tokens}, {"completion_tokens", usage.completion_tokens},
                    {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
                    {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_tokens}}}};

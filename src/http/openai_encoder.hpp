@@ -25,7 +25,7 @@ public:
 
     net::awaitable<void> begin() override;
     net::awaitable<void> output(std::span<const tools::parse_event> events, const engine::generated_token* token) override;
-    net::awaitable<void> finish(finish_kind why, const generation_usage& usage) override;
+    net::awaitable<void> finish(const generation_outcome& outcome) override;
     net::awaitable<void> fail(const std::string& error) override;
 
 private:

@@ -16,12 +16,15 @@ public:
     std::string push(const std::string& text);
     // True once a stop string was found (everything from it on is dropped).
     bool stopped() const noexcept { return stopped_; }
+    // The stop string that ended the output ("" before that).
+    const std::string& matched() const noexcept { return matched_; }
     // At the end of generation: the held-back text (no stop string can complete any more).
     std::string flush();
 
 private:
     std::vector<std::string> stops_;
     std::string held_;
+    std::string matched_;
     bool stopped_ = false;
 };
 
