@@ -12,6 +12,22 @@ std::string api_error::body() const {
     return json::serialize(json::object{{"error", std::move(e)}});
 }
 
+std::string api_error::anthropic_body() const {
+    namespace json = boost::json;
+    const char* kind = "api_error";
+    switch (status) {
+        case 400: case 405: case 415: case 431: kind = "invalid_request_error"; break;
+        case 401: kind = "authentication_error"; break;
+        case 403: kind = "permission_error"; break;
+        case 404: kind = "not_found_error"; break;
+        case 413: kind = "request_too_large"; break;
+        case 429: kind = "rate_limit_error"; break;
+        case 503: case 529: kind = "overloaded_error"; break;
+        default: kind = status >= 500 ? "api_error" : "invalid_request_error"; break;
+    }
+    return json::serialize(json::object{{"type", "error"}, {"error", json::object{{"type", kind}, {"message", what()}}}});
+}
+
 api_error invalid_request(const std::string& message, const std::string& param, const std::string& code) {
     return {400, "invalid_request_error", message, param, code};
 }

@@ -287,7 +287,6 @@ json::array parse_messages(completion_request& r, const json::value& v, const pa
         if ((content == nullptr || content->is_null()) && rl != "assistant") {
             throw invalid_request("'" + f + ".content' is required", f + ".content");
         }
-        // An assistant turn without text keeps content null, as templates are written for.
         msg["content"] = content == nullptr || content->is_null() ? json::value(nullptr) : json::value(message_content(*content, f + ".content"));
         for (const auto& kv : m) {
             const std::string k(kv.key());
@@ -317,6 +316,9 @@ json::array parse_messages(completion_request& r, const json::value& v, const pa
                 r.ignored_fields.push_back(f + "." + k);
             }
         }
+        // Null content stays null only next to tool calls (the shape templates are written
+        // for); an assistant turn with neither is empty text.
+        if (msg.at("content").is_null() && !msg.contains("tool_calls")) msg["content"] = "";
         out.push_back(std::move(msg));
     }
     return out;

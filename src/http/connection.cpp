@@ -41,12 +41,13 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     const std::string target(path_of(req.target()));
     const std::string_view endpoint = endpoint_label(target);  // the route; aliases without /v1 folded in
     const auto method = req.method();
+    ex.anthropic = endpoint == "/v1/messages" || endpoint == "/v1/messages/count_tokens";
 
     if (method == bhttp::verb::options && !ex.cors_origin.empty()) {  // CORS preflight
         response res{bhttp::status::no_content, req.version()};
         add_exchange_headers(ex, res);
         res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-        res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key");
+        res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Anthropic-Version, Anthropic-Beta");
         res.set("Access-Control-Max-Age", "600");
         co_return res;
     }
@@ -83,7 +84,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 
     const bool chat = endpoint == "/v1/chat/completions";
     const bool completion = endpoint == "/v1/completions";
-    if (chat || completion) {
+    if (chat || completion || ex.anthropic) {
         if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
         const auto type = field(req, "content-type");
         if (type.substr(0, std::min<std::size_t>(type.size(), 16)) != "application/json") {
@@ -94,7 +95,13 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
             std::atomic<int>& n;
             ~done_guard() { --n; }
         } guard{st.in_flight};
-        co_await handle_completion(st, ex, chat);
+        if (endpoint == "/v1/messages") {
+            co_await handle_messages(st, ex);
+        } else if (endpoint == "/v1/messages/count_tokens") {
+            co_await handle_count_tokens(st, ex);
+        } else {
+            co_await handle_completion(st, ex, chat);
+        }
         co_return std::nullopt;
     }
     if (endpoint == "/v1/models") {
@@ -184,7 +191,7 @@ response json_response(const exchange& ex, unsigned status, std::string body) {
 }
 
 response error_response(const exchange& ex, const api::api_error& e) {
-    response res = json_response(ex, static_cast<unsigned>(e.status), e.body());
+    response res = json_response(ex, static_cast<unsigned>(e.status), ex.anthropic ? e.anthropic_body() : e.body());
     if (e.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(e.retry_after));
     if (e.status == 401) res.set(bhttp::field::www_authenticate, "Bearer");
     if (e.status == 405) res.set(bhttp::field::allow, "GET, POST, OPTIONS");

@@ -46,6 +46,7 @@ struct exchange {
     std::string cors_origin;  // "" when CORS does not apply
     std::string client;       // rate-limit identity
     std::string ignored_fields;  // unknown request fields, comma-separated ("" when none)
+    bool anthropic = false;      // an Anthropic route: errors in Anthropic's envelope
 };
 
 net::awaitable<void> serve_connection(server_state& state, net::ip::tcp::socket socket);
@@ -53,6 +54,9 @@ net::awaitable<void> serve_connection(server_state& state, net::ip::tcp::socket 
 // Completion endpoints (completion_handler.cpp). Throws api::api_error before anything
 // is written; once a stream has started, errors end the stream.
 net::awaitable<void> handle_completion(server_state& state, exchange& ex, bool chat);
+// POST /v1/messages and /v1/messages/count_tokens (anthropic_handler.cpp), likewise.
+net::awaitable<void> handle_messages(server_state& state, exchange& ex);
+net::awaitable<void> handle_count_tokens(server_state& state, exchange& ex);
 
 // Response helpers (connection.cpp).
 response json_response(const exchange& ex, unsigned status, std::string body);

@@ -184,7 +184,9 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
         if (!events.empty()) co_await sink.output(events, nullptr);
     }
     if (any_call && finish == finish_kind::stop) finish = finish_kind::tool_calls;
-    co_await sink.finish(generation_outcome{finish, stops.matched(), usage});
+    // A named object: GCC 12 mishandles non-trivial temporaries inside a co_await expression.
+    const generation_outcome outcome{finish, stops.matched(), usage};
+    co_await sink.finish(outcome);
 }
 
 }  // namespace sluice::http::detail

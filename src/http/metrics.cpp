@@ -58,7 +58,9 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
 
 std::string_view endpoint_label(std::string_view target) noexcept {
     target = path_of(target);
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> routes{{
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> routes{{
+        {"/v1/messages", "/v1/messages"},
+        {"/v1/messages/count_tokens", "/v1/messages/count_tokens"},
         {"/v1/chat/completions", "/v1/chat/completions"},
         {"/chat/completions", "/v1/chat/completions"},
         {"/v1/completions", "/v1/completions"},

@@ -126,7 +126,7 @@ json::object openai_encoder::delta_of(const tools::parse_event& e) {
     return {};
 }
 
-net::awaitable<void> openai_encoder::write_frame(const json::value& v) {
+net::awaitable<void> openai_encoder::write_frame(const json::object& v) {
     const std::string data = api::sse_frame(v);
     co_await net::async_write(ex_.stream, bhttp::make_chunk(net::buffer(data)), use_awaitable);
 }
@@ -152,7 +152,8 @@ net::awaitable<void> openai_encoder::begin() {
     json::object first;
     first["role"] = "assistant";
     first["content"] = std::string_view();
-    co_await write_frame(chunk(std::move(first), std::string_view(), nullptr));
+    const json::object frame = chunk(std::move(first), std::string_view(), nullptr);
+    co_await write_frame(frame);
 }
 
 net::awaitable<void> openai_encoder::output(std::span<const tools::parse_event> events, const engine::generated_token* token) {
@@ -168,7 +169,8 @@ net::awaitable<void> openai_encoder::output(std::span<const tools::parse_event> 
         if (!opt_.chat && e.type != kind::content) continue;  // completions: text only (no parser runs there)
         json::object delta = delta_of(e);
         if (opt_.stream && !delta.empty() && !(e.type != kind::call_begin && e.text.empty())) {
-            co_await write_frame(chunk(std::move(delta), e.type == kind::content ? std::string_view(e.text) : std::string_view(), nullptr));
+            const json::object frame = chunk(std::move(delta), e.type == kind::content ? std::string_view(e.text) : std::string_view(), nullptr);
+            co_await write_frame(frame);
         }
     }
 }
@@ -181,7 +183,8 @@ net::awaitable<void> openai_encoder::finish(const generation_outcome& outcome) {
                    {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_tokens}}}};
     if (opt_.chat) u["completion_tokens_details"] = json::object{{"reasoning_tokens", usage.reasoning_tokens}};
     if (opt_.stream) {
-        co_await write_frame(chunk(json::object(), std::string_view(), reason_name(why)));
+        const json::object frame = chunk(json::object(), std::string_view(), reason_name(why));
+        co_await write_frame(frame);
         if (opt_.include_usage) {
             json::object last = envelope(json::array{});
             last["usage"] = u;
@@ -217,7 +220,8 @@ net::awaitable<void> openai_encoder::fail(const std::string& error) {
                                                         "grammar_failed")
                                  : api::internal_error();
     if (!opt_.stream) throw e;
-    co_await write_frame(json::parse(e.body()));
+    const json::object frame = json::parse(e.body()).as_object();
+    co_await write_frame(frame);
     co_await end_stream();
 }
 

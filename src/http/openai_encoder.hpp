@@ -33,7 +33,9 @@ private:
     boost::json::value logprobs_of(const std::vector<engine::generated_token>& tokens, std::size_t text_offset) const;
     boost::json::object chunk(boost::json::object delta, std::string_view text, const char* finish_reason);
     boost::json::object delta_of(const tools::parse_event& e);
-    net::awaitable<void> write_frame(const boost::json::value& v);
+    // Frames are named locals at every call: GCC 12 destroys some non-trivial temporaries
+    // inside co_await expressions twice.
+    net::awaitable<void> write_frame(const boost::json::object& v);
     net::awaitable<void> end_stream();
 
     server_state& st_;

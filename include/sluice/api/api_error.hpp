@@ -1,5 +1,6 @@
 // Errors of the HTTP API: each maps to exactly one status and an OpenAI error body
 //   {"error": {"message": ..., "type": ..., "param": ..., "code": ...}}
+// (or Anthropic's envelope on the Messages routes).
 // Messages say what was wrong and where (the field), never internals.
 #pragma once
 
@@ -18,7 +19,11 @@ struct api_error : std::runtime_error {
     api_error(int status_, std::string type_, const std::string& message, std::string param_ = {}, std::string code_ = {})
         : std::runtime_error(message), status(status_), type(std::move(type_)), param(std::move(param_)), code(std::move(code_)) {}
 
-    std::string body() const;  // the JSON error envelope
+    std::string body() const;  // the JSON error envelope (OpenAI's)
+    // Anthropic's envelope {"type":"error","error":{"type","message"}}, its error type
+    // chosen by status (invalid_request_error, authentication_error, not_found_error,
+    // request_too_large, rate_limit_error, api_error, overloaded_error).
+    std::string anthropic_body() const;
 };
 
 api_error invalid_request(const std::string& message, const std::string& param = {}, const std::string& code = {});

@@ -1,0 +1,32 @@
+// POST /v1/messages and /v1/messages/count_tokens: the Anthropic adapter. Decodes the
+// Messages body into the canonical request (api::parse_messages_request), plans it like every
+// protocol (request_plan.hpp), and runs the shared pipeline with the Anthropic encoder.
+#include <boost/json.hpp>
+
+#include "anthropic_encoder.hpp"
+#include "connection.hpp"
+#include "generation_pipeline.hpp"
+#include "request_plan.hpp"
+#include "sluice/api/messages_request.hpp"
+
+namespace sluice::http::detail {
+
+net::awaitable<void> handle_messages(server_state& st, exchange& ex) {
+    auto r = api::parse_messages_request(ex.req.body(), api::parse_options{st.config.strict_fields});
+    report_ignored(ex, r.ignored_fields);
+    generation_plan plan = plan_generation(st, r);
+    anthropic_encoder encoder(st, ex, r.stream, plan.request.prompt.size());
+    co_await run_generation(st, ex, std::move(plan), encoder);
+}
+
+net::awaitable<void> handle_count_tokens(server_state& st, exchange& ex) {
+    const auto r = api::parse_messages_request(ex.req.body(), api::parse_options{st.config.strict_fields}, true);
+    report_ignored(ex, r.ignored_fields);
+    const std::size_t n = count_prompt_tokens(st, r);
+    auto res = json_response(ex, 200, boost::json::serialize(boost::json::object{{"input_tokens", n}}));
+    res.keep_alive(ex.req.keep_alive());
+    res.prepare_payload();
+    co_await bhttp::async_write(ex.stream, res, net::use_awaitable);
+}
+
+}  // namespace sluice::http::detail
