@@ -172,6 +172,20 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         throw error(errc::unsupported, f.source() + ": rope scaling type '" + scaling +
                                            "' is not supported (supported: none, linear, llama3)");
     }
+
+    // Q4_0 / Q8_0 matrices get a copy in the integer GEMM's interleaved layout, owned here
+    // (the mapping stays untouched; token_embd keeps serving row lookups from it).
+    auto pack = [&](kernels::weight_matrix& w) {
+        const std::size_t bytes = kernels::packed_bytes(w);
+        if (bytes == 0) return;
+        m->packed_.push_back(std::make_unique_for_overwrite<std::byte[]>(bytes));
+        kernels::pack_weights(w, m->packed_.back().get());
+        w.packed = m->packed_.back().get();
+    };
+    for (auto& l : m->layers_) {
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*w);
+    }
+    pack(m->output_);
     return m;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "gemm_tile.hpp"
 #include "k_scales.hpp"
 #include "simd_helpers.hpp"
 #include "sluice/kernels/dequantize.hpp"
@@ -59,18 +60,24 @@ float dot_bf16(std::size_t n, const void* w, const void* x) {
     return s;
 }
 
+// dot + d * isum as one rounding (the fma chain of gemm.hpp).
+inline float fma_step(float acc, float d, std::int32_t isum) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(d), _mm_set_ss(static_cast<float>(isum)), _mm_set_ss(acc)));
+}
+
+// Q4_0 / Q8_0: per block the exact integer dot, then acc = fma(dw * da, isum, acc) (gemm.hpp),
+// so a lone row gets exactly what the GEMM gives it.
 float dot_q4_0(std::size_t n, const void* w, const void* x) {
     const auto* b = static_cast<const block_q4_0*>(w);
     const auto* a = static_cast<const block_q8_0*>(x);
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0;
     for (std::size_t i = 0; i < n / qk; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(b + i) + k_prefetch_bytes, _MM_HINT_T0);
-        const __m256 d = _mm256_set1_ps(h2f(b[i].d) * h2f(a[i].d));
         const __m256i qx = _mm256_sub_epi8(unpack_nibbles(b[i].qs), _mm256_set1_epi8(8));
         const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(qx, qy)), acc);
+        acc = fma_step(acc, h2f(b[i].d) * h2f(a[i].d), hsum_i32(dot_s8(qx, qy)));
     }
-    return hsum(acc);
+    return acc;
 }
 
 float dot_q4_1(std::size_t n, const void* w, const void* x) {
@@ -93,26 +100,31 @@ float dot_q4_1(std::size_t n, const void* w, const void* x) {
 float dot_q8_0(std::size_t n, const void* w, const void* x) {
     const auto* b = static_cast<const block_q8_0*>(w);
     const auto* a = static_cast<const block_q8_0*>(x);
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0;
     for (std::size_t i = 0; i < n / qk; ++i) {
         _mm_prefetch(reinterpret_cast<const char*>(b + i) + k_prefetch_bytes, _MM_HINT_T0);
-        const __m256 d = _mm256_set1_ps(h2f(b[i].d) * h2f(a[i].d));
         const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
         const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(qx, qy)), acc);
+        acc = fma_step(acc, h2f(b[i].d) * h2f(a[i].d), hsum_i32(dot_s8(qx, qy)));
     }
-    return hsum(acc);
+    return acc;
 }
 
-// The integer part of the multi-row kernels with AVX2 instructions (see multi_row_dot.hpp).
-struct avx2_int_dot {
-    // sum_i (q_i - 8) a_i per 4-byte lane: unsigned nibbles times signed activations, plus -8 * sum a.
-    static __m256i q4(__m256i q_unsigned, __m256i a, __m256i minus_eight_sums) {
-        return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(q_unsigned, a), _mm256_set1_epi16(1)), minus_eight_sums);
+// The integer part of the GEMM tile with AVX2 instructions (see gemm_tile.hpp).
+struct avx2_gemm_dot {
+    static constexpr int q8_corr_k = 0;
+    // Q4_0: unsigned nibbles times signed bytes, pairs summed in int16 lanes (at most
+    // 8 x 2 x 15 x 127 = 30480 in magnitude: exact), widened once per block.
+    static __m256i q4_init(std::int32_t) { return _mm256_setzero_si256(); }
+    static __m256i q4_step(__m256i s, __m256i w, __m256i a) { return _mm256_add_epi16(s, _mm256_maddubs_epi16(w, a)); }
+    static __m256i q4_done(__m256i s, std::int32_t corr) {
+        return _mm256_add_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(corr));
     }
-    // sum_i q_i a_i per 4-byte lane for signed q: |q| times a with q's sign.
-    static __m256i q8(__m256i q_abs, __m256i q, __m256i a) {
-        return _mm256_madd_epi16(_mm256_maddubs_epi16(q_abs, _mm256_sign_epi8(a, q)), _mm256_set1_epi16(1));
+    // Q8_0: |w| times a with w's sign.
+    static __m256i q8_init(std::int32_t) { return _mm256_setzero_si256(); }
+    static __m256i q8_prep(__m256i w) { return _mm256_sign_epi8(w, w); }
+    static __m256i q8_step(__m256i s, __m256i w_abs, __m256i w, __m256i a) {
+        return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)));
     }
 };
 
@@ -261,17 +273,7 @@ void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n)
     }
 }
 
-void q8_0_minus_eight_sums(const void* blocks, std::size_t nb, std::int32_t* out, std::size_t stride) noexcept {
-    const auto* b = static_cast<const block_q8_0*>(blocks);
-    const __m256i ones = _mm256_set1_epi8(1), minus_eight = _mm256_set1_epi16(-8);
-    for (std::size_t i = 0; i < nb; ++i, out += stride) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs));
-        const __m256i pairs = _mm256_maddubs_epi16(ones, a);  // a[2k] + a[2k+1], exact in int16
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_madd_epi16(pairs, minus_eight));
-    }
-}
-
-dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept { return multi_row_dot<avx2_int_dot>(type, n_act); }
+gemm_kernel gemm_for(ggml_type type) noexcept { return gemm_kernel_for<avx2_gemm_dot>(type); }
 
 dot_fn dot_for(ggml_type type) noexcept {
     switch (type) {

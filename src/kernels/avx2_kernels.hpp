@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "gemm.hpp"
 #include "sluice/kernels/vec_dot.hpp"
 
 namespace sluice::kernels::avx2 {
@@ -13,13 +14,10 @@ void fp32_to_fp16_row(const float* x, std::uint16_t* y, std::size_t n) noexcept;
 // Q8_0 activation quantisation, bit-identical to the scalar one (max |x| / 127 scale,
 // rounding half away from zero); y's scales are set by the caller from `scales`.
 void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n) noexcept;
-// out[8 * i + j] = -8 * (sum of bytes 4j..4j+3 of block i), for nb Q8_0 blocks; out advances
-// by `stride` int32 per block.
-void q8_0_minus_eight_sums(const void* blocks, std::size_t nb, std::int32_t* out, std::size_t stride) noexcept;
 // The AVX2 dot product for a weight type, or nullptr when there is none.
 dot_fn dot_for(ggml_type type) noexcept;
-// The n_act-row form (bit-identical to dot_for's per row), or nullptr when there is none.
-dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept;
+// The GEMM kernel over packed groups (gemm.hpp) for Q4_0 / Q8_0, else {}.
+gemm_kernel gemm_for(ggml_type type) noexcept;
 // out[i] = sum_j w[j] * rows_j[i], rows in half precision at base + j * stride.
 void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t* base, std::size_t stride,
                        const float* w, float* out) noexcept;

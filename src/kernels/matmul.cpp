@@ -3,11 +3,16 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <mutex>
 #include <vector>
 
+#include "gemm.hpp"
 #include "sluice/kernels/dequantize.hpp"
+#include "sluice/kernels/fp16.hpp"
+#include "sluice/kernels/quant_blocks.hpp"
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/kernels/vec_dot.hpp"
 #include "sluice/util/error.hpp"
@@ -17,7 +22,9 @@ namespace {
 
 constexpr std::size_t k_tile_rows = 32;      // rows of W dequantised per sgemm tile
 constexpr std::size_t k_matvec_min_rows = 16;
-constexpr std::size_t k_serial_prep_rows = 16;  // matmul_rows prepares this many activation rows without the pool
+constexpr std::size_t k_serial_prep_rows = 16;  // this many activation rows are prepared without the pool
+constexpr std::size_t k_tok_block = 32;         // tokens passed over a task's weight groups at a time
+constexpr std::size_t k_task_groups = 16;       // at most this many 8-row groups per task
 
 void init_blas_once() {
     static std::once_flag once;
@@ -35,7 +42,148 @@ std::vector<float>& scratch_floats() {
     return buf;
 }
 
+std::size_t group_bytes(ggml_type type, std::size_t nb) {
+    return nb * (type == ggml_type::q4_0 ? sizeof(packed_q4_0) : sizeof(packed_q8_0));
+}
+
+// Y [n_tok x n_out] through the integer GEMM (gemm.hpp): activations quantised once, then
+// each task takes a run of 8-row groups (packed at load, or here into a per-thread buffer)
+// and passes blocks of tokens over them, so a group's weights are read from cache once per
+// k_tok_block tokens. Every output element is the fma chain of gemm.hpp whatever n_tok.
+void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+    const std::size_t nb = w.n_in / qk;
+    thread_local std::vector<block_q8_0> act_q;  // the caller's thread; workers read them through pointers
+    thread_local std::vector<float> act_d;
+    thread_local std::vector<std::int32_t> act_c;
+    act_q.resize(n_tok * nb);
+    act_d.resize(n_tok * nb);
+    act_c.resize(n_tok * nb);
+    const gemm_acts acts{act_q.data(), act_d.data(), act_c.data(), nb};
+    auto prepare = [&, q = act_q.data(), d = act_d.data(), c = act_c.data()](std::size_t t) {
+        quantize_activation(act_format::q8_0, x + t * w.n_in, q + t * nb, w.n_in);
+        for (std::size_t i = t * nb; i < (t + 1) * nb; ++i) {
+            d[i] = fp16_to_fp32(q[i].d);
+            std::int32_t sum = 0;
+            for (int j = 0; j < qk; ++j) sum += q[i].qs[j];
+            c[i] = k.corr_k * sum;
+        }
+    };
+    if (n_tok <= k_serial_prep_rows) {  // a decode step's few rows: cheaper than a pool round trip
+        for (std::size_t t = 0; t < n_tok; ++t) prepare(t);
+    } else {
+        pool.run(n_tok, prepare);
+    }
+    const std::size_t n_groups = (w.n_out + k_group_rows - 1) / k_group_rows;
+    const std::size_t per_task = std::clamp<std::size_t>(n_groups / (pool.size() * 8), 1, k_task_groups);
+    const std::size_t n_tasks = (n_groups + per_task - 1) / per_task;
+    const std::size_t gbytes = group_bytes(w.type, nb);
+    pool.run(n_tasks, [&](std::size_t task) {
+        const std::size_t g0 = task * per_task, g1 = std::min(n_groups, g0 + per_task);
+        const std::byte* groups;
+        if (w.packed != nullptr) {
+            groups = static_cast<const std::byte*>(w.packed) + g0 * gbytes;
+        } else {
+            auto& buf = scratch_bytes();
+            buf.resize((g1 - g0) * gbytes);
+            pack_groups(w.type, w.data, w.row_bytes, w.n_out, nb, g0, g1, buf.data());
+            groups = buf.data();
+        }
+        for (std::size_t t0 = 0; t0 < n_tok; t0 += k_tok_block) {
+            const std::size_t nt = std::min(k_tok_block, n_tok - t0);
+            for (std::size_t g = g0; g < g1; ++g) {
+                const std::size_t r0 = g * k_group_rows;
+                const void* group = groups + (g - g0) * gbytes;
+                if (r0 + k_group_rows <= w.n_out) {
+                    k.fn(group, acts, t0, nt, y + t0 * w.n_out + r0, w.n_out);
+                    continue;
+                }
+                float tmp[k_tok_block * k_group_rows];  // the padded last group
+                k.fn(group, acts, t0, nt, tmp, k_group_rows);
+                for (std::size_t t = 0; t < nt; ++t) {
+                    for (std::size_t r = r0; r < w.n_out; ++r) y[(t0 + t) * w.n_out + r] = tmp[t * k_group_rows + r - r0];
+                }
+            }
+        }
+    });
+}
+
 }  // namespace
+
+std::size_t packed_bytes(const weight_matrix& w) noexcept {
+    if (w.type != ggml_type::q4_0 && w.type != ggml_type::q8_0) return 0;
+    return (w.n_out + k_group_rows - 1) / k_group_rows * group_bytes(w.type, w.n_in / qk);
+}
+
+void pack_weights(const weight_matrix& w, void* dst) {
+    if (packed_bytes(w) == 0) throw error(errc::unsupported, "pack_weights: no packed layout for " + std::string(name_of(w.type)));
+    pack_groups(w.type, w.data, w.row_bytes, w.n_out, w.n_in / qk, 0, (w.n_out + k_group_rows - 1) / k_group_rows, dst);
+}
+
+void pack_groups(ggml_type type, const void* data, std::size_t row_bytes, std::size_t n_out, std::size_t nb,
+                 std::size_t g0, std::size_t g1, void* dst) noexcept {
+    const bool q4 = type == ggml_type::q4_0;
+    const std::size_t n_runs = q4 ? 4 : 8;  // 4-byte runs of qs per block
+    auto* out = static_cast<std::byte*>(dst);
+    const auto* base = static_cast<const std::byte*>(data);
+    for (std::size_t g = g0; g < g1; ++g) {
+        for (std::size_t i = 0; i < nb; ++i) {
+            // Both packed blocks are d[8] then qs; both source blocks are d then qs.
+            std::byte* p = out + ((g - g0) * nb + i) * (q4 ? sizeof(packed_q4_0) : sizeof(packed_q8_0));
+            std::byte* pqs = p + 16;
+            for (std::size_t r = 0; r < k_group_rows; ++r) {
+                const std::size_t row = g * k_group_rows + r;
+                if (row >= n_out) {
+                    std::memset(p + 2 * r, 0, 2);
+                    for (std::size_t j = 0; j < n_runs; ++j) std::memset(pqs + 32 * j + 4 * r, 0, 4);
+                    continue;
+                }
+                const std::byte* src = base + row * row_bytes + i * (q4 ? sizeof(block_q4_0) : sizeof(block_q8_0));
+                std::memcpy(p + 2 * r, src, 2);
+                for (std::size_t j = 0; j < n_runs; ++j) std::memcpy(pqs + 32 * j + 4 * r, src + 2 + 4 * j, 4);
+            }
+        }
+    }
+}
+
+// The scalar GEMM kernel: gemm.hpp's numerics read from the packed layout.
+template <bool Q4>
+void scalar_gemm_group(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    for (std::size_t t = 0; t < nt; ++t) {
+        for (std::size_t r = 0; r < k_group_rows; ++r) {
+            float acc = 0;
+            for (std::size_t i = 0; i < nb; ++i) {
+                const std::int8_t* aq = a.q[(t0 + t) * nb + i].qs;
+                std::uint16_t dw;
+                std::int32_t isum = 0;
+                if constexpr (Q4) {
+                    const auto& b = static_cast<const packed_q4_0*>(group)[i];
+                    dw = b.d[r];
+                    for (int g = 0; g < 4; ++g) {
+                        for (int j = 0; j < 4; ++j) {
+                            const int q = b.qs[32 * g + 4 * r + j];
+                            isum += ((q & 0x0F) - 8) * aq[4 * g + j] + ((q >> 4) - 8) * aq[16 + 4 * g + j];
+                        }
+                    }
+                } else {
+                    const auto& b = static_cast<const packed_q8_0*>(group)[i];
+                    dw = b.d[r];
+                    for (int g = 0; g < 8; ++g) {
+                        for (int j = 0; j < 4; ++j) isum += b.qs[32 * g + 4 * r + j] * aq[4 * g + j];
+                    }
+                }
+                acc = std::fma(fp16_to_fp32(dw) * a.d[(t0 + t) * nb + i], static_cast<float>(isum), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
+gemm_kernel scalar_gemm_for(ggml_type type) noexcept {
+    if (type == ggml_type::q4_0) return {scalar_gemm_group<true>, 0};
+    if (type == ggml_type::q8_0) return {scalar_gemm_group<false>, 0};
+    return {};
+}
 
 weight_matrix make_weight_matrix(ggml_type type, const void* data, std::size_t n_in, std::size_t n_out) {
     const auto t = traits_of(type);
@@ -50,6 +198,10 @@ weight_matrix make_weight_matrix(ggml_type type, const void* data, std::size_t n
 }
 
 void matvec(const weight_matrix& w, const float* x, float* y, thread_pool& pool) {
+    if (const gemm_kernel k = best_gemm(w.type); k.fn != nullptr) {
+        matmul_int(w, k, x, 1, y, pool);
+        return;
+    }
     const act_format fmt = activation_format(w.type);
     auto& act = scratch_bytes();
     act.resize(activation_bytes(fmt, w.n_in));
@@ -66,6 +218,10 @@ void matvec(const weight_matrix& w, const float* x, float* y, thread_pool& pool)
 }
 
 void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+    if (const gemm_kernel k = best_gemm(w.type); k.fn != nullptr) {
+        matmul_int(w, k, x, n_tok, y, pool);
+        return;
+    }
     if (n_tok == 1) {
         matvec(w, x, y, pool);
         return;
@@ -108,6 +264,10 @@ void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y,
 }
 
 void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+    if (const gemm_kernel k = best_gemm(w.type); k.fn != nullptr) {
+        matmul_int(w, k, x, n_tok, y, pool);
+        return;
+    }
     if (n_tok == 1) {
         matvec(w, x, y, pool);
         return;
@@ -115,38 +275,15 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     const act_format fmt = activation_format(w.type);
     const std::size_t act_row = activation_bytes(fmt, w.n_in);
     thread_local std::vector<std::byte> act;  // the caller's thread; workers only read them
-    thread_local std::vector<act_group> groups;
     act.resize(n_tok * act_row);
     std::byte* const acts = act.data();
+    auto quantize = [&](std::size_t t) { quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in); };
     // A decode step's few rows are prepared on this thread: cheaper than a pool round trip.
-    const bool serial_prep = n_tok <= k_serial_prep_rows;
-    auto run_prep = [&](std::size_t n, const std::function<void(std::size_t)>& fn) {
-        if (serial_prep) {
-            for (std::size_t i = 0; i < n; ++i) fn(i);
-        } else {
-            pool.run(n, fn);
-        }
-    };
-    run_prep(n_tok, [&](std::size_t t) { quantize_activation(fmt, x + t * w.n_in, acts + t * act_row, w.n_in); });
-
-    // Rows [0, n_grouped) go through the multi-row kernels in groups of 8, then one of 4.
-    const dotn_fn dot8 = best_dotn(w.type, 8), dot4 = best_dotn(w.type, 4);
-    std::size_t n_grouped = 0;
-    thread_local std::vector<std::pair<std::size_t, dotn_fn>> plan_storage;
-    auto& plan = plan_storage;  // (first row, kernel) per group; the lambdas see this thread's
-    plan.clear();
-    for (; dot8 != nullptr && n_grouped + 8 <= n_tok; n_grouped += 8) plan.emplace_back(n_grouped, dot8);
-    for (; dot4 != nullptr && n_grouped + 4 <= n_tok; n_grouped += 4) plan.emplace_back(n_grouped, dot4);
-    if (!plan.empty() && fmt != act_format::q8_0) throw error(errc::unsupported, "matmul_rows: the multi-row kernels take Q8_0 activations");
-    if (groups.size() < plan.size()) groups.resize(plan.size());
-    act_group* const grp = groups.data();  // a thread_local named inside the lambdas would be each worker's own
-    run_prep(plan.size(), [&](std::size_t i) {
-        const std::size_t size = plan[i].second == dot8 ? 8 : 4;
-        const void* rows[8];
-        for (std::size_t k = 0; k < size; ++k) rows[k] = acts + (plan[i].first + k) * act_row;
-        prepare_act_group(grp[i], rows, size, w.n_in, w.type == ggml_type::q4_0);
-    });
-
+    if (n_tok <= k_serial_prep_rows) {
+        for (std::size_t t = 0; t < n_tok; ++t) quantize(t);
+    } else {
+        pool.run(n_tok, quantize);
+    }
     const dot_fn dot = best_dot(w.type);
     // Tiles of W small enough to stay in L1/L2 while every token passes over them.
     const std::size_t tile = std::max<std::size_t>(4, std::min<std::size_t>(k_tile_rows, w.n_out / (pool.size() * 4) + 1));
@@ -154,16 +291,7 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
     const auto* base = static_cast<const std::byte*>(w.data);
     pool.run(n_tiles, [&](std::size_t c) {
         const std::size_t end = std::min(w.n_out, (c + 1) * tile);
-        for (std::size_t i = 0; i < plan.size(); ++i) {
-            const auto [t, fn] = plan[i];
-            const std::size_t size = fn == dot8 ? 8 : 4;
-            float out[8];
-            for (std::size_t r = c * tile; r < end; ++r) {
-                fn(w.n_in, base + r * w.row_bytes, grp[i], out);
-                for (std::size_t k = 0; k < size; ++k) y[(t + k) * w.n_out + r] = out[k];
-            }
-        }
-        for (std::size_t t = n_grouped; t < n_tok; ++t) {
+        for (std::size_t t = 0; t < n_tok; ++t) {
             const void* a = acts + t * act_row;
             float* yt = y + t * w.n_out;
             for (std::size_t r = c * tile; r < end; ++r) yt[r] = dot(w.n_in, base + r * w.row_bytes, a);

@@ -3,9 +3,11 @@
 #include <cpuid.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 
 #include "avx2_kernels.hpp"
+#include "gemm.hpp"
 #include "vnni_kernels.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
@@ -62,7 +64,40 @@ float ref_quant(std::size_t n, const void* w, const void* x) {
     return sum;
 }
 
+// The integer numerics of gemm.hpp on raw blocks.
+float int_q4_0(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q4_0*>(w);
+    const auto* a = static_cast<const block_q8_0*>(x);
+    float acc = 0;
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        std::int32_t isum = 0;
+        for (int j = 0; j < qk / 2; ++j) {
+            isum += ((b[i].qs[j] & 0x0F) - 8) * a[i].qs[j] + ((b[i].qs[j] >> 4) - 8) * a[i].qs[j + qk / 2];
+        }
+        acc = std::fma(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d), static_cast<float>(isum), acc);
+    }
+    return acc;
+}
+
+float int_q8_0(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q8_0*>(w);
+    const auto* a = static_cast<const block_q8_0*>(x);
+    float acc = 0;
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        std::int32_t isum = 0;
+        for (int j = 0; j < qk; ++j) isum += b[i].qs[j] * a[i].qs[j];
+        acc = std::fma(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d), static_cast<float>(isum), acc);
+    }
+    return acc;
+}
+
 }  // namespace
+
+dot_fn integer_dot(ggml_type type) {
+    if (type == ggml_type::q4_0) return int_q4_0;
+    if (type == ggml_type::q8_0) return int_q8_0;
+    return nullptr;
+}
 
 const cpu_features& cpu() noexcept {
     // CPUID, plus XGETBV to check that the OS saves the AVX registers.
@@ -108,33 +143,12 @@ dot_fn reference_dot(ggml_type type) {
     throw error(errc::unsupported, "no dot product for type " + std::string(name_of(type)));
 }
 
-void prepare_act_group(act_group& g, const void* const* rows, std::size_t n_rows, std::size_t n, bool sums) {
-    const std::size_t nb = n / 32;
-    g.scales.assign(nb * 8, 0.0f);
-    g.sums.assign(sums ? nb * n_rows * 8 : 0, 0);
-    for (std::size_t k = 0; k < 8; ++k) g.rows[k] = k < n_rows ? rows[k] : nullptr;
-    for (std::size_t k = 0; k < n_rows; ++k) {
-        const auto* b = static_cast<const block_q8_0*>(rows[k]);
-        for (std::size_t i = 0; i < nb; ++i) g.scales[i * 8 + k] = fp16_to_fp32(b[i].d);
-        if (!sums) continue;
-        if (avx2_enabled()) {
-            avx2::q8_0_minus_eight_sums(b, nb, g.sums.data() + k * 8, n_rows * 8);
-            continue;
-        }
-        for (std::size_t i = 0; i < nb; ++i) {
-            for (std::size_t j = 0; j < 8; ++j) {
-                const auto* q = b[i].qs + 4 * j;
-                g.sums[(i * n_rows + k) * 8 + j] = -8 * (q[0] + q[1] + q[2] + q[3]);
-            }
-        }
-    }
-}
-
-dotn_fn best_dotn(ggml_type type, std::size_t n_act) {
-    // Only where best_dot is the AVX2 kernel too: the two must agree bit for bit.
-    if (best_dot(type) != avx2::dot_for(type) || avx2::dot_for(type) == nullptr) return nullptr;
-    if (cpu().avx_vnni && !g_force_no_vnni.load()) return vnni::dotn_for(type, n_act);
-    return avx2::dotn_for(type, n_act);
+gemm_kernel best_gemm(ggml_type type) {
+    if (activation_format(type) != act_format::q8_0) return {};  // exact mode: float activations
+    if (type != ggml_type::q4_0 && type != ggml_type::q8_0) return {};
+    if (!avx2_enabled()) return scalar_gemm_for(type);
+    if (cpu().avx_vnni && !g_force_no_vnni.load()) return vnni::gemm_for(type);
+    return avx2::gemm_for(type);
 }
 
 dot_fn best_dot(ggml_type type) {
@@ -145,6 +159,8 @@ dot_fn best_dot(ggml_type type) {
     if (avx2_enabled()) {
         if (const dot_fn f = avx2::dot_for(type)) return f;
     }
+    // Q4_0 / Q8_0: the scalar form of the integer numerics every product of these types uses.
+    if (const dot_fn f = integer_dot(type)) return f;
     return reference_dot(type);
 }
 

@@ -1,27 +1,29 @@
-// The multi-row integer dots with AVX-VNNI (VEX-encoded vpdpbusd on 256-bit registers,
+// The GEMM tile's integer sums with AVX-VNNI (VEX-encoded vpdpbusd on 256-bit registers,
 // not AVX-512): one instruction forms each 4-byte lane's sum where AVX2 needs maddubs and
 // madd. The integer lanes are the same exact sums, so results are bit-identical to the
 // AVX2 kernels. Compiled with -mavxvnni in its own translation unit; called only after
 // cpu() reports AVX-VNNI.
 #include "vnni_kernels.hpp"
 
-#include "simd_helpers.hpp"
+#include "gemm_tile.hpp"
 
 namespace sluice::kernels::vnni {
 namespace {
 
-struct vnni_int_dot {
-    // sum_i (q_i - 8) a_i per lane: the accumulator starts at -8 * (sum of the lane's a).
-    static __m256i q4(__m256i q_unsigned, __m256i a, __m256i minus_eight_sums) {
-        return _mm256_dpbusd_avx_epi32(minus_eight_sums, q_unsigned, a);
-    }
-    static __m256i q8(__m256i q_abs, __m256i q, __m256i a) {
-        return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), q_abs, _mm256_sign_epi8(a, q));
-    }
+struct vnni_gemm_dot {
+    // Q8_0 multiplies w + 128 (unsigned, as vpdpbusd needs): sum (w + 128) a - 128 sum a.
+    static constexpr int q8_corr_k = -128;
+    // Q4_0: unsigned nibbles; the accumulator starts at the block's -8 * sum a.
+    static __m256i q4_init(std::int32_t corr) { return _mm256_set1_epi32(corr); }
+    static __m256i q4_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
+    static __m256i q4_done(__m256i s, std::int32_t) { return s; }
+    static __m256i q8_init(std::int32_t corr) { return _mm256_set1_epi32(corr); }
+    static __m256i q8_prep(__m256i w) { return _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80))); }
+    static __m256i q8_step(__m256i s, __m256i w_plus_128, __m256i, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w_plus_128, a); }
 };
 
 }  // namespace
 
-dotn_fn dotn_for(ggml_type type, std::size_t n_act) noexcept { return multi_row_dot<vnni_int_dot>(type, n_act); }
+gemm_kernel gemm_for(ggml_type type) noexcept { return gemm_kernel_for<vnni_gemm_dot>(type); }
 
 }  // namespace sluice::kernels::vnni

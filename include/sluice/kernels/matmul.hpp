@@ -5,9 +5,13 @@
 //   matmul: Y[n_tok x n_out] = X[n_tok x n_in] @ W^T
 //
 // Activations are quantised once per call into the weight type's activation format
-// (kernels/quantize.hpp), so matvec and matmul compute the same products: matvec with
-// integer dot products (memory-bound decode), matmul by dequantising tiles of W and
-// the quantised activations to float and calling OpenBLAS sgemm (compute-bound prefill).
+// (kernels/quantize.hpp). Q4_0 and Q8_0 weights (with 8-bit activations) go through one
+// integer GEMM for matvec, matmul and matmul_rows alike: a register-tiled kernel over
+// groups of 8 rows (interleaved at load time by pack_weights, or per call) whose every
+// output is the same chain of per-block integer dots and fmas as integer_dot
+// (vec_dot.hpp), so all three agree bit for bit and are batch-invariant. Other types:
+// matvec with integer (or float) dot products per row, matmul by dequantising tiles of W
+// and the quantised activations to float and calling OpenBLAS sgemm.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +27,17 @@ struct weight_matrix {
     std::size_t n_in = 0;
     std::size_t n_out = 0;
     std::size_t row_bytes = 0;  // bytes of one row (n_in values)
+    // Optional copy of the rows in the GEMM's interleaved layout (pack_weights), owned by
+    // whoever made it (llm_model); data stays the original. nullptr: packed per call.
+    const void* packed = nullptr;
 };
+
+// Bytes pack_weights writes for w, or 0 when its type has no packed layout (only Q4_0
+// and Q8_0 have one).
+std::size_t packed_bytes(const weight_matrix& w) noexcept;
+// Writes w's rows in the GEMM's layout to dst (packed_bytes(w) bytes); then set
+// w.packed = dst. The layout does not depend on the CPU.
+void pack_weights(const weight_matrix& w, void* dst);
 
 weight_matrix make_weight_matrix(ggml_type type, const void* data, std::size_t n_in, std::size_t n_out);
 

@@ -1,0 +1,66 @@
+// The integer GEMM of Q4_0 / Q8_0 weights with Q8_0 activations (kernels-internal).
+//
+// Numerics, shared by every Q4_0/Q8_0 product (matvec, matmul, matmul_rows, best_dot,
+// and the scalar integer_dot): for output (row r, token t)
+//
+//   acc = 0;  for each block i in order:  acc = fma(dw_i * da_i, float(isum_i), acc)
+//
+// where isum_i is the exact integer dot of the block's 32 weights and 32 activation
+// bytes (|isum| < 2^24, so float(isum) is exact, and dw * da of two halves is exact in
+// float). Every implementation forms the same isum and performs the same fma chain, so
+// a row's result never depends on the batch it is computed in or on the instruction set.
+//
+// Packed layout (pack_groups): rows in groups of 8 (the last group padded with zero
+// rows); a group is nb packed blocks, block i of the group holding block i of its 8 rows:
+// the 8 scales, then 4-byte runs interleaved so that one 32-byte load gives 4 bytes of
+// each row (lane r = row r):  qs[32 g + 4 r + j] = row r's qs[4 g + j].
+// Q4_0: g < 4, so a load's low nibbles are elements 4g..4g+3 of each row and its high
+// nibbles elements 16+4g..16+4g+3. Q8_0: g < 8, elements 4g..4g+3.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sluice/kernels/ggml_type.hpp"
+#include "sluice/kernels/quant_blocks.hpp"
+
+namespace sluice::kernels {
+
+constexpr std::size_t k_group_rows = 8;
+
+#pragma pack(push, 1)
+struct packed_q4_0 { std::uint16_t d[8]; std::uint8_t qs[128]; };
+struct packed_q8_0 { std::uint16_t d[8]; std::int8_t qs[256]; };
+#pragma pack(pop)
+static_assert(sizeof(packed_q4_0) == 8 * sizeof(block_q4_0) && sizeof(packed_q8_0) == 8 * sizeof(block_q8_0));
+
+// Quantised activations of a call: token t's block i is q[t * nb + i], its scale as float
+// d[t * nb + i], and corr[t * nb + i] = corr_k * (sum of its 32 bytes) (the kernel's offset
+// correction: Q4_0 multiplies unsigned nibbles, so corr_k = -8; the AVX-VNNI Q8_0 kernel
+// multiplies w + 128, so -128; the AVX2 Q8_0 kernel needs none).
+struct gemm_acts {
+    const block_q8_0* q = nullptr;
+    const float* d = nullptr;
+    const std::int32_t* corr = nullptr;
+    std::size_t nb = 0;
+};
+
+// One packed group against tokens [t0, t0 + nt): y[t * ldy + r] for t < nt, r < 8.
+using gemm_fn = void (*)(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy);
+
+struct gemm_kernel {
+    gemm_fn fn = nullptr;
+    int corr_k = 0;
+};
+
+// The scalar kernel (the reference of the SIMD ones; bit-identical to them).
+gemm_kernel scalar_gemm_for(ggml_type type) noexcept;
+// The kernel for this CPU (AVX-VNNI, AVX2 or scalar), or {} when the type has none
+// (not Q4_0 / Q8_0, or exact mode's float activations).
+gemm_kernel best_gemm(ggml_type type);
+
+// Packs rows [8 g0, 8 g1) of a Q4_0 / Q8_0 matrix (rows beyond n_out are zero) into dst.
+void pack_groups(ggml_type type, const void* data, std::size_t row_bytes, std::size_t n_out, std::size_t nb,
+                 std::size_t g0, std::size_t g1, void* dst) noexcept;
+
+}  // namespace sluice::kernels
