@@ -126,9 +126,18 @@ struct avx2_gemm_dot {
     static __m256i q8_step(__m256i s, __m256i w_abs, __m256i w, __m256i a) {
         return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)));
     }
+    // Q4_K: a sub-block's pair sums in int16 lanes (at most 30480: exact), then madd with the
+    // rows' scales (each row's scale in both int16 halves of its lane).
+    static __m256i k4_step(__m256i s, __m256i w, __m256i a) { return _mm256_add_epi16(s, _mm256_maddubs_epi16(w, a)); }
+    static __m256i k4_scales(const std::uint8_t* sc) {
+        const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
+        return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+    }
+    static __m256i k4_done(__m256i isum, __m256i s, __m256i sc) { return _mm256_add_epi32(isum, _mm256_madd_epi16(s, sc)); }
 };
 
-// Q4_K: sum = d * sum_j sc_j * (q . a)_j - dmin * sum_j m_j * (sum of a over sub-block j).
+// Q4_K: sum = d * sum_j sc_j * (q . a)_j - dmin * sum_j m_j * (sum of a over sub-block j),
+// as the two fmas per super-block of gemm.hpp.
 float dot_q4_k(std::size_t n, const void* w, const void* x) {
     const auto* b = static_cast<const block_q4_k*>(w);
     const auto* a = static_cast<const block_q8_k*>(x);
@@ -151,9 +160,9 @@ float dot_q4_k(std::size_t n, const void* w, const void* x) {
             const __m256i p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a_hi), _mm256_set1_epi16(sc[2 * k + 1]));
             isum = _mm256_add_epi32(isum, _mm256_add_epi32(p_lo, p_hi));
         }
-        const float d = a[i].d * h2f(b[i].d);
-        const float dmin = a[i].d * h2f(b[i].dmin);
-        sum += d * static_cast<float>(hsum_i32(isum)) - dmin * static_cast<float>(msum);
+        // acc = fma(d, isum, acc); acc = fma(-dmin, msum, acc) (gemm.hpp)
+        sum = fma_step(sum, a[i].d * h2f(b[i].d), hsum_i32(isum));
+        sum = fma_step(sum, -(a[i].d * h2f(b[i].dmin)), msum);
     }
     return sum;
 }

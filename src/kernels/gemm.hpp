@@ -16,6 +16,13 @@
 // each row (lane r = row r):  qs[32 g + 4 r + j] = row r's qs[4 g + j].
 // Q4_0: g < 4, so a load's low nibbles are elements 4g..4g+3 of each row and its high
 // nibbles elements 16+4g..16+4g+3. Q8_0: g < 8, elements 4g..4g+3.
+//
+// Q4_K (Q8_K activations, 256-value super-blocks): per super-block i,
+//   isum = sum_j sc_j * (q . a)_j over the 8 sub-blocks of 32,  msum = sum_j m_j * (sum of a over j)
+//   acc = fma(da * d, float(isum), acc);  acc = fma(-(da * dmin), float(msum), acc)
+// Packed: the 8 rows' d and dmin, the 6-bit scales and mins decoded to bytes
+// (sc[j][r]; mn[k][2r + h] = row r's min of sub-block 2k + h), and qs[256 k + 32 g + 4 r + j]
+// = row r's qs[32 k + 4 g + j] (low nibbles: sub-block 2k, high: 2k + 1).
 #pragma once
 
 #include <cstddef>
@@ -31,15 +38,18 @@ constexpr std::size_t k_group_rows = 8;
 #pragma pack(push, 1)
 struct packed_q4_0 { std::uint16_t d[8]; std::uint8_t qs[128]; };
 struct packed_q8_0 { std::uint16_t d[8]; std::int8_t qs[256]; };
+struct packed_q4_k { std::uint16_t d[8], dmin[8]; std::uint8_t sc[8][8]; std::uint8_t mn[4][16]; std::uint8_t qs[1024]; };
 #pragma pack(pop)
 static_assert(sizeof(packed_q4_0) == 8 * sizeof(block_q4_0) && sizeof(packed_q8_0) == 8 * sizeof(block_q8_0));
 
-// Quantised activations of a call: token t's block i is q[t * nb + i], its scale as float
-// d[t * nb + i], and corr[t * nb + i] = corr_k * (sum of its 32 bytes) (the kernel's offset
-// correction: Q4_0 multiplies unsigned nibbles, so corr_k = -8; the AVX-VNNI Q8_0 kernel
-// multiplies w + 128, so -128; the AVX2 Q8_0 kernel needs none).
+// Quantised activations of a call: token t's block i is q[t * nb + i] (block_q8_0, or
+// block_q8_k for Q4_K), its scale as float d[t * nb + i].
+// Q8_0: corr[t * nb + i] = corr_k * (sum of its 32 bytes) (the kernel's offset correction:
+// Q4_0 multiplies unsigned nibbles, so corr_k = -8; the AVX-VNNI Q8_0 kernel multiplies
+// w + 128, so -128; the AVX2 Q8_0 kernel needs none).
+// Q8_K: corr[(t * nb + i) * 4 + k] = the sums of sub-blocks 2k and 2k+1 as two int16 (low, high).
 struct gemm_acts {
-    const block_q8_0* q = nullptr;
+    const void* q = nullptr;
     const float* d = nullptr;
     const std::int32_t* corr = nullptr;
     std::size_t nb = 0;

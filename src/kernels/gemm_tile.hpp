@@ -35,7 +35,7 @@ inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, flo
     const std::int32_t* ac[T];
     __m256 acc[T];
     for (std::size_t t = 0; t < T; ++t) {
-        ar[t] = a.q + (t0 + t) * nb;
+        ar[t] = static_cast<const block_q8_0*>(a.q) + (t0 + t) * nb;
         ad[t] = a.d + (t0 + t) * nb;
         ac[t] = a.corr + (t0 + t) * nb;
         acc[t] = _mm256_setzero_ps();
@@ -89,23 +89,86 @@ inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, flo
     for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// Q4_K: per sub-block j the unsigned nibbles' integer dots (IntDot::k4_*), scaled by the
+// rows' sc_j and summed over the super-block; the mins term from the prepared sub-block
+// sums of a (madd of the rows' min pairs with each token's sum pairs); two fmas per
+// super-block and output (gemm.hpp).
+template <class D, std::size_t T>
+inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    const block_q8_k* ar[T];
+    const float* ad[T];
+    const std::int32_t* ac[T];
+    __m256 acc[T];
+    for (std::size_t t = 0; t < T; ++t) {
+        ar[t] = static_cast<const block_q8_k*>(a.q) + (t0 + t) * nb;
+        ad[t] = a.d + (t0 + t) * nb;
+        ac[t] = a.corr + (t0 + t) * nb * 4;
+        acc[t] = _mm256_setzero_ps();
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (std::size_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const packed_q4_k*>(group)[i];
+        __m256i isum[T];
+        for (std::size_t t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; ++j) {
+            const char* pf = reinterpret_cast<const char*>(&b) + 4096 + 148 * j;
+            _mm_prefetch(pf, _MM_HINT_T0);
+            _mm_prefetch(pf + 64, _MM_HINT_T0);
+            _mm_prefetch(pf + 128, _MM_HINT_T0);
+            const std::uint8_t* qs = b.qs + 256 * (j >> 1);
+            __m256i s[T];
+            for (std::size_t t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; ++g) {
+                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
+                const __m256i w = (j & 1) != 0 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) : _mm256_and_si256(v, m4);
+                for (std::size_t t = 0; t < T; ++t) s[t] = D::k4_step(s[t], w, broadcast4(ar[t][i].qs + 32 * j + 4 * g));
+            }
+            const __m256i sc = D::k4_scales(b.sc[j]);
+            for (std::size_t t = 0; t < T; ++t) isum[t] = D::k4_done(isum[t], s[t], sc);
+        }
+        __m256i msum[T];
+        for (std::size_t t = 0; t < T; ++t) msum[t] = _mm256_setzero_si256();
+        for (int k = 0; k < 4; ++k) {
+            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.mn[k])));
+            for (std::size_t t = 0; t < T; ++t) msum[t] = _mm256_add_epi32(msum[t], _mm256_madd_epi16(mn, _mm256_set1_epi32(ac[t][4 * i + k])));
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.d)));
+        const __m256 dmw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.dmin)));
+        for (std::size_t t = 0; t < T; ++t) {
+            const __m256 da = _mm256_set1_ps(ad[t][i]);
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t]), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(msum[t]), acc[t]);
+        }
+    }
+    for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
+}
+
+template <std::size_t T>
+struct tile_q4_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, true, T>(g, a, t0, y, ldy); } };
+template <std::size_t T>
+struct tile_q8_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, false, T>(g, a, t0, y, ldy); } };
+template <std::size_t T>
+struct tile_q4_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q4k<D, T>(g, a, t0, y, ldy); } };
+
 // gemm_fn: tokens in tiles of 4, then one tile of the remaining 1-3.
-template <class D, bool Q4>
+template <class D, template <std::size_t> class Tile>
 void gemm_group(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy) {
     std::size_t t = 0;
-    for (; t + 4 <= nt; t += 4) gemm_tile<D, Q4, 4>(group, a, t0 + t, y + t * ldy, ldy);
+    for (; t + 4 <= nt; t += 4) Tile<4>::template run<D>(group, a, t0 + t, y + t * ldy, ldy);
     switch (nt - t) {
-        case 3: gemm_tile<D, Q4, 3>(group, a, t0 + t, y + t * ldy, ldy); break;
-        case 2: gemm_tile<D, Q4, 2>(group, a, t0 + t, y + t * ldy, ldy); break;
-        case 1: gemm_tile<D, Q4, 1>(group, a, t0 + t, y + t * ldy, ldy); break;
+        case 3: Tile<3>::template run<D>(group, a, t0 + t, y + t * ldy, ldy); break;
+        case 2: Tile<2>::template run<D>(group, a, t0 + t, y + t * ldy, ldy); break;
+        case 1: Tile<1>::template run<D>(group, a, t0 + t, y + t * ldy, ldy); break;
         default: break;
     }
 }
 
 template <class D>
 gemm_kernel gemm_kernel_for(ggml_type type) {
-    if (type == ggml_type::q4_0) return {gemm_group<D, true>, -8};
-    if (type == ggml_type::q8_0) return {gemm_group<D, false>, D::q8_corr_k};
+    if (type == ggml_type::q4_0) return {gemm_group<D, tile_q4_0>, -8};
+    if (type == ggml_type::q8_0) return {gemm_group<D, tile_q8_0>, D::q8_corr_k};
+    if (type == ggml_type::q4_k) return {gemm_group<D, tile_q4_k>, 0};
     return {};
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gemm.hpp"
+#include "k_scales.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/quant_blocks.hpp"
@@ -42,30 +43,51 @@ std::vector<float>& scratch_floats() {
     return buf;
 }
 
-std::size_t group_bytes(ggml_type type, std::size_t nb) {
-    return nb * (type == ggml_type::q4_0 ? sizeof(packed_q4_0) : sizeof(packed_q8_0));
+std::size_t packed_block_bytes(ggml_type type) {
+    switch (type) {
+        case ggml_type::q4_0: return sizeof(packed_q4_0);
+        case ggml_type::q8_0: return sizeof(packed_q8_0);
+        case ggml_type::q4_k: return sizeof(packed_q4_k);
+        default: return 0;
+    }
 }
+
+std::size_t group_bytes(ggml_type type, std::size_t nb) { return nb * packed_block_bytes(type); }
 
 // Y [n_tok x n_out] through the integer GEMM (gemm.hpp): activations quantised once, then
 // each task takes a run of 8-row groups (packed at load, or here into a per-thread buffer)
 // and passes blocks of tokens over them, so a group's weights are read from cache once per
 // k_tok_block tokens. Every output element is the fma chain of gemm.hpp whatever n_tok.
 void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
-    const std::size_t nb = w.n_in / qk;
-    thread_local std::vector<block_q8_0> act_q;  // the caller's thread; workers read them through pointers
+    const bool k_quant = w.type == ggml_type::q4_k;
+    const act_format fmt = k_quant ? act_format::q8_k : act_format::q8_0;
+    const std::size_t nb = w.n_in / (k_quant ? qk_k : qk), act_block = k_quant ? sizeof(block_q8_k) : sizeof(block_q8_0);
+    const std::size_t n_corr = k_quant ? 4 : 1;  // correction words per block
+    thread_local std::vector<std::byte> act_q;  // the caller's thread; workers read them through pointers
     thread_local std::vector<float> act_d;
     thread_local std::vector<std::int32_t> act_c;
-    act_q.resize(n_tok * nb);
+    act_q.resize(n_tok * nb * act_block);
     act_d.resize(n_tok * nb);
-    act_c.resize(n_tok * nb);
+    act_c.resize(n_tok * nb * n_corr);
     const gemm_acts acts{act_q.data(), act_d.data(), act_c.data(), nb};
     auto prepare = [&, q = act_q.data(), d = act_d.data(), c = act_c.data()](std::size_t t) {
-        quantize_activation(act_format::q8_0, x + t * w.n_in, q + t * nb, w.n_in);
-        for (std::size_t i = t * nb; i < (t + 1) * nb; ++i) {
-            d[i] = fp16_to_fp32(q[i].d);
+        std::byte* row = q + t * nb * act_block;
+        quantize_activation(fmt, x + t * w.n_in, row, w.n_in);
+        for (std::size_t i = 0; i < nb; ++i) {
+            if (k_quant) {
+                const auto& b = reinterpret_cast<const block_q8_k*>(row)[i];
+                d[t * nb + i] = b.d;
+                for (int k = 0; k < 4; ++k) {
+                    const int lo = b.bsums[4 * k] + b.bsums[4 * k + 1], hi = b.bsums[4 * k + 2] + b.bsums[4 * k + 3];
+                    c[(t * nb + i) * 4 + k] = static_cast<std::int32_t>(static_cast<std::uint16_t>(lo) | (static_cast<std::uint32_t>(static_cast<std::uint16_t>(hi)) << 16));
+                }
+                continue;
+            }
+            const auto& b = reinterpret_cast<const block_q8_0*>(row)[i];
+            d[t * nb + i] = fp16_to_fp32(b.d);
             std::int32_t sum = 0;
-            for (int j = 0; j < qk; ++j) sum += q[i].qs[j];
-            c[i] = k.corr_k * sum;
+            for (int j = 0; j < qk; ++j) sum += b.qs[j];
+            c[t * nb + i] = k.corr_k * sum;
         }
     };
     if (n_tok <= k_serial_prep_rows) {  // a decode step's few rows: cheaper than a pool round trip
@@ -110,17 +132,52 @@ void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, st
 }  // namespace
 
 std::size_t packed_bytes(const weight_matrix& w) noexcept {
-    if (w.type != ggml_type::q4_0 && w.type != ggml_type::q8_0) return 0;
-    return (w.n_out + k_group_rows - 1) / k_group_rows * group_bytes(w.type, w.n_in / qk);
+    if (packed_block_bytes(w.type) == 0) return 0;
+    return (w.n_out + k_group_rows - 1) / k_group_rows * group_bytes(w.type, w.n_in / traits_of(w.type).block_size);
 }
 
 void pack_weights(const weight_matrix& w, void* dst) {
     if (packed_bytes(w) == 0) throw error(errc::unsupported, "pack_weights: no packed layout for " + std::string(name_of(w.type)));
-    pack_groups(w.type, w.data, w.row_bytes, w.n_out, w.n_in / qk, 0, (w.n_out + k_group_rows - 1) / k_group_rows, dst);
+    pack_groups(w.type, w.data, w.row_bytes, w.n_out, w.n_in / traits_of(w.type).block_size, 0,
+                (w.n_out + k_group_rows - 1) / k_group_rows, dst);
 }
+
+namespace {
+
+void pack_q4_k(const std::byte* base, std::size_t row_bytes, std::size_t n_out, std::size_t nb, std::size_t g0, std::size_t g1,
+               packed_q4_k* out) noexcept {
+    for (std::size_t g = g0; g < g1; ++g) {
+        for (std::size_t i = 0; i < nb; ++i) {
+            packed_q4_k& p = out[(g - g0) * nb + i];
+            std::memset(&p, 0, sizeof p);
+            for (std::size_t r = 0; r < k_group_rows; ++r) {
+                const std::size_t row = g * k_group_rows + r;
+                if (row >= n_out) continue;
+                const auto& b = reinterpret_cast<const block_q4_k*>(base + row * row_bytes)[i];
+                p.d[r] = b.d;
+                p.dmin[r] = b.dmin;
+                for (int j = 0; j < 8; ++j) {
+                    std::uint8_t sc, mn;
+                    k_scale_min(j, b.scales, sc, mn);
+                    p.sc[j][r] = sc;
+                    p.mn[j / 2][2 * r + j % 2] = mn;
+                }
+                for (std::size_t k = 0; k < 4; ++k) {
+                    for (std::size_t run = 0; run < 8; ++run) std::memcpy(p.qs + 256 * k + 32 * run + 4 * r, b.qs + 32 * k + 4 * run, 4);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
 
 void pack_groups(ggml_type type, const void* data, std::size_t row_bytes, std::size_t n_out, std::size_t nb,
                  std::size_t g0, std::size_t g1, void* dst) noexcept {
+    if (type == ggml_type::q4_k) {
+        pack_q4_k(static_cast<const std::byte*>(data), row_bytes, n_out, nb, g0, g1, static_cast<packed_q4_k*>(dst));
+        return;
+    }
     const bool q4 = type == ggml_type::q4_0;
     const std::size_t n_runs = q4 ? 4 : 8;  // 4-byte runs of qs per block
     auto* out = static_cast<std::byte*>(dst);
@@ -153,7 +210,7 @@ void scalar_gemm_group(const void* group, const gemm_acts& a, std::size_t t0, st
         for (std::size_t r = 0; r < k_group_rows; ++r) {
             float acc = 0;
             for (std::size_t i = 0; i < nb; ++i) {
-                const std::int8_t* aq = a.q[(t0 + t) * nb + i].qs;
+                const std::int8_t* aq = static_cast<const block_q8_0*>(a.q)[(t0 + t) * nb + i].qs;
                 std::uint16_t dw;
                 std::int32_t isum = 0;
                 if constexpr (Q4) {
@@ -179,9 +236,39 @@ void scalar_gemm_group(const void* group, const gemm_acts& a, std::size_t t0, st
     }
 }
 
+void scalar_gemm_q4_k(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    for (std::size_t t = 0; t < nt; ++t) {
+        for (std::size_t r = 0; r < k_group_rows; ++r) {
+            float acc = 0;
+            for (std::size_t i = 0; i < nb; ++i) {
+                const auto& b = static_cast<const packed_q4_k*>(group)[i];
+                const auto& q8 = static_cast<const block_q8_k*>(a.q)[(t0 + t) * nb + i];
+                std::int32_t isum = 0, msum = 0;
+                for (int j = 0; j < 8; ++j) {
+                    std::int32_t dot = 0;
+                    for (int g = 0; g < 8; ++g) {
+                        for (int l = 0; l < 4; ++l) {
+                            const int q = b.qs[256 * (j / 2) + 32 * g + 4 * r + l];
+                            dot += ((j % 2 != 0) ? q >> 4 : q & 0x0F) * q8.qs[32 * j + 4 * g + l];
+                        }
+                    }
+                    isum += b.sc[j][r] * dot;
+                    msum += b.mn[j / 2][2 * r + j % 2] * (q8.bsums[2 * j] + q8.bsums[2 * j + 1]);
+                }
+                const float da = a.d[(t0 + t) * nb + i];
+                acc = std::fma(fp16_to_fp32(b.d[r]) * da, static_cast<float>(isum), acc);
+                acc = std::fma(-(fp16_to_fp32(b.dmin[r]) * da), static_cast<float>(msum), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
 gemm_kernel scalar_gemm_for(ggml_type type) noexcept {
     if (type == ggml_type::q4_0) return {scalar_gemm_group<true>, 0};
     if (type == ggml_type::q8_0) return {scalar_gemm_group<false>, 0};
+    if (type == ggml_type::q4_k) return {scalar_gemm_q4_k, 0};
     return {};
 }
 

@@ -8,6 +8,7 @@
 
 #include "avx2_kernels.hpp"
 #include "gemm.hpp"
+#include "k_scales.hpp"
 #include "vnni_kernels.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
@@ -91,11 +92,35 @@ float int_q8_0(std::size_t n, const void* w, const void* x) {
     return acc;
 }
 
+float int_q4_k(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q4_k*>(w);
+    const auto* a = static_cast<const block_q8_k*>(x);
+    float acc = 0;
+    for (std::size_t i = 0; i < n / qk_k; ++i) {
+        std::int32_t isum = 0, msum = 0;
+        for (int j = 0; j < 8; ++j) {
+            std::uint8_t sc, mn;
+            k_scale_min(j, b[i].scales, sc, mn);
+            std::int32_t dot = 0;
+            for (int l = 0; l < 32; ++l) {
+                const int q = b[i].qs[32 * (j / 2) + l];
+                dot += ((j % 2 != 0) ? q >> 4 : q & 0x0F) * a[i].qs[32 * j + l];
+            }
+            isum += sc * dot;
+            msum += mn * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        }
+        acc = std::fma(a[i].d * fp16_to_fp32(b[i].d), static_cast<float>(isum), acc);
+        acc = std::fma(-(a[i].d * fp16_to_fp32(b[i].dmin)), static_cast<float>(msum), acc);
+    }
+    return acc;
+}
+
 }  // namespace
 
 dot_fn integer_dot(ggml_type type) {
     if (type == ggml_type::q4_0) return int_q4_0;
     if (type == ggml_type::q8_0) return int_q8_0;
+    if (type == ggml_type::q4_k) return int_q4_k;
     return nullptr;
 }
 
@@ -144,8 +169,8 @@ dot_fn reference_dot(ggml_type type) {
 }
 
 gemm_kernel best_gemm(ggml_type type) {
-    if (activation_format(type) != act_format::q8_0) return {};  // exact mode: float activations
-    if (type != ggml_type::q4_0 && type != ggml_type::q8_0) return {};
+    if (type != ggml_type::q4_0 && type != ggml_type::q8_0 && type != ggml_type::q4_k) return {};
+    if (activation_format(type) == act_format::f32) return {};  // exact mode: float activations
     if (!avx2_enabled()) return scalar_gemm_for(type);
     if (cpu().avx_vnni && !g_force_no_vnni.load()) return vnni::gemm_for(type);
     return avx2::gemm_for(type);

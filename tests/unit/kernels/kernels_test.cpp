@@ -137,7 +137,7 @@ TEST_P(kernel_type, matmul_matches_matvec_and_reference) {
 INSTANTIATE_TEST_SUITE_P(all, kernel_type, ::testing::ValuesIn(k_types),
                          [](const auto& p) { return std::string(name_of(p.param)); });
 
-// The integer GEMM (Q4_0, Q8_0): matmul, matmul_rows and matvec give every output exactly the
+// The integer GEMM (Q4_0, Q8_0, Q4_K): matmul, matmul_rows and matvec give every output exactly the
 // scalar integer dot of its row (integer_dot), whatever the batch size, the row's place in
 // the batch, packed or per-call layout, and the instruction set (AVX-VNNI, AVX2, scalar);
 // and stay within rounding of the dequantising scalar reference.
@@ -146,7 +146,8 @@ class gemm_type : public ::testing::TestWithParam<ggml_type> {};
 TEST_P(gemm_type, gemm_is_bitwise_integer_dot_per_row) {
     const ggml_type type = GetParam();
     std::mt19937 rng(21);
-    const std::size_t n_in = 160, n_out = 37;  // 5 blocks; 4 full groups of 8 and a padded one
+    // 5 blocks (2 super-blocks for K-quants); 4 full groups of 8 rows and a padded one
+    const std::size_t n_in = traits_of(type).block_size == 256 ? 512 : 160, n_out = 37;
     std::vector<std::byte> w;
     for (std::size_t r = 0; r < n_out; ++r) {
         const auto row = random_row(type, n_in, rng);
@@ -200,7 +201,7 @@ TEST_P(gemm_type, gemm_is_bitwise_integer_dot_per_row) {
     force_no_vnni(false);
 }
 
-INSTANTIATE_TEST_SUITE_P(int8, gemm_type, ::testing::Values(ggml_type::q4_0, ggml_type::q8_0),
+INSTANTIATE_TEST_SUITE_P(int8, gemm_type, ::testing::Values(ggml_type::q4_0, ggml_type::q8_0, ggml_type::q4_k),
                          [](const auto& p) { return std::string(name_of(p.param)); });
 
 // The AVX2 Q8_0 activation quantiser gives the scalar one's bytes exactly, ties and zeros included.
