@@ -14,6 +14,7 @@
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/tools/tool_grammar.hpp"
 #include "sluice/http/server.hpp"
+#include "sluice/store/response_store.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
 
@@ -92,6 +93,27 @@ engine::scheduler_config scheduler_config(const po::variables_map& vm, std::size
 
 }  // namespace
 
+// "3600", "90s", "90m", "12h", "30d" as a duration.
+std::chrono::seconds parse_duration(const char* flag, const std::string& text) {
+    std::size_t used = 0;
+    long long n = -1;
+    try {
+        n = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    const std::string unit = text.substr(used);
+    long long scale = 0;
+    if (unit.empty() || unit == "s") scale = 1;
+    else if (unit == "m") scale = 60;
+    else if (unit == "h") scale = 3600;
+    else if (unit == "d") scale = 86400;
+    if (used == 0 || n < 1 || scale == 0 || n > (1ll << 40) / scale) {
+        throw error(errc::invalid_argument, std::string(flag) + " must be a positive duration such as 3600, 90m, 12h or 30d, got '" + text + "'");
+    }
+    return std::chrono::seconds(n * scale);
+}
+
 int run_serve(const std::vector<std::string>& args) {
     po::options_description desc("serve options");
     desc.add_options()("help,h", "show this help")
@@ -117,6 +139,10 @@ int run_serve(const std::vector<std::string>& args) {
         ("chat-template", po::value<std::string>(), "file with a chat template to use instead of the model's")
         ("shutdown-timeout", po::value<int>()->default_value(10), "seconds open requests get to finish on SIGINT/SIGTERM")
         ("log-format", po::value<std::string>()->default_value("text"), "text or json")
+        ("data-dir", po::value<std::string>(), "directory of the Responses API store (default: $XDG_DATA_HOME/sluice or ~/.local/share/sluice)")
+        ("store-ttl", po::value<std::string>()->default_value("30d"), "how long stored responses are kept (e.g. 3600, 90m, 12h, 30d)")
+        ("store-max-mb", po::value<int>()->default_value(512), "MiB of stored responses kept; the oldest go first")
+        ("no-store", "keep no responses (store: true is then ignored; previous_response_id gives 404)")
         ("config", po::value<std::string>(), "file of key = value lines with the same keys");
     po::positional_options_description pos;
     po::variables_map vm;
@@ -159,6 +185,21 @@ int run_serve(const std::vector<std::string>& args) {
     if (fmt != "text" && fmt != "json") throw error(errc::invalid_argument, "--log-format must be text or json");
     cfg.log_json = fmt == "json";
     cfg.strict_fields = vm.count("strict-fields") != 0;
+    if (vm.count("no-store") == 0) {
+        store::store_options so;
+        so.dir = vm.count("data-dir") ? std::filesystem::path(vm["data-dir"].as<std::string>()) : store::default_data_dir();
+        so.ttl = parse_duration("--store-ttl", vm["store-ttl"].as<std::string>());
+        const int mb = vm["store-max-mb"].as<int>();
+        if (mb < 1) throw error(errc::invalid_argument, "--store-max-mb must be at least 1");
+        so.max_bytes = static_cast<std::uint64_t>(mb) << 20;
+        try {
+            cfg.responses = std::make_shared<store::response_store>(so);
+            log::info("responses store: " + so.dir.string());
+        } catch (const error& e) {
+            // The server still serves; only stored responses are unavailable.
+            log::error(std::string("responses store unavailable (store and previous_response_id will not work): ") + e.what());
+        }
+    }
 
     // Listen first: /health answers 503 while the model loads (and a busy port fails fast).
     http::server srv(cfg);

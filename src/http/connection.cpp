@@ -46,7 +46,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     if (method == bhttp::verb::options && !ex.cors_origin.empty()) {  // CORS preflight
         response res{bhttp::status::no_content, req.version()};
         add_exchange_headers(ex, res);
-        res.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        res.set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
         res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Anthropic-Version, Anthropic-Beta");
         res.set("Access-Control-Max-Age", "600");
         co_return res;
@@ -84,7 +84,11 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 
     const bool chat = endpoint == "/v1/chat/completions";
     const bool completion = endpoint == "/v1/completions";
-    if (chat || completion || ex.anthropic) {
+    if (endpoint == "/v1/responses/{id}") {
+        co_await handle_stored_response(st, ex, std::string_view(target).substr(target.find("/responses/") + 11));
+        co_return std::nullopt;
+    }
+    if (chat || completion || ex.anthropic || endpoint == "/v1/responses") {
         if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
         const auto type = field(req, "content-type");
         if (type.substr(0, std::min<std::size_t>(type.size(), 16)) != "application/json") {
@@ -95,7 +99,9 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
             std::atomic<int>& n;
             ~done_guard() { --n; }
         } guard{st.in_flight};
-        if (endpoint == "/v1/messages") {
+        if (endpoint == "/v1/responses") {
+            co_await handle_responses(st, ex);
+        } else if (endpoint == "/v1/messages") {
             co_await handle_messages(st, ex);
         } else if (endpoint == "/v1/messages/count_tokens") {
             co_await handle_count_tokens(st, ex);

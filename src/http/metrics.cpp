@@ -58,7 +58,9 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
 
 std::string_view endpoint_label(std::string_view target) noexcept {
     target = path_of(target);
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 12> routes{{
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 14> routes{{
+        {"/v1/responses", "/v1/responses"},
+        {"/responses", "/v1/responses"},
         {"/v1/messages", "/v1/messages"},
         {"/v1/messages/count_tokens", "/v1/messages/count_tokens"},
         {"/v1/chat/completions", "/v1/chat/completions"},
@@ -76,6 +78,7 @@ std::string_view endpoint_label(std::string_view target) noexcept {
         if (target == path) return label;
     }
     if (target.starts_with("/v1/models/")) return "/v1/models/{id}";
+    if (target.starts_with("/v1/responses/") && target.size() > 14) return "/v1/responses/{id}";
     return "other";
 }
 

@@ -15,6 +15,7 @@
 #include "sluice/chat/chat_template.hpp"
 #include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/tokenizer.hpp"
+#include "sluice/store/response_store.hpp"
 #include "sluice/tools/tool_grammar.hpp"
 
 namespace sluice::http {
@@ -33,6 +34,8 @@ struct server_config {
     std::chrono::seconds idle_timeout{120};
     bool log_json = false;
     bool strict_fields = false;  // unknown request fields: 400 instead of ignored and named
+    // Stored Responses API objects (store: true, previous_response_id); null: none kept.
+    std::shared_ptr<store::response_store> responses;
 };
 
 struct served_model {
