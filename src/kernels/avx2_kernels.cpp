@@ -134,6 +134,10 @@ struct avx2_gemm_dot {
         return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
     }
     static __m256i k4_done(__m256i isum, __m256i s, __m256i sc) { return _mm256_add_epi32(isum, _mm256_madd_epi16(s, sc)); }
+    // Q6_K: values up to 63, so pair sums (at most 16002) are widened at once.
+    static __m256i k6_step(__m256i s, __m256i w, __m256i a) {
+        return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1)));
+    }
 };
 
 // Q4_K: sum = d * sum_j sc_j * (q . a)_j - dmin * sum_j m_j * (sum of a over sub-block j),
@@ -200,7 +204,7 @@ float dot_q6_k(std::size_t n, const void* w, const void* x) {
         }
         int bias = 0;  // the "- 32" of every value, folded through the per-16 sums of a
         for (int s = 0; s < 16; ++s) bias += b[i].scales[s] * a[i].bsums[s];
-        sum += a[i].d * h2f(b[i].d) * static_cast<float>(hsum_i32(isum) - 32 * bias);
+        sum = fma_step(sum, a[i].d * h2f(b[i].d), hsum_i32(isum) - 32 * bias);  // gemm.hpp
     }
     return sum;
 }

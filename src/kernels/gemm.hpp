@@ -23,6 +23,13 @@
 // Packed: the 8 rows' d and dmin, the 6-bit scales and mins decoded to bytes
 // (sc[j][r]; mn[k][2r + h] = row r's min of sub-block 2k + h), and qs[256 k + 32 g + 4 r + j]
 // = row r's qs[32 k + 4 g + j] (low nibbles: sub-block 2k, high: 2k + 1).
+//
+// Q6_K (Q8_K activations): per super-block, with q in 0..63 and 16 sub-blocks of 16,
+//   isum = sum_s sc_s * (q . a)_s,  bias = sum_s sc_s * bsums_s
+//   acc = fma(da * d, float(isum - 32 * bias), acc)
+// Packed (same size as 8 raw blocks): d[r]; scp[m][2r + h] = row r's scale 2m + h; for
+// each 128-value half c, ql[c][h][g][4r + j] = row r's ql[64c + 32h + 4g + j] and
+// qh[c][g][4r + j] = row r's qh[32c + 4g + j] (the 4-byte runs of gemm.hpp's layout).
 #pragma once
 
 #include <cstddef>
@@ -38,9 +45,11 @@ constexpr std::size_t k_group_rows = 8;
 #pragma pack(push, 1)
 struct packed_q4_0 { std::uint16_t d[8]; std::uint8_t qs[128]; };
 struct packed_q8_0 { std::uint16_t d[8]; std::int8_t qs[256]; };
+struct packed_q6_k { std::uint16_t d[8]; std::int8_t scp[8][16]; std::uint8_t ql[2][2][8][32]; std::uint8_t qh[2][8][32]; };
 struct packed_q4_k { std::uint16_t d[8], dmin[8]; std::uint8_t sc[8][8]; std::uint8_t mn[4][16]; std::uint8_t qs[1024]; };
 #pragma pack(pop)
 static_assert(sizeof(packed_q4_0) == 8 * sizeof(block_q4_0) && sizeof(packed_q8_0) == 8 * sizeof(block_q8_0));
+static_assert(sizeof(packed_q6_k) == 8 * sizeof(block_q6_k));
 
 // Quantised activations of a call: token t's block i is q[t * nb + i] (block_q8_0, or
 // block_q8_k for Q4_K), its scale as float d[t * nb + i].

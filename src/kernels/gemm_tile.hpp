@@ -144,6 +144,74 @@ inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0,
     for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
 }
 
+// Q6_K: the 6-bit values rebuilt per 4-byte run from the packed low nibbles and high bit
+// pairs, dots per 16-value sub-block scaled by the rows' signed scales; the "- 32" through
+// the activations' per-16 sums (bsums read as int16 pairs); one fma per super-block.
+template <class D, std::size_t T>
+inline void gemm_tile_q6k(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    const block_q8_k* ar[T];
+    const float* ad[T];
+    __m256 acc[T];
+    for (std::size_t t = 0; t < T; ++t) {
+        ar[t] = static_cast<const block_q8_k*>(a.q) + (t0 + t) * nb;
+        ad[t] = a.d + (t0 + t) * nb;
+        acc[t] = _mm256_setzero_ps();
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (std::size_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const packed_q6_k*>(group)[i];
+        __m256i isum[T];
+        for (std::size_t t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+        for (int c = 0; c < 2; ++c) {
+            for (int g4 = 0; g4 < 4; ++g4) {
+                const char* pf = reinterpret_cast<const char*>(&b) + 4096 + 210 * (4 * c + g4);
+                for (int l = 0; l < 4; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+                const __m256i scv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scp[4 * c + g4])));
+                for (int hs = 0; hs < 2; ++hs) {
+                    __m256i s[T];
+                    for (std::size_t t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+                    for (int g = 4 * hs; g < 4 * hs + 4; ++g) {
+                        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.ql[c][g4 & 1][g]));
+                        const __m256i lo = (g4 >> 1) != 0 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) : _mm256_and_si256(v, m4);
+                        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh[c][g]));
+                        __m256i hi;
+                        switch (g4) {  // bits 2 g4, 2 g4 + 1 of each qh byte -> bits 4, 5
+                            case 0: hi = _mm256_slli_epi16(h, 4); break;
+                            case 1: hi = _mm256_slli_epi16(h, 2); break;
+                            case 2: hi = h; break;
+                            default: hi = _mm256_srli_epi16(h, 2); break;
+                        }
+                        const __m256i w = _mm256_or_si256(lo, _mm256_and_si256(hi, m30));
+                        for (std::size_t t = 0; t < T; ++t) s[t] = D::k6_step(s[t], w, broadcast4(ar[t][i].qs + 128 * c + 32 * g4 + 4 * g));
+                    }
+                    // lane r: row r's scale 2m + hs, from the int16 pairs
+                    const __m256i sc = hs != 0 ? _mm256_srai_epi32(scv, 16) : _mm256_srai_epi32(_mm256_slli_epi32(scv, 16), 16);
+                    for (std::size_t t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s[t], sc));
+                }
+            }
+        }
+        __m256i bias[T];
+        for (std::size_t t = 0; t < T; ++t) bias[t] = _mm256_setzero_si256();
+        for (int m = 0; m < 8; ++m) {
+            const __m256i scv = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scp[m])));
+            for (std::size_t t = 0; t < T; ++t) {
+                std::int32_t pair;
+                std::memcpy(&pair, ar[t][i].bsums + 2 * m, 4);
+                bias[t] = _mm256_add_epi32(bias[t], _mm256_madd_epi16(scv, _mm256_set1_epi32(pair)));
+            }
+        }
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.d)));
+        for (std::size_t t = 0; t < T; ++t) {
+            const __m256i v = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(bias[t], 5));
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(v), acc[t]);
+        }
+    }
+    for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
+}
+
+template <std::size_t T>
+struct tile_q6_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q6k<D, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
 struct tile_q4_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, true, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
@@ -169,6 +237,7 @@ gemm_kernel gemm_kernel_for(ggml_type type) {
     if (type == ggml_type::q4_0) return {gemm_group<D, tile_q4_0>, -8};
     if (type == ggml_type::q8_0) return {gemm_group<D, tile_q8_0>, D::q8_corr_k};
     if (type == ggml_type::q4_k) return {gemm_group<D, tile_q4_k>, 0};
+    if (type == ggml_type::q6_k) return {gemm_group<D, tile_q6_k>, 0};
     return {};
 }
 

@@ -48,6 +48,7 @@ std::size_t packed_block_bytes(ggml_type type) {
         case ggml_type::q4_0: return sizeof(packed_q4_0);
         case ggml_type::q8_0: return sizeof(packed_q8_0);
         case ggml_type::q4_k: return sizeof(packed_q4_k);
+        case ggml_type::q6_k: return sizeof(packed_q6_k);
         default: return 0;
     }
 }
@@ -59,7 +60,7 @@ std::size_t group_bytes(ggml_type type, std::size_t nb) { return nb * packed_blo
 // and passes blocks of tokens over them, so a group's weights are read from cache once per
 // k_tok_block tokens. Every output element is the fma chain of gemm.hpp whatever n_tok.
 void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
-    const bool k_quant = w.type == ggml_type::q4_k;
+    const bool k_quant = w.type == ggml_type::q4_k || w.type == ggml_type::q6_k;
     const act_format fmt = k_quant ? act_format::q8_k : act_format::q8_0;
     const std::size_t nb = w.n_in / (k_quant ? qk_k : qk), act_block = k_quant ? sizeof(block_q8_k) : sizeof(block_q8_0);
     const std::size_t n_corr = k_quant ? 4 : 1;  // correction words per block
@@ -170,12 +171,42 @@ void pack_q4_k(const std::byte* base, std::size_t row_bytes, std::size_t n_out, 
     }
 }
 
+void pack_q6_k(const std::byte* base, std::size_t row_bytes, std::size_t n_out, std::size_t nb, std::size_t g0, std::size_t g1,
+               packed_q6_k* out) noexcept {
+    for (std::size_t g = g0; g < g1; ++g) {
+        for (std::size_t i = 0; i < nb; ++i) {
+            packed_q6_k& p = out[(g - g0) * nb + i];
+            std::memset(&p, 0, sizeof p);
+            for (std::size_t r = 0; r < k_group_rows; ++r) {
+                const std::size_t row = g * k_group_rows + r;
+                if (row >= n_out) continue;
+                const auto& b = reinterpret_cast<const block_q6_k*>(base + row * row_bytes)[i];
+                p.d[r] = b.d;
+                for (std::size_t m = 0; m < 8; ++m) {
+                    p.scp[m][2 * r] = b.scales[2 * m];
+                    p.scp[m][2 * r + 1] = b.scales[2 * m + 1];
+                }
+                for (std::size_t c = 0; c < 2; ++c) {
+                    for (std::size_t run = 0; run < 8; ++run) {
+                        for (std::size_t h = 0; h < 2; ++h) std::memcpy(p.ql[c][h][run] + 4 * r, b.ql + 64 * c + 32 * h + 4 * run, 4);
+                        std::memcpy(p.qh[c][run] + 4 * r, b.qh + 32 * c + 4 * run, 4);
+                    }
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void pack_groups(ggml_type type, const void* data, std::size_t row_bytes, std::size_t n_out, std::size_t nb,
                  std::size_t g0, std::size_t g1, void* dst) noexcept {
     if (type == ggml_type::q4_k) {
         pack_q4_k(static_cast<const std::byte*>(data), row_bytes, n_out, nb, g0, g1, static_cast<packed_q4_k*>(dst));
+        return;
+    }
+    if (type == ggml_type::q6_k) {
+        pack_q6_k(static_cast<const std::byte*>(data), row_bytes, n_out, nb, g0, g1, static_cast<packed_q6_k*>(dst));
         return;
     }
     const bool q4 = type == ggml_type::q4_0;
@@ -265,7 +296,40 @@ void scalar_gemm_q4_k(const void* group, const gemm_acts& a, std::size_t t0, std
     }
 }
 
+void scalar_gemm_q6_k(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    for (std::size_t t = 0; t < nt; ++t) {
+        for (std::size_t r = 0; r < k_group_rows; ++r) {
+            float acc = 0;
+            for (std::size_t i = 0; i < nb; ++i) {
+                const auto& b = static_cast<const packed_q6_k*>(group)[i];
+                const auto& q8 = static_cast<const block_q8_k*>(a.q)[(t0 + t) * nb + i];
+                std::int32_t isum = 0, bias = 0;
+                for (int c = 0; c < 2; ++c) {
+                    for (int g4 = 0; g4 < 4; ++g4) {
+                        for (int hs = 0; hs < 2; ++hs) {
+                            std::int32_t dot = 0;
+                            for (int g = 4 * hs; g < 4 * hs + 4; ++g) {
+                                for (int l = 0; l < 4; ++l) {
+                                    const int lo = b.ql[c][g4 & 1][g][4 * r + l], hi = b.qh[c][g][4 * r + l];
+                                    const int q = ((g4 >> 1) != 0 ? lo >> 4 : lo & 0x0F) | (((hi >> (2 * g4)) & 3) << 4);
+                                    dot += q * q8.qs[128 * c + 32 * g4 + 4 * g + l];
+                                }
+                            }
+                            isum += b.scp[4 * c + g4][2 * r + hs] * dot;
+                        }
+                    }
+                }
+                for (int s = 0; s < 16; ++s) bias += b.scp[s / 2][2 * r + s % 2] * q8.bsums[s];
+                acc = std::fma(fp16_to_fp32(b.d[r]) * a.d[(t0 + t) * nb + i], static_cast<float>(isum - 32 * bias), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
 gemm_kernel scalar_gemm_for(ggml_type type) noexcept {
+    if (type == ggml_type::q6_k) return {scalar_gemm_q6_k, 0};
     if (type == ggml_type::q4_0) return {scalar_gemm_group<true>, 0};
     if (type == ggml_type::q8_0) return {scalar_gemm_group<false>, 0};
     if (type == ggml_type::q4_k) return {scalar_gemm_q4_k, 0};

@@ -115,9 +115,37 @@ float int_q4_k(std::size_t n, const void* w, const void* x) {
     return acc;
 }
 
+float int_q6_k(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q6_k*>(w);
+    const auto* a = static_cast<const block_q8_k*>(x);
+    float acc = 0;
+    for (std::size_t i = 0; i < n / qk_k; ++i) {
+        std::int32_t isum = 0, bias = 0;
+        for (int c = 0; c < 2; ++c) {
+            const std::uint8_t* ql = b[i].ql + 64 * c;
+            const std::uint8_t* qh = b[i].qh + 32 * c;
+            for (int g4 = 0; g4 < 4; ++g4) {  // values 32 g4 .. 32 g4 + 31 of this half
+                for (int hs = 0; hs < 2; ++hs) {
+                    std::int32_t dot = 0;
+                    for (int l = 16 * hs; l < 16 * hs + 16; ++l) {
+                        const int lo = ql[l + 32 * (g4 & 1)];
+                        const int q = ((g4 >> 1) != 0 ? lo >> 4 : lo & 0x0F) | (((qh[l] >> (2 * g4)) & 3) << 4);
+                        dot += q * a[i].qs[128 * c + 32 * g4 + l];
+                    }
+                    isum += b[i].scales[8 * c + 2 * g4 + hs] * dot;
+                }
+            }
+        }
+        for (int s = 0; s < 16; ++s) bias += b[i].scales[s] * a[i].bsums[s];
+        acc = std::fma(a[i].d * fp16_to_fp32(b[i].d), static_cast<float>(isum - 32 * bias), acc);
+    }
+    return acc;
+}
+
 }  // namespace
 
 dot_fn integer_dot(ggml_type type) {
+    if (type == ggml_type::q6_k) return int_q6_k;
     if (type == ggml_type::q4_0) return int_q4_0;
     if (type == ggml_type::q8_0) return int_q8_0;
     if (type == ggml_type::q4_k) return int_q4_k;
@@ -169,7 +197,7 @@ dot_fn reference_dot(ggml_type type) {
 }
 
 gemm_kernel best_gemm(ggml_type type) {
-    if (type != ggml_type::q4_0 && type != ggml_type::q8_0 && type != ggml_type::q4_k) return {};
+    if (integer_dot(type) == nullptr) return {};
     if (activation_format(type) == act_format::f32) return {};  // exact mode: float activations
     if (!avx2_enabled()) return scalar_gemm_for(type);
     if (cpu().avx_vnni && !g_force_no_vnni.load()) return vnni::gemm_for(type);

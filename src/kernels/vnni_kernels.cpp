@@ -23,6 +23,7 @@ struct vnni_gemm_dot {
     // Q4_K: a sub-block's dots in int32 lanes, times the rows' scales.
     static __m256i k4_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
     static __m256i k4_scales(const std::uint8_t* sc) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))); }
+    static __m256i k6_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
     static __m256i k4_done(__m256i isum, __m256i s, __m256i sc) { return _mm256_add_epi32(isum, _mm256_mullo_epi32(s, sc)); }
 };
 
