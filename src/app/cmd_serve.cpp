@@ -129,6 +129,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("ctx-size,c", po::value<int>(), "context size per sequence (default: the model's trained context)")
         ("kv-memory", po::value<int>(), "MiB the KV cache may use in all (default: half the available RAM beside the model)")
         ("strict-fields", "refuse unknown request fields with 400 instead of ignoring them")
+        ("n-predict,n", po::value<int>()->default_value(0), "most tokens any request generates (0: no cap beyond the context)")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
         ("parallel", po::value<int>()->default_value(4), "sequences generated at once (continuous batching)")
         ("queue-size", po::value<int>()->default_value(64), "requests waiting beyond --parallel; more get 503")
@@ -185,6 +186,8 @@ int run_serve(const std::vector<std::string>& args) {
     if (fmt != "text" && fmt != "json") throw error(errc::invalid_argument, "--log-format must be text or json");
     cfg.log_json = fmt == "json";
     cfg.strict_fields = vm.count("strict-fields") != 0;
+    cfg.n_predict = vm["n-predict"].as<int>();
+    if (cfg.n_predict < 0) throw error(errc::invalid_argument, "--n-predict must not be negative");
     if (vm.count("no-store") == 0) {
         store::store_options so;
         so.dir = vm.count("data-dir") ? std::filesystem::path(vm["data-dir"].as<std::string>()) : store::default_data_dir();

@@ -34,6 +34,7 @@ struct server_config {
     std::chrono::seconds idle_timeout{120};
     bool log_json = false;
     bool strict_fields = false;  // unknown request fields: 400 instead of ignored and named
+    int n_predict = 0;           // > 0: no request generates more tokens than this (llama-server's --n-predict)
     // Stored Responses API objects (store: true, previous_response_id); null: none kept.
     std::shared_ptr<store::response_store> responses;
 };
