@@ -48,3 +48,55 @@ export function request(port, { method = 'GET', path = '/', headers = {}, body }
   });
 }
 
+
+// POST a JSON body to PATH; resolves {status, headers, body} (body as text).
+export function postJson(port, path, body, headers = {}) {
+  return request(port, { method: 'POST', path, headers: { 'Content-Type': 'application/json', ...headers }, body });
+}
+
+// The JSON payloads of a text/event-stream body, in order, without the final [DONE];
+// done is whether [DONE] came last.
+export function sseEvents(text) {
+  const events = [];
+  let done = false;
+  for (const block of text.split('\n\n')) {
+    const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+    if (!data) continue;
+    if (data === '[DONE]') { done = true; continue; }
+    events.push(JSON.parse(data));
+  }
+  return { events, done };
+}
+
+// Runs `tasks` (functions returning promises) with at most `width` at once; resolves their
+// results in order.
+export async function pool(tasks, width) {
+  const results = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < tasks.length) { const i = next++; results[i] = await tasks[i](); }
+  }));
+  return results;
+}
+
+// The id of the token that `text` is alone (e.g. '"'), from `sluice tokenize --raw`; throws
+// when the text is not exactly one token of the model.
+export async function singleTokenId(modelPath, text) {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(BIN, ['tokenize', '--raw', '-m', modelPath], { input: text });
+  const ids = out.toString().trim().split(/\s+/).map(Number);
+  if (ids.length !== 1) throw new Error(`${JSON.stringify(text)} is ${ids.length} tokens in ${modelPath}`);
+  return ids[0];
+}
+
+// The ids of those of `texts` (special-token text such as '<|im_end|>') that the model has
+// as one token, from `sluice tokenize --no-add-special`.
+export async function specialTokenIds(modelPath, texts) {
+  const { execFileSync } = await import('node:child_process');
+  const ids = [];
+  for (const t of texts) {
+    const out = execFileSync(BIN, ['tokenize', '--no-add-special', '-m', modelPath], { input: t }).toString().trim().split(/\s+/);
+    if (out.length === 1) ids.push(Number(out[0]));
+  }
+  return ids;
+}
