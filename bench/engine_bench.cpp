@@ -1,10 +1,16 @@
 // Prompt processing and generation speed on SmolLM2-135M-shaped models (n_embd 576,
 // 30 layers, 9 heads / 3 KV heads, ff 1536, vocab 49152, tied embeddings) with
-// random weights quantised by sluice itself to Q8_0 and Q4_0.
+// random weights quantised by sluice itself to Q8_0 and Q4_0, and a Q4_K_M-like mix
+// (llama.cpp's choice per tensor: Q6_K for the output and for attn_v / ffn_down in the
+// layers llama.cpp gives more bits, Q4_K elsewhere; rows not a multiple of 256 fall back to
+// Q5_0 / Q8_0 as llama.cpp does; random well-formed blocks).
 //
 //   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1] [--invariant 1]
+//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m]
 // (--exact 1: float activations, the alternative to 8-bit activation quantisation;
-//  --invariant 1: the server's batch-invariant matmul policy, integer dots for every row)
+//  --invariant 1: the server's batch-invariant matmul policy, integer dots for every row;
+//  --shape 1b: Llama-3.2-1B's shape, n_embd 2048, 16 layers, 32 heads / 8 KV, ff 8192,
+//  vocab 128256, tied; its weights are cycled from a pool of random rows to build fast)
 //
 // Reports, like llama-bench: ppN (one batch of N prompt tokens from an empty context)
 // and tgN (N single-token decodes from an empty context), plus tgN after the prompt, and
@@ -18,12 +24,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/transformer.hpp"
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/model/gguf_file.hpp"
+#include "sluice/kernels/fp16.hpp"
+#include "support/random_blocks.hpp"
 #include "support/synthetic_model.hpp"
 
 namespace {
@@ -105,10 +115,121 @@ double batched_decode(const engine::llm_model& m, std::size_t n_gen, thread_pool
     return static_cast<double>(k_batch * n_gen) / seconds_since(t0);
 }
 
-result run_model(kernels::ggml_type type, std::size_t n_prompt, std::size_t n_gen, int reps, thread_pool& pool,
+bool g_big = false;  // --shape 1b
+
+test::model_shape bench_shape() {
+    if (g_big) return {2048, 16, 32, 8, 8192, 128256};
+    return {};
+}
+
+double shape_params(const test::model_shape& s) {
+    const double hd = static_cast<double>(s.n_embd) / s.n_head, q = hd * s.n_head, kv = hd * s.n_head_kv;
+    return s.n_layer * (s.n_embd * (2 * q + 2 * kv) + 3.0 * s.n_embd * s.n_ff) + static_cast<double>(s.n_vocab) * s.n_embd;
+}
+
+// llama.cpp's use_more_bits: the first and last eighth of the layers and every third between.
+bool more_bits(std::uint32_t i, std::uint32_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// A llama model of `shape` whose tensor types come from type_of(name, layer, n_in); rows are
+// cycled from a pool of 61 random rows per (type, width) (speed depends on shapes and types only).
+std::vector<std::byte> pooled_llama(const test::model_shape& s,
+                                    const std::function<kernels::ggml_type(const std::string&, std::uint32_t, std::uint32_t)>& type_of) {
+    using kernels::ggml_type;
+    std::mt19937 rng(42);
+    model::gguf_writer w;
+    const std::string arch = "llama";
+    w.add_string("general.architecture", arch);
+    w.add_string("general.name", "synthetic");
+    w.add_u32(arch + ".context_length", 2048);
+    w.add_u32(arch + ".embedding_length", s.n_embd);
+    w.add_u32(arch + ".block_count", s.n_layer);
+    w.add_u32(arch + ".feed_forward_length", s.n_ff);
+    w.add_u32(arch + ".attention.head_count", s.n_head);
+    w.add_u32(arch + ".attention.head_count_kv", s.n_head_kv);
+    w.add_f32(arch + ".rope.freq_base", 100000.0f);
+    w.add_f32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+    std::map<std::pair<ggml_type, std::size_t>, std::vector<std::vector<std::byte>>> pools;
+    auto matrix = [&](ggml_type t, std::size_t cols, std::size_t rows) {
+        auto& pool = pools[{t, cols}];
+        if (pool.empty()) {
+            for (int k = 0; k < 61; ++k) {
+                if (t == ggml_type::q4_0 || t == ggml_type::q8_0) {
+                    pool.push_back(test::random_matrix(t, cols, 1, rng));
+                } else {
+                    // Random bits, then block scales that keep the weights near N(0, 0.02) as in a
+                    // trained model (random scales would overflow the activations, and the
+                    // resulting NaNs and denormals would time something else).
+                    auto row = test::random_row(t, cols, rng);
+                    const auto tr = kernels::traits_of(t);
+                    std::vector<std::pair<std::size_t, float>> halves;  // (offset in block, value)
+                    if (t == ggml_type::q4_k) halves = {{0, 8e-5f}, {2, 8e-5f}};
+                    else if (t == ggml_type::q6_k) halves = {{208, 2e-5f}};
+                    else if (t == ggml_type::q5_0) halves = {{0, 2.5e-3f}};
+                    for (std::size_t b = 0; b < row.size() / tr.type_size; ++b) {
+                        for (const auto& [off, v] : halves) {
+                            const std::uint16_t h = kernels::fp32_to_fp16(v);
+                            std::memcpy(row.data() + b * tr.type_size + off, &h, 2);
+                        }
+                    }
+                    pool.push_back(std::move(row));
+                }
+            }
+        }
+        std::vector<std::byte> out;
+        out.reserve(rows * pool[0].size());
+        for (std::size_t r = 0; r < rows; ++r) out.insert(out.end(), pool[r % pool.size()].begin(), pool[r % pool.size()].end());
+        return out;
+    };
+    std::vector<std::byte> ones(s.n_embd * 4);
+    for (std::size_t i = 0; i < s.n_embd; ++i) {
+        const float one = 1.0f;
+        std::memcpy(ones.data() + 4 * i, &one, 4);
+    }
+    const std::uint32_t hd = s.n_embd / s.n_head;
+    auto add = [&](const std::string& name, std::uint32_t layer, std::uint32_t cols, std::uint32_t rows) {
+        const ggml_type t = type_of(name, layer, cols);
+        w.add_tensor(name, t, {cols, rows}, matrix(t, cols, rows));
+    };
+    add("token_embd.weight", 0, s.n_embd, s.n_vocab);
+    w.add_tensor("output_norm.weight", ggml_type::f32, {s.n_embd}, ones);
+    for (std::uint32_t l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        w.add_tensor(p + "attn_norm.weight", ggml_type::f32, {s.n_embd}, ones);
+        w.add_tensor(p + "ffn_norm.weight", ggml_type::f32, {s.n_embd}, ones);
+        add(p + "attn_q.weight", l, s.n_embd, s.n_head * hd);
+        add(p + "attn_k.weight", l, s.n_embd, s.n_head_kv * hd);
+        add(p + "attn_v.weight", l, s.n_embd, s.n_head_kv * hd);
+        add(p + "attn_output.weight", l, s.n_head * hd, s.n_embd);
+        add(p + "ffn_gate.weight", l, s.n_embd, s.n_ff);
+        add(p + "ffn_up.weight", l, s.n_embd, s.n_ff);
+        add(p + "ffn_down.weight", l, s.n_ff, s.n_embd);
+    }
+    return w.bytes();
+}
+
+// The model for a bench entry: "q4_0", "q8_0" or "q4_k_m".
+std::vector<std::byte> bench_model(const std::string& kind) {
+    using kernels::ggml_type;
+    const auto shape = bench_shape();
+    if (kind == "q4_k_m") {
+        return pooled_llama(shape, [&](const std::string& name, std::uint32_t layer, std::uint32_t n_in) {
+            const bool embd = name == "token_embd.weight";  // tied: also the output
+            const bool more = (name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos) &&
+                              more_bits(layer, shape.n_layer);
+            const bool six = embd || more;
+            if (n_in % 256 != 0) return six ? ggml_type::q8_0 : ggml_type::q5_0;  // llama.cpp's fallbacks
+            return six ? ggml_type::q6_k : ggml_type::q4_k;
+        });
+    }
+    const ggml_type t = kind == "q8_0" ? ggml_type::q8_0 : ggml_type::q4_0;
+    if (g_big) return pooled_llama(shape, [&](const std::string&, std::uint32_t, std::uint32_t) { return t; });
+    return test::synthetic_llama(shape, t);
+}
+
+result run_model(const std::string& kind, std::size_t n_prompt, std::size_t n_gen, int reps, thread_pool& pool,
                  std::size_t& model_bytes) {
-    const test::model_shape shape;
-    const auto bytes = test::synthetic_llama(shape, type);
+    const auto shape = bench_shape();
+    const auto bytes = bench_model(kind);
     model_bytes = bytes.size();
     const auto file = model::gguf_file::parse(bytes, "synthetic");
     const auto m = engine::llm_model::load(file);
@@ -146,8 +267,23 @@ result run_model(kernels::ggml_type type, std::size_t n_prompt, std::size_t n_ge
 int main(int argc, char** argv) {
     std::size_t threads = 2, n_prompt = 512, n_gen = 128;
     int reps = 3;
+    std::vector<std::string> kinds = {"q4_0", "q8_0", "q4_k_m"};
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
+        if (a == "--shape") {
+            g_big = std::string(argv[i + 1]) == "1b";
+            continue;
+        }
+        if (a == "--types") {
+            kinds.clear();
+            std::string list = argv[i + 1];
+            for (std::size_t pos = 0; pos <= list.size();) {
+                const std::size_t comma = std::min(list.find(',', pos), list.size());
+                kinds.push_back(list.substr(pos, comma - pos));
+                pos = comma + 1;
+            }
+            continue;
+        }
         const std::size_t v = std::stoul(argv[i + 1]);
         if (a == "--threads") threads = v;
         else if (a == "--prompt") n_prompt = v;
@@ -157,19 +293,19 @@ int main(int argc, char** argv) {
         else if (a == "--invariant") g_policy = v != 0 ? engine::matmul_policy::batch_invariant : engine::matmul_policy::fastest;
     }
     thread_pool pool(threads);
-    std::printf("engine_bench: SmolLM2-135M shape, %zu threads, best of %d\n", pool.size(), reps);
+    std::printf("engine_bench: %s shape, %zu threads, best of %d\n", g_big ? "Llama-3.2-1B" : "SmolLM2-135M", pool.size(), reps);
     const double bw = read_bandwidth_gbs(std::size_t{256} << 20, pool);
     const double gf = sgemm_gflops(static_cast<int>(n_prompt), 1536, 576, pool);
     std::printf("baseline: memory read %.1f GB/s, sgemm [%zu x 576] x [576 x 1536] %.1f GFLOP/s\n", bw, n_prompt, gf);
-    const double params = 134.5e6;  // parameters of this shape (tied embeddings)
-    for (auto type : {kernels::ggml_type::q4_0, kernels::ggml_type::q8_0}) {
+    const double params = shape_params(bench_shape());  // parameters of this shape (tied embeddings)
+    for (const auto& kind : kinds) {
         std::size_t model_bytes = 0;
-        const auto r = run_model(type, n_prompt, n_gen, reps, pool, model_bytes);
+        const auto r = run_model(kind, n_prompt, n_gen, reps, pool, model_bytes);
         const double roofline_tg = bw * 1e9 / static_cast<double>(model_bytes);
         const double pp_gflops = r.pp * 2.0 * params / 1e9;
         std::printf("%-5s %.1f MB | pp%zu %6.1f tok/s (%.0f GFLOP/s, %.0f%% of sgemm) | tg%zu %6.1f tok/s (%.0f%% of the "
                     "%.0f tok/s bandwidth bound) | tg%zu after pp%zu %6.1f tok/s | %zu x tg%zu batched %6.1f tok/s (%.2fx tg)\n",
-                    std::string(kernels::name_of(type)).c_str(), model_bytes / 1e6, n_prompt, r.pp, pp_gflops,
+                    kind.c_str(), model_bytes / 1e6, n_prompt, r.pp, pp_gflops,
                     100.0 * pp_gflops / gf, n_gen, r.tg, 100.0 * r.tg / roofline_tg, roofline_tg, n_gen, n_prompt, r.tg_after, k_batch, n_gen,
                     r.tg_batch, r.tg_batch / r.tg);
     }

@@ -120,6 +120,11 @@ struct avx2_gemm_dot {
     static __m256i q4_done(__m256i s, std::int32_t corr) {
         return _mm256_add_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(corr));
     }
+    // Q5_0: values up to 31, so pair sums (at most 7874) are widened at each step.
+    static __m256i q5_step(__m256i s, __m256i w, __m256i a) {
+        return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1)));
+    }
+    static __m256i q5_done(__m256i s, std::int32_t corr) { return _mm256_add_epi32(s, _mm256_set1_epi32(corr)); }
     // Q8_0: |w| times a with w's sign.
     static __m256i q8_init(std::int32_t) { return _mm256_setzero_si256(); }
     static __m256i q8_prep(__m256i w) { return _mm256_sign_epi8(w, w); }
@@ -298,7 +303,6 @@ dot_fn dot_for(ggml_type type) noexcept {
         case ggml_type::q8_0: return dot_q8_0;
         case ggml_type::q4_k: return dot_q4_k;
         case ggml_type::q6_k: return dot_q6_k;
-        case ggml_type::q5_0: return dot_generic<ggml_type::q5_0>;
         case ggml_type::q5_1: return dot_generic<ggml_type::q5_1>;
         case ggml_type::q2_k: return dot_generic<ggml_type::q2_k>;
         case ggml_type::q3_k: return dot_generic<ggml_type::q3_k>;

@@ -16,6 +16,9 @@
 // each row (lane r = row r):  qs[32 g + 4 r + j] = row r's qs[4 g + j].
 // Q4_0: g < 4, so a load's low nibbles are elements 4g..4g+3 of each row and its high
 // nibbles elements 16+4g..16+4g+3. Q8_0: g < 8, elements 4g..4g+3.
+// Q5_0: as Q4_0 (values (nibble | bit << 4) - 16, corr_k = -16), the fifth bits moved
+// next to their runs: bit g of hb[4 r + j] is row r's bit of element 4g + j, bit 4 + g
+// that of element 16 + 4g + j.
 //
 // Q4_K (Q8_K activations, 256-value super-blocks): per super-block i,
 //   isum = sum_j sc_j * (q . a)_j over the 8 sub-blocks of 32,  msum = sum_j m_j * (sum of a over j)
@@ -45,11 +48,12 @@ constexpr std::size_t k_group_rows = 8;
 #pragma pack(push, 1)
 struct packed_q4_0 { std::uint16_t d[8]; std::uint8_t qs[128]; };
 struct packed_q8_0 { std::uint16_t d[8]; std::int8_t qs[256]; };
+struct packed_q5_0 { std::uint16_t d[8]; std::uint8_t hb[32]; std::uint8_t qs[128]; };
 struct packed_q6_k { std::uint16_t d[8]; std::int8_t scp[8][16]; std::uint8_t ql[2][2][8][32]; std::uint8_t qh[2][8][32]; };
 struct packed_q4_k { std::uint16_t d[8], dmin[8]; std::uint8_t sc[8][8]; std::uint8_t mn[4][16]; std::uint8_t qs[1024]; };
 #pragma pack(pop)
 static_assert(sizeof(packed_q4_0) == 8 * sizeof(block_q4_0) && sizeof(packed_q8_0) == 8 * sizeof(block_q8_0));
-static_assert(sizeof(packed_q6_k) == 8 * sizeof(block_q6_k));
+static_assert(sizeof(packed_q6_k) == 8 * sizeof(block_q6_k) && sizeof(packed_q5_0) == 8 * sizeof(block_q5_0));
 
 // Quantised activations of a call: token t's block i is q[t * nb + i] (block_q8_0, or
 // block_q8_k for Q4_K), its scale as float d[t * nb + i].

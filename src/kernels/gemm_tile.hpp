@@ -27,6 +27,51 @@ inline __m256i broadcast4(const std::int8_t* p) {
     return _mm256_set1_epi32(v);
 }
 
+// Q5_0: Q4_0's tile with each run's fifth bits shifted into bit 4 (hb layout, gemm.hpp).
+template <class D, std::size_t T>
+inline void gemm_tile_q5(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    const block_q8_0* ar[T];
+    const float* ad[T];
+    const std::int32_t* ac[T];
+    __m256 acc[T];
+    for (std::size_t t = 0; t < T; ++t) {
+        ar[t] = static_cast<const block_q8_0*>(a.q) + (t0 + t) * nb;
+        ad[t] = a.d + (t0 + t) * nb;
+        ac[t] = a.corr + (t0 + t) * nb;
+        acc[t] = _mm256_setzero_ps();
+    }
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
+    for (std::size_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const packed_q5_0*>(group)[i];
+        const char* pf = reinterpret_cast<const char*>(&b) + 4096;
+        _mm_prefetch(pf, _MM_HINT_T0);
+        _mm_prefetch(pf + 64, _MM_HINT_T0);
+        _mm_prefetch(pf + 128, _MM_HINT_T0);
+        const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.hb));
+        __m256i s[T];
+        for (std::size_t t = 0; t < T; ++t) s[t] = D::q4_init(ac[t][i]);
+        for (int g = 0; g < 4; ++g) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
+            // bit g -> bit 4 (16-bit shifts: what crosses from the neighbouring byte stays below bit 4)
+            const __m256i h_lo = _mm256_and_si256(_mm256_sll_epi16(hb, _mm_cvtsi32_si128(4 - g)), m10);
+            const __m256i h_hi = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(g)), m10);  // bit 4 + g -> bit 4
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(v, m4), h_lo);
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), h_hi);
+            for (std::size_t t = 0; t < T; ++t) {
+                s[t] = D::q5_step(s[t], lo, broadcast4(ar[t][i].qs + 4 * g));
+                s[t] = D::q5_step(s[t], hi, broadcast4(ar[t][i].qs + 16 + 4 * g));
+            }
+        }
+        for (std::size_t t = 0; t < T; ++t) s[t] = D::q5_done(s[t], ac[t][i]);
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.d)));
+        for (std::size_t t = 0; t < T; ++t) {
+            acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i])), _mm256_cvtepi32_ps(s[t]), acc[t]);
+        }
+    }
+    for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
+}
+
 template <class D, bool Q4, std::size_t T>
 inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
     const std::size_t nb = a.nb;
@@ -213,6 +258,8 @@ inline void gemm_tile_q6k(const void* group, const gemm_acts& a, std::size_t t0,
 template <std::size_t T>
 struct tile_q6_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q6k<D, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
+struct tile_q5_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q5<D, T>(g, a, t0, y, ldy); } };
+template <std::size_t T>
 struct tile_q4_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, true, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
 struct tile_q8_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, false, T>(g, a, t0, y, ldy); } };
@@ -236,6 +283,7 @@ template <class D>
 gemm_kernel gemm_kernel_for(ggml_type type) {
     if (type == ggml_type::q4_0) return {gemm_group<D, tile_q4_0>, -8};
     if (type == ggml_type::q8_0) return {gemm_group<D, tile_q8_0>, D::q8_corr_k};
+    if (type == ggml_type::q5_0) return {gemm_group<D, tile_q5_0>, -16};
     if (type == ggml_type::q4_k) return {gemm_group<D, tile_q4_k>, 0};
     if (type == ggml_type::q6_k) return {gemm_group<D, tile_q6_k>, 0};
     return {};

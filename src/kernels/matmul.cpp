@@ -47,6 +47,7 @@ std::size_t packed_block_bytes(ggml_type type) {
     switch (type) {
         case ggml_type::q4_0: return sizeof(packed_q4_0);
         case ggml_type::q8_0: return sizeof(packed_q8_0);
+        case ggml_type::q5_0: return sizeof(packed_q5_0);
         case ggml_type::q4_k: return sizeof(packed_q4_k);
         case ggml_type::q6_k: return sizeof(packed_q6_k);
         default: return 0;
@@ -171,6 +172,31 @@ void pack_q4_k(const std::byte* base, std::size_t row_bytes, std::size_t n_out, 
     }
 }
 
+void pack_q5_0(const std::byte* base, std::size_t row_bytes, std::size_t n_out, std::size_t nb, std::size_t g0, std::size_t g1,
+               packed_q5_0* out) noexcept {
+    for (std::size_t g = g0; g < g1; ++g) {
+        for (std::size_t i = 0; i < nb; ++i) {
+            packed_q5_0& p = out[(g - g0) * nb + i];
+            std::memset(&p, 0, sizeof p);
+            for (std::size_t r = 0; r < k_group_rows; ++r) {
+                const std::size_t row = g * k_group_rows + r;
+                if (row >= n_out) continue;
+                const auto& b = reinterpret_cast<const block_q5_0*>(base + row * row_bytes)[i];
+                p.d[r] = b.d;
+                std::uint32_t qh;
+                std::memcpy(&qh, b.qh, 4);
+                for (std::size_t run = 0; run < 4; ++run) {
+                    std::memcpy(p.qs + 32 * run + 4 * r, b.qs + 4 * run, 4);
+                    for (std::size_t j = 0; j < 4; ++j) {
+                        p.hb[4 * r + j] |= static_cast<std::uint8_t>(((qh >> (4 * run + j)) & 1) << run);
+                        p.hb[4 * r + j] |= static_cast<std::uint8_t>(((qh >> (16 + 4 * run + j)) & 1) << (4 + run));
+                    }
+                }
+            }
+        }
+    }
+}
+
 void pack_q6_k(const std::byte* base, std::size_t row_bytes, std::size_t n_out, std::size_t nb, std::size_t g0, std::size_t g1,
                packed_q6_k* out) noexcept {
     for (std::size_t g = g0; g < g1; ++g) {
@@ -203,6 +229,10 @@ void pack_groups(ggml_type type, const void* data, std::size_t row_bytes, std::s
                  std::size_t g0, std::size_t g1, void* dst) noexcept {
     if (type == ggml_type::q4_k) {
         pack_q4_k(static_cast<const std::byte*>(data), row_bytes, n_out, nb, g0, g1, static_cast<packed_q4_k*>(dst));
+        return;
+    }
+    if (type == ggml_type::q5_0) {
+        pack_q5_0(static_cast<const std::byte*>(data), row_bytes, n_out, nb, g0, g1, static_cast<packed_q5_0*>(dst));
         return;
     }
     if (type == ggml_type::q6_k) {
@@ -328,7 +358,31 @@ void scalar_gemm_q6_k(const void* group, const gemm_acts& a, std::size_t t0, std
     }
 }
 
+void scalar_gemm_q5_0(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy) {
+    const std::size_t nb = a.nb;
+    for (std::size_t t = 0; t < nt; ++t) {
+        for (std::size_t r = 0; r < k_group_rows; ++r) {
+            float acc = 0;
+            for (std::size_t i = 0; i < nb; ++i) {
+                const auto& b = static_cast<const packed_q5_0*>(group)[i];
+                const std::int8_t* aq = static_cast<const block_q8_0*>(a.q)[(t0 + t) * nb + i].qs;
+                std::int32_t isum = 0;
+                for (int g = 0; g < 4; ++g) {
+                    for (int j = 0; j < 4; ++j) {
+                        const int q = b.qs[32 * g + 4 * r + j], h = b.hb[4 * r + j];
+                        isum += ((q & 0x0F) | (((h >> g) & 1) << 4)) * aq[4 * g + j] - 16 * aq[4 * g + j];
+                        isum += ((q >> 4) | (((h >> (4 + g)) & 1) << 4)) * aq[16 + 4 * g + j] - 16 * aq[16 + 4 * g + j];
+                    }
+                }
+                acc = std::fma(fp16_to_fp32(b.d[r]) * a.d[(t0 + t) * nb + i], static_cast<float>(isum), acc);
+            }
+            y[t * ldy + r] = acc;
+        }
+    }
+}
+
 gemm_kernel scalar_gemm_for(ggml_type type) noexcept {
+    if (type == ggml_type::q5_0) return {scalar_gemm_q5_0, 0};
     if (type == ggml_type::q6_k) return {scalar_gemm_q6_k, 0};
     if (type == ggml_type::q4_0) return {scalar_gemm_group<true>, 0};
     if (type == ggml_type::q8_0) return {scalar_gemm_group<false>, 0};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "avx2_kernels.hpp"
 #include "gemm.hpp"
@@ -142,9 +143,27 @@ float int_q6_k(std::size_t n, const void* w, const void* x) {
     return acc;
 }
 
+float int_q5_0(std::size_t n, const void* w, const void* x) {
+    const auto* b = static_cast<const block_q5_0*>(w);
+    const auto* a = static_cast<const block_q8_0*>(x);
+    float acc = 0;
+    for (std::size_t i = 0; i < n / qk; ++i) {
+        std::uint32_t qh;
+        std::memcpy(&qh, b[i].qh, 4);
+        std::int32_t isum = 0;
+        for (int j = 0; j < qk / 2; ++j) {
+            const int lo = (b[i].qs[j] & 0x0F) | (((qh >> j) & 1) << 4), hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+            isum += (lo - 16) * a[i].qs[j] + (hi - 16) * a[i].qs[j + qk / 2];
+        }
+        acc = std::fma(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d), static_cast<float>(isum), acc);
+    }
+    return acc;
+}
+
 }  // namespace
 
 dot_fn integer_dot(ggml_type type) {
+    if (type == ggml_type::q5_0) return int_q5_0;
     if (type == ggml_type::q6_k) return int_q6_k;
     if (type == ggml_type::q4_0) return int_q4_0;
     if (type == ggml_type::q8_0) return int_q8_0;

@@ -17,6 +17,8 @@ struct vnni_gemm_dot {
     static __m256i q4_init(std::int32_t corr) { return _mm256_set1_epi32(corr); }
     static __m256i q4_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
     static __m256i q4_done(__m256i s, std::int32_t) { return s; }
+    static __m256i q5_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
+    static __m256i q5_done(__m256i s, std::int32_t) { return s; }
     static __m256i q8_init(std::int32_t corr) { return _mm256_set1_epi32(corr); }
     static __m256i q8_prep(__m256i w) { return _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80))); }
     static __m256i q8_step(__m256i s, __m256i w_plus_128, __m256i, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w_plus_128, a); }

@@ -15,7 +15,7 @@ using dot_fn = float (*)(std::size_t n, const void* w_row, const void* act);
 
 // Plain scalar implementation (dequantise, multiply, add): the test oracle.
 dot_fn reference_dot(ggml_type type);
-// Q4_0 / Q8_0 / Q4_K / Q6_K only (else nullptr): the scalar integer dot, per block the exact
+// Q4_0 / Q5_0 / Q8_0 / Q4_K / Q6_K only (else nullptr): the scalar integer dot, per block the exact
 // integer sums and one fma per block (two for Q4_K: the scales and the mins) in block
 // order (src/kernels/gemm.hpp). Every product of these types (best_dot, matvec, matmul,
 // matmul_rows, on any instruction set) computes exactly this, bit for bit.

@@ -137,7 +137,7 @@ TEST_P(kernel_type, matmul_matches_matvec_and_reference) {
 INSTANTIATE_TEST_SUITE_P(all, kernel_type, ::testing::ValuesIn(k_types),
                          [](const auto& p) { return std::string(name_of(p.param)); });
 
-// The integer GEMM (Q4_0, Q8_0, Q4_K, Q6_K): matmul, matmul_rows and matvec give every output exactly the
+// The integer GEMM (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K): matmul, matmul_rows and matvec give every output exactly the
 // scalar integer dot of its row (integer_dot), whatever the batch size, the row's place in
 // the batch, packed or per-call layout, and the instruction set (AVX-VNNI, AVX2, scalar);
 // and stay within rounding of the dequantising scalar reference.
@@ -201,7 +201,7 @@ TEST_P(gemm_type, gemm_is_bitwise_integer_dot_per_row) {
     force_no_vnni(false);
 }
 
-INSTANTIATE_TEST_SUITE_P(int8, gemm_type, ::testing::Values(ggml_type::q4_0, ggml_type::q8_0, ggml_type::q4_k, ggml_type::q6_k),
+INSTANTIATE_TEST_SUITE_P(int8, gemm_type, ::testing::Values(ggml_type::q4_0, ggml_type::q5_0, ggml_type::q8_0, ggml_type::q4_k, ggml_type::q6_k),
                          [](const auto& p) { return std::string(name_of(p.param)); });
 
 // The AVX2 Q8_0 activation quantiser gives the scalar one's bytes exactly, ties and zeros included.
