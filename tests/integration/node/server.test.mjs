@@ -90,8 +90,8 @@ test('openai client: errors surface as SDK exceptions', { skip }, async () => {
   await assert.rejects(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], temperature: 9 }),
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'temperature');
   await assert.rejects(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }],
-                                                        tools: [{ type: 'function', function: { name: 'f' } }] }),
-    (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools');
+                                                        tools: [{ type: 'function', function: { name: 'not a name' } }] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'tools[0].function.name');
   const wrong = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: 'nope', maxRetries: 0 });
   await assert.rejects(wrong.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
   await assert.rejects(client.completions.create({ model: 'stories', prompt: 'Once', max_tokens: 100000 }),
