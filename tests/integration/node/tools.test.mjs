@@ -177,6 +177,11 @@ function checkCalls(message, finish, { only, parallel = true }) {
     try { args = JSON.parse(c.function.arguments); } catch (e) { problems.push(`arguments not JSON (${e.message}): ${c.function?.arguments}`); continue; }
     const v = validators[name];
     if (v && !v(args)) problems.push(`${name} arguments ${c.function.arguments} invalid: ${JSON.stringify(v.errors)}`);
+    // JSON Schema counts 3.0 as an integer, but a Python tool (json.loads → float, pydantic's
+    // strict int) does not: an integer parameter is written as an integer.
+    for (const [k, ps] of Object.entries(TOOLS.find((t) => t.function.name === name)?.function.parameters.properties || {})) {
+      if (ps.type === 'integer' && new RegExp(`"${k}"\\s*:\\s*-?[0-9]+[.eE]`).test(c.function.arguments)) problems.push(`${name}: integer ${k} written with a fraction or exponent: ${c.function.arguments}`);
+    }
   }
   return { problems, length: false };
 }
@@ -320,6 +325,20 @@ test('parallel calls without steering: several calls per answer, indices 0..n-1,
   console.log(`parallel calls: ${multi} answers with 2 or more calls`);
   assert.deepEqual(failures, []);
   assert.ok(multi >= 4, `only ${multi} answers had several calls`);
+});
+
+test('a call cut off by max_tokens leaves no markup in content (required: no text at all)', { skip, timeout: 300000 }, async () => {
+  const failures = [];
+  for (const model of MODELS) {
+    await pool(Array.from({ length: 12 }, (_, i) => async () => {
+      const b = body(model, { tool_choice: 'required', seed: 3000 + i, max_tokens: 20 + 7 * i }, false);
+      const { plain, stream } = await both(model, b);
+      const m = plain.choices[0].message;
+      if (m.content !== null && m.content !== '') failures.push(`${model} seed ${b.seed} max_tokens ${b.max_tokens} (${plain.choices[0].finish_reason}): content ${JSON.stringify(m.content)}`);
+      if (stream.message.content) failures.push(`${model} seed ${b.seed} max_tokens ${b.max_tokens} stream: content ${JSON.stringify(stream.message.content)}`);
+    }), WIDTH);
+  }
+  assert.deepEqual(failures, []);
 });
 
 test('qwen3-Q4_0 with thinking on and "required": reasoning only in reasoning_content, stream equals non-stream', { skip, timeout: 300000 }, async () => {
