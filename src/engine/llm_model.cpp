@@ -1,6 +1,10 @@
 #include "sluice/engine/llm_model.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 
 #include "sluice/kernels/dequantize.hpp"
@@ -64,6 +68,19 @@ private:
     }
     const model::gguf_file& f_;
 };
+
+// Asks the kernel to reclaim the whole pages inside [p, p + n) (a hint; never loses data).
+void release_pages(const void* p, std::size_t n) {
+#ifdef MADV_PAGEOUT
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
+    const auto end = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
 
 // Llama 3.1 frequency factors from metadata, for files without a rope_freqs tensor.
 std::vector<float> llama3_factors(const model::gguf_file& f, const model::hyper_params& hp) {
@@ -173,19 +190,23 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
                                            "' is not supported (supported: none, linear, llama3)");
     }
 
-    // Q4_0 / Q8_0 matrices get a copy in the integer GEMM's interleaved layout, owned here
-    // (the mapping stays untouched; token_embd keeps serving row lookups from it).
-    auto pack = [&](kernels::weight_matrix& w) {
+    // Matrices of the integer GEMM's types get a copy in its interleaved layout, owned here
+    // (the mapping stays unmodified; token_embd keeps serving row lookups from it). The
+    // originals' pages, read once for packing, are handed back to the kernel (MADV_PAGEOUT
+    // never discards data: clean file pages are dropped and re-read if ever touched), so
+    // the resident set holds the packed copy, not both.
+    auto pack = [&](kernels::weight_matrix& w, bool release) {
         const std::size_t bytes = kernels::packed_bytes(w);
         if (bytes == 0) return;
         m->packed_.push_back(std::make_unique_for_overwrite<std::byte[]>(bytes));
         kernels::pack_weights(w, m->packed_.back().get());
         w.packed = m->packed_.back().get();
+        if (release) release_pages(w.data, w.n_out * w.row_bytes);
     };
     for (auto& l : m->layers_) {
-        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*w);
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*w, true);
     }
-    pack(m->output_);
+    pack(m->output_, !m->tied_);
     return m;
 }
 

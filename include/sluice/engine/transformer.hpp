@@ -8,10 +8,11 @@
 // single-sequence form over a cache's single_table(). One transformer per thread of
 // control; not thread-safe.
 //
-// Matmul policy: `fastest` sends multi-token batches through sgemm (prefill speed);
-// `batch_invariant` computes every row with the same integer dots as a lone token
-// (kernels::matmul_rows), so a sequence's numbers do not depend on what shares its
-// batch or how its prompt was split -- the scheduler's determinism rests on it.
+// Matmul policy: `batch_invariant` computes every row with the same integer dots as a
+// lone token (kernels::matmul_rows), so a sequence's numbers do not depend on what shares
+// its batch or how its prompt was split -- the scheduler's determinism rests on it.
+// `fastest` (kernels::matmul) is the same integer GEMM for Q4_0/Q5_0/Q8_0/Q4_K/Q6_K and
+// sends multi-token batches of other types through sgemm.
 #pragma once
 
 #include <span>
