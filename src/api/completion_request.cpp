@@ -351,6 +351,10 @@ completion_request parse_chat_request(std::string_view body, const parse_options
             if (have_tools) throw invalid_request("Give either 'tools' or the legacy 'functions', not both", key);
             r.tools = parse_tools(v, key == "functions");
             have_tools = true;
+            if (key == "functions") {
+                r.legacy_functions = true;
+                r.parallel_tool_calls = false;  // the legacy API has one function_call per message
+            }
         } else if (key == "tool_choice" || key == "function_call") {
             if (v.is_null()) continue;
             if (choice) throw invalid_request("Give either 'tool_choice' or the legacy 'function_call', not both", key);

@@ -45,7 +45,7 @@ constexpr std::array k_fields = std::to_array<field_rule>({
     {"audio", k_chat, refused, "audio output is not supported", ""},
     {"prediction", k_chat, refused, "predicted outputs are not supported", ""},
     {"web_search_options", k_chat, refused, "web search is not supported", ""},
-    {"functions", k_chat, honoured, "legacy form of tools"},
+    {"functions", k_chat, honoured, "legacy form of tools; the answer is message.function_call (one call), finish_reason function_call"},
     {"function_call", k_chat, honoured, "legacy form of tool_choice: none, auto, or {name}"},
     {"suffix", k_completions, refused, "fill-in-the-middle is not supported", "\"\""},
     // llama-server's extensions.

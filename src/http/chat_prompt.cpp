@@ -76,6 +76,25 @@ json::object chat_variables(const api::completion_request& r, const tools::outpu
     return vars;
 }
 
+std::string render_chat(const chat::chat_template& tmpl, json::object vars, const chat::render_options& options) {
+    try {
+        return tmpl.render(vars, options);
+    } catch (const chat::template_output_too_large&) {
+        throw;
+    } catch (const chat::template_error&) {
+        bool had_null = false;
+        for (auto& m : vars["messages"].as_array()) {
+            auto& o = m.as_object();
+            if (auto* c = o.if_contains("content"); c != nullptr && c->is_null()) {
+                *c = "";
+                had_null = true;
+            }
+        }
+        if (!had_null) throw;
+        return tmpl.render(vars, options);
+    }
+}
+
 chat_output plan_chat_output(const api::completion_request& r, const tools::output_format& fmt, const std::string& prompt,
                              const engine::vocab& vocab) {
     chat_output out;

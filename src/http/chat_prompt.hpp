@@ -22,6 +22,12 @@ namespace sluice::http::detail {
 // described in a system message and earlier calls appear as the JSON envelope.
 boost::json::object chat_variables(const api::completion_request& r, const tools::output_format& fmt);
 
+// Renders `vars` with the model's template. Templates written for string content (some Qwen 3
+// GGUF templates test `'</think>' in content`) raise on the null content OpenAI clients send
+// next to tool calls; when the first rendering raises and a message has null content, it is
+// rendered again with "" there (as llama.cpp does). Throws what chat_template::render throws.
+std::string render_chat(const chat::chat_template& tmpl, boost::json::object vars, const chat::render_options& options = {});
+
 // How this request's output is constrained and parsed, given the rendered prompt.
 struct chat_output {
     std::string gbnf;                                      // "" when tools constrain nothing

@@ -15,7 +15,7 @@ net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat
     auto r = chat ? api::parse_chat_request(ex.req.body(), popt) : api::parse_completion_request(ex.req.body(), popt);
     report_ignored(ex, r.ignored_fields);
     generation_plan plan = plan_generation(st, r);
-    openai_encoder encoder(st, ex, openai_options{chat, r.stream, r.include_usage, r.top_logprobs >= 0});
+    openai_encoder encoder(st, ex, openai_options{chat, r.stream, r.include_usage, r.top_logprobs >= 0, r.legacy_functions});
     co_await run_generation(st, ex, std::move(plan), encoder);
 }
 

@@ -88,7 +88,8 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         co_await handle_stored_response(st, ex, std::string_view(target).substr(target.find("/responses/") + 11));
         co_return std::nullopt;
     }
-    if (chat || completion || ex.anthropic || endpoint == "/v1/responses") {
+    const bool utility = endpoint == "/tokenize" || endpoint == "/detokenize" || endpoint == "/apply-template";
+    if (chat || completion || ex.anthropic || utility || endpoint == "/v1/responses") {
         if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
         const auto type = field(req, "content-type");
         if (type.substr(0, std::min<std::size_t>(type.size(), 16)) != "application/json") {
@@ -99,7 +100,9 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
             std::atomic<int>& n;
             ~done_guard() { --n; }
         } guard{st.in_flight};
-        if (endpoint == "/v1/responses") {
+        if (utility) {
+            co_await handle_utility(st, ex, endpoint);
+        } else if (endpoint == "/v1/responses") {
             co_await handle_responses(st, ex);
         } else if (endpoint == "/v1/messages") {
             co_await handle_messages(st, ex);

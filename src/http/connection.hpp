@@ -57,6 +57,8 @@ net::awaitable<void> handle_completion(server_state& state, exchange& ex, bool c
 // POST /v1/messages and /v1/messages/count_tokens (anthropic_handler.cpp), likewise.
 net::awaitable<void> handle_messages(server_state& state, exchange& ex);
 net::awaitable<void> handle_count_tokens(server_state& state, exchange& ex);
+// POST /tokenize, /detokenize, /apply-template (utility_handlers.cpp): llama-server's shapes.
+net::awaitable<void> handle_utility(server_state& state, exchange& ex, std::string_view endpoint);
 // POST /v1/responses; GET/DELETE /v1/responses/{id}[/input_items] (responses_handler.cpp).
 net::awaitable<void> handle_responses(server_state& state, exchange& ex);
 net::awaitable<void> handle_stored_response(server_state& state, exchange& ex, std::string_view id_and_rest);

@@ -120,11 +120,20 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
     std::vector<tools::parse_event> events;
     bool any_call = false, in_reasoning = false, flushed = false;
     // Text -> events: through the parser when there is one, else all of it is content.
+    // At a max_tokens cut, text the parser still holds is an unfinished marker or call start
+    // (say `<tool_call>\n{"na`): it is dropped, not released as content.
+    std::vector<tools::parse_event> held;
     const auto parse = [&](const std::string& text, bool last) {
         events.clear();
         if (plan.parser) {
             if (!text.empty()) plan.parser->push(text, events);
-            if (last) plan.parser->finish(events);
+            if (last) {
+                held.clear();
+                plan.parser->finish(held);
+                for (auto& e : held) {
+                    if (finish != finish_kind::length || e.type != tools::parse_event::kind::content) events.push_back(std::move(e));
+                }
+            }
         } else if (!text.empty()) {
             events.push_back({tools::parse_event::kind::content, text});
         }

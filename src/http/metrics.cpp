@@ -58,7 +58,10 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
 
 std::string_view endpoint_label(std::string_view target) noexcept {
     target = path_of(target);
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 14> routes{{
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 17> routes{{
+        {"/tokenize", "/tokenize"},
+        {"/detokenize", "/detokenize"},
+        {"/apply-template", "/apply-template"},
         {"/v1/responses", "/v1/responses"},
         {"/responses", "/v1/responses"},
         {"/v1/messages", "/v1/messages"},

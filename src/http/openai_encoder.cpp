@@ -1,6 +1,7 @@
 #include "openai_encoder.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "sluice/api/sse.hpp"
@@ -26,11 +27,11 @@ json::array bytes_of(const std::string& s) {
     return a;
 }
 
-const char* reason_name(finish_kind k) {
+const char* reason_name(finish_kind k, bool legacy_functions) {
     switch (k) {
         case finish_kind::stop: return "stop";
         case finish_kind::length: return "length";
-        case finish_kind::tool_calls: return "tool_calls";
+        case finish_kind::tool_calls: return legacy_functions ? "function_call" : "tool_calls";
     }
     return "stop";
 }
@@ -56,6 +57,7 @@ json::value openai_encoder::logprobs_of(const std::vector<engine::generated_toke
             const std::string& piece = tok.piece(t.id);
             json::array top;
             for (const auto& alt : t.top) {
+                if (!std::isfinite(alt.logprob)) continue;  // masked by a grammar: not a possible token (and not JSON)
                 const std::string& p = tok.piece(alt.id);
                 top.push_back(json::object{{"token", utf8::sanitize(p)}, {"logprob", alt.logprob}, {"bytes", bytes_of(p)}});
             }
@@ -70,7 +72,9 @@ json::value openai_encoder::logprobs_of(const std::vector<engine::generated_toke
         names.push_back(json::value(piece));
         lps.push_back(t.logprob);
         json::object alt;
-        for (const auto& a : t.top) alt[utf8::sanitize(tok.piece(a.id))] = a.logprob;
+        for (const auto& a : t.top) {
+            if (std::isfinite(a.logprob)) alt[utf8::sanitize(tok.piece(a.id))] = a.logprob;
+        }
         tops.push_back(std::move(alt));
         offsets.push_back(text_offset);
         text_offset += piece.size();
@@ -110,6 +114,7 @@ json::object openai_encoder::delta_of(const tools::parse_event& e) {
         case kind::call_begin: {
             const std::string id = e.id.empty() ? random_id("call_") : e.id;
             calls_.push_back(json::object{{"id", id}, {"type", "function"}, {"function", json::object{{"name", e.name}, {"arguments", ""}}}});
+            if (opt_.legacy_functions) return {{"function_call", json::object{{"name", e.name}, {"arguments", ""}}}};
             json::object call{{"index", e.index}, {"id", id}, {"type", "function"},
                               {"function", json::object{{"name", e.name}, {"arguments", ""}}}};
             return {{"tool_calls", json::array{std::move(call)}}};
@@ -119,6 +124,7 @@ json::object openai_encoder::delta_of(const tools::parse_event& e) {
                 auto& args = calls_[e.index].as_object()["function"].as_object()["arguments"].as_string();
                 args.append(e.text);
             }
+            if (opt_.legacy_functions) return {{"function_call", json::object{{"arguments", e.text}}}};
             return {{"tool_calls", json::array{json::object{{"index", e.index}, {"function", json::object{{"arguments", e.text}}}}}}};
         }
         case kind::call_end: return {};
@@ -183,7 +189,7 @@ net::awaitable<void> openai_encoder::finish(const generation_outcome& outcome) {
                    {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_tokens}}}};
     if (opt_.chat) u["completion_tokens_details"] = json::object{{"reasoning_tokens", usage.reasoning_tokens}};
     if (opt_.stream) {
-        const json::object frame = chunk(json::object(), std::string_view(), reason_name(why));
+        const json::object frame = chunk(json::object(), std::string_view(), reason_name(why, opt_.legacy_functions));
         co_await write_frame(frame);
         if (opt_.include_usage) {
             json::object last = envelope(json::array{});
@@ -193,13 +199,17 @@ net::awaitable<void> openai_encoder::finish(const generation_outcome& outcome) {
         co_await end_stream();
         co_return;
     }
-    json::object choice{{"index", 0}, {"finish_reason", reason_name(why)}};
+    json::object choice{{"index", 0}, {"finish_reason", reason_name(why, opt_.legacy_functions)}};
     if (opt_.chat) {
         json::object message{{"role", "assistant"}};
         // OpenAI's shape: content null next to tool calls when the model wrote no text.
         message["content"] = calls_.empty() || !text_.empty() ? json::value(text_) : json::value(nullptr);
         if (!reasoning_.empty()) message["reasoning_content"] = reasoning_;
-        if (!calls_.empty()) message["tool_calls"] = calls_;
+        if (!calls_.empty() && opt_.legacy_functions) {
+            message["function_call"] = calls_[0].at("function");
+        } else if (!calls_.empty()) {
+            message["tool_calls"] = calls_;
+        }
         choice["message"] = std::move(message);
     } else {
         choice["text"] = text_;

@@ -17,6 +17,7 @@ struct openai_options {
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
     bool logprobs = false;       // report logprobs (top_logprobs alternatives come with the tokens)
+    bool legacy_functions = false;  // `functions` request: message.function_call / finish_reason "function_call"
 };
 
 class openai_encoder final : public event_sink {

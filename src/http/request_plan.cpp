@@ -41,7 +41,7 @@ std::vector<engine::token_id> prompt_tokens(server_state& st, const api::complet
         opt.max_output = std::min(opt.max_output, n_ctx * std::max<std::size_t>(1, tok.get_vocab().max_token_length()) + 4096);
         std::string text;
         try {
-            text = st.model.chat->render(vars, opt);
+            text = render_chat(*st.model.chat, vars, opt);
         } catch (const chat::template_output_too_large&) {
             context_exceeded(n_ctx, "the rendered messages are longer than " + std::to_string(opt.max_output) + " bytes", "messages");
         } catch (const chat::template_error& e) {

@@ -45,6 +45,7 @@ struct completion_request {
     std::vector<tools::tool_def> tools;
     tools::tool_choice tool_choice{tools::choice_mode::none, {}};
     bool parallel_tool_calls = true;
+    bool legacy_functions = false;        // tools came as `functions`: answer with message.function_call (one call)
     bool parse_reasoning = true;          // reasoning_format other than "none"
     std::string reasoning_effort;         // passed to templates that read it
     std::vector<std::string> ignored_fields;  // unknown fields, as paths ("messages[2].foo")
