@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
                 kernels::cpu().avx_vnni ? "yes" : "no");
     std::mt19937 rng(3);
     const struct { std::size_t n_in, n_out; } shapes[] = {{576, 1536}, {1536, 576}};
-    for (const auto type : {ggml_type::q4_0, ggml_type::q8_0, ggml_type::q4_k, ggml_type::q6_k}) {
+    for (const auto type : {ggml_type::q4_0, ggml_type::q5_0, ggml_type::q8_0, ggml_type::q4_k, ggml_type::q6_k}) {
         for (auto s : shapes) {
             if (kernels::traits_of(type).block_size == 256 && s.n_in % 256 != 0) s.n_in = 512;  // K-quant rows: 256-multiples
             std::vector<std::byte> w;
