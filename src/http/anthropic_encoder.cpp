@@ -63,6 +63,12 @@ net::awaitable<void> anthropic_encoder::begin() {
     co_await send("ping", ping);
 }
 
+net::awaitable<void> anthropic_encoder::keepalive() {
+    json::object ping;
+    ping["type"] = "ping";
+    co_await send("ping", ping);
+}
+
 net::awaitable<void> anthropic_encoder::open_block(block_kind kind, json::object start) {
     open_ = kind;
     blocks_.push_back(start);

@@ -2,6 +2,7 @@
 // the client leaves. See generation_pipeline.hpp.
 #include "generation_pipeline.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <cerrno>
 #include <chrono>
@@ -16,6 +17,7 @@ namespace sluice::http::detail {
 namespace {
 
 using net::use_awaitable;
+using namespace net::experimental::awaitable_operators;
 
 struct gen_event {
     bool done = false;
@@ -144,7 +146,21 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
         }
     };
     for (;;) {
-        auto [ec, ev] = co_await ch->async_receive(net::as_tuple(use_awaitable));
+        boost::system::error_code ec;
+        gen_event ev;
+        if (usage.completion_tokens == 0 && sink.keepalive_interval().count() > 0) {
+            // Before the first token (a long prompt being prefilled): a keep-alive event when
+            // nothing came for an interval, so clients and proxies see the stream is alive.
+            net::steady_timer timer(co_await net::this_coro::executor, sink.keepalive_interval());
+            auto first = co_await (ch->async_receive(net::as_tuple(use_awaitable)) || timer.async_wait(net::as_tuple(use_awaitable)));
+            if (first.index() == 1) {
+                co_await sink.keepalive();
+                continue;
+            }
+            std::tie(ec, ev) = std::move(std::get<0>(first));
+        } else {
+            std::tie(ec, ev) = co_await ch->async_receive(net::as_tuple(use_awaitable));
+        }
         if (ec) break;
         if (!ev.done) {
             // After a stop string the answer is complete; tokens the engine made before it saw

@@ -9,6 +9,7 @@
 //                                         metrics, cancel on exit
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,6 +64,10 @@ public:
     // `error`: the engine's reason; one that starts with engine::k_grammar_error_prefix is the
     // request's grammar failing (a 4xx matter), anything else an internal failure.
     virtual net::awaitable<void> fail(const std::string& error) = 0;
+    // Streams that want a keep-alive while the prompt is prefilled (Anthropic's `ping`): the
+    // interval (zero: none), and the event, called when no token came for that long.
+    virtual std::chrono::milliseconds keepalive_interval() const { return std::chrono::milliseconds(0); }
+    virtual net::awaitable<void> keepalive() { co_return; }
 };
 
 // Submits `plan` and drives `sink` to the end. Throws api_error before begin() (503 at
