@@ -10,13 +10,6 @@ namespace {
 namespace json = boost::json;
 using net::use_awaitable;
 
-std::string random_id(const char* prefix) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    std::string id = prefix;
-    for (int i = 0; i < 24; ++i) id += alnum[rng() % 62];
-    return id;
-}
 
 // The tool_use block's input: the streamed arguments as an object ({} when they were cut
 // off by max_tokens and do not parse).

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <array>
 #include <chrono>
+#include <random>
 
 #include "connection.hpp"
 #include "sluice/util/log.hpp"
@@ -197,6 +198,14 @@ response json_response(const exchange& ex, unsigned status, std::string body) {
     res.keep_alive(ex.req.keep_alive());
     res.body() = std::move(body);
     return res;
+}
+
+std::string random_id(std::string_view prefix) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char alnum[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    std::string id(prefix);
+    for (int i = 0; i < 24; ++i) id += alnum[rng() % 62];
+    return id;
 }
 
 response error_response(const exchange& ex, const api::api_error& e) {

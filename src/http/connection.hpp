@@ -64,6 +64,8 @@ net::awaitable<void> handle_responses(server_state& state, exchange& ex);
 net::awaitable<void> handle_stored_response(server_state& state, exchange& ex, std::string_view id_and_rest);
 
 // Response helpers (connection.cpp).
+// `prefix` + 24 random characters of [0-9a-zA-Z]: ids of completions, messages, calls, items.
+std::string random_id(std::string_view prefix);
 response json_response(const exchange& ex, unsigned status, std::string body);
 response error_response(const exchange& ex, const api::api_error& e);
 // CORS headers for an allowed origin and x-sluice-ignored-fields, on every response.

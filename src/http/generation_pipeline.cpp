@@ -137,7 +137,9 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
                 }
             }
         } else if (!text.empty()) {
-            events.push_back({tools::parse_event::kind::content, text});
+            tools::parse_event e;
+            e.text = text;
+            events.push_back(std::move(e));
         }
         for (const auto& e : events) {
             if (e.type == tools::parse_event::kind::call_begin) any_call = true;

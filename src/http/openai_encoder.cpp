@@ -13,13 +13,6 @@ namespace {
 namespace json = boost::json;
 using net::use_awaitable;
 
-std::string random_id(const char* prefix) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id = prefix;
-    for (int i = 0; i < 24; ++i) id += hex[rng() % 16];
-    return id;
-}
 
 json::array bytes_of(const std::string& s) {
     json::array a;

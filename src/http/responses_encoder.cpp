@@ -12,13 +12,6 @@ namespace {
 namespace json = boost::json;
 using net::use_awaitable;
 
-std::string random_id(const char* prefix) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id = prefix;
-    for (int i = 0; i < 32; ++i) id += hex[rng() % 16];
-    return id;
-}
 
 json::value or_null(const json::object& o, const char* key) {
     const auto* v = o.if_contains(key);

@@ -25,19 +25,12 @@ api::api_error response_not_found(const std::string& id) {
     return api::not_found("No response with id '" + id + "' is stored (it may have expired, or belong to another key).", "response_not_found");
 }
 
-std::string item_id(const char* prefix) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id = prefix;
-    for (int i = 0; i < 32; ++i) id += hex[rng() % 16];
-    return id;
-}
 
 // Input items as GET .../input_items lists them: each with an id.
 json::array with_ids(json::array items) {
     for (auto& v : items) {
         auto& o = v.as_object();
-        if (!o.contains("id")) o["id"] = item_id(o.at("type") == "message" ? "msg_" : o.at("type") == "function_call_output" ? "fco_" : "item_");
+        if (!o.contains("id")) o["id"] = random_id(o.at("type") == "message" ? "msg_" : o.at("type") == "function_call_output" ? "fco_" : "item_");
     }
     return items;
 }
