@@ -63,9 +63,16 @@ void add_message(json::array& out, const json::value& v, const std::string& f) {
     const auto* role = m.if_contains("role");
     if (role == nullptr) throw invalid_request("'" + f + ".role' is required", f + ".role");
     const std::string rl = string(f + ".role", *role);
-    if (rl != "user" && rl != "assistant") throw invalid_request("'" + f + ".role' must be 'user' or 'assistant', got '" + rl + "'", f + ".role");
+    if (rl != "user" && rl != "assistant" && rl != "system") {
+        throw invalid_request("'" + f + ".role' must be 'user' or 'assistant', got '" + rl + "'", f + ".role");
+    }
     const auto* content = m.if_contains("content");
     if (content == nullptr) throw invalid_request("'" + f + ".content' is required", f + ".content");
+    if (rl == "system") {
+        // Not in the Messages reference, but Claude Code sends its environment this way.
+        out.push_back(json::object{{"role", "system"}, {"content", text_of(*content, f + ".content", "system messages")}});
+        return;
+    }
     if (content->is_string()) {
         out.push_back(json::object{{"role", rl}, {"content", content->get_string()}});
         return;

@@ -91,6 +91,8 @@ generation_plan plan_generation(server_state& st, api::completion_request& r) {
     // A sequence holds at most the context, and at most what the KV memory can hold.
     const std::size_t n_ctx = st.model.generator->max_sequence();
     if (prompt.empty()) throw api::invalid_request("The prompt is empty.", plan.prompt_field);
+    // The server's --n-predict caps what any request generates, so it caps the check too.
+    if (r.max_tokens && st.config.n_predict > 0) r.max_tokens = std::min(*r.max_tokens, st.config.n_predict);
     if (prompt.size() + static_cast<std::size_t>(r.max_tokens.value_or(1)) > n_ctx) {
         context_exceeded(n_ctx, "you requested " + std::to_string(prompt.size() + static_cast<std::size_t>(r.max_tokens.value_or(1))) +
                                     " tokens (" + std::to_string(prompt.size()) + " in the " + plan.prompt_field + ", " +

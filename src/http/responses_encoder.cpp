@@ -159,6 +159,9 @@ net::awaitable<void> responses_encoder::output(std::span<const tools::parse_even
 net::awaitable<void> responses_encoder::finish(const generation_outcome& outcome) {
     co_await close_item();
     const bool incomplete = outcome.finish == finish_kind::length;
+    if (incomplete && !output_.empty() && output_.back().as_object().at("type") == "function_call") {
+        output_.back().as_object()["status"] = "incomplete";  // its arguments were cut off
+    }
     json::object r = response(incomplete ? "incomplete" : "completed");
     if (incomplete) r["incomplete_details"] = json::object{{"reason", "max_output_tokens"}};
     const auto& u = outcome.usage;

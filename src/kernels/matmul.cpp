@@ -79,9 +79,9 @@ void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, st
             if (k_quant) {
                 const auto& b = reinterpret_cast<const block_q8_k*>(row)[i];
                 d[t * nb + i] = b.d;
-                for (int k = 0; k < 4; ++k) {
-                    const int lo = b.bsums[4 * k] + b.bsums[4 * k + 1], hi = b.bsums[4 * k + 2] + b.bsums[4 * k + 3];
-                    c[(t * nb + i) * 4 + k] = static_cast<std::int32_t>(static_cast<std::uint16_t>(lo) | (static_cast<std::uint32_t>(static_cast<std::uint16_t>(hi)) << 16));
+                for (int g = 0; g < 4; ++g) {
+                    const int lo = b.bsums[4 * g] + b.bsums[4 * g + 1], hi = b.bsums[4 * g + 2] + b.bsums[4 * g + 3];
+                    c[(t * nb + i) * 4 + g] = static_cast<std::int32_t>(static_cast<std::uint16_t>(lo) | (static_cast<std::uint32_t>(static_cast<std::uint16_t>(hi)) << 16));
                 }
                 continue;
             }

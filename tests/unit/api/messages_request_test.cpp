@@ -64,7 +64,10 @@ TEST(messages_request, defaults_and_errors_name_the_field) {
     EXPECT_FALSE(plain.template_kwargs.contains("enable_thinking"));
     EXPECT_EQ(error_of(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}]})").param, "max_tokens");
     EXPECT_NO_THROW((void)parse_messages_request(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}]})", {}, true));
-    EXPECT_EQ(error_of(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "hi"}]})").param, "messages[0].role");
+    EXPECT_EQ(error_of(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "robot", "content": "hi"}]})").param, "messages[0].role");
+    // Claude Code sends its environment as a system message inside messages.
+    EXPECT_EQ(parse_messages_request(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"},
+        {"role": "system", "content": [{"type": "text", "text": "env"}]}]})").messages[1].at("role"), "system");
     EXPECT_EQ(error_of(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}]})").code,
               "unsupported_parameter");
     EXPECT_EQ(error_of(R"({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "temperature": 1.5})").param, "temperature");
