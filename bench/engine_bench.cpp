@@ -138,16 +138,7 @@ std::vector<std::byte> pooled_llama(const test::model_shape& s,
     std::mt19937 rng(42);
     model::gguf_writer w;
     const std::string arch = "llama";
-    w.add_string("general.architecture", arch);
-    w.add_string("general.name", "synthetic");
-    w.add_u32(arch + ".context_length", 2048);
-    w.add_u32(arch + ".embedding_length", s.n_embd);
-    w.add_u32(arch + ".block_count", s.n_layer);
-    w.add_u32(arch + ".feed_forward_length", s.n_ff);
-    w.add_u32(arch + ".attention.head_count", s.n_head);
-    w.add_u32(arch + ".attention.head_count_kv", s.n_head_kv);
-    w.add_f32(arch + ".rope.freq_base", 100000.0f);
-    w.add_f32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+    test::write_shape_metadata(w, s, arch);
     std::map<std::pair<ggml_type, std::size_t>, std::vector<std::vector<std::byte>>> pools;
     auto matrix = [&](ggml_type t, std::size_t cols, std::size_t rows) {
         auto& pool = pools[{t, cols}];

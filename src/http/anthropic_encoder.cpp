@@ -23,25 +23,17 @@ json::object input_of(const std::string& args) {
 }  // namespace
 
 anthropic_encoder::anthropic_encoder(server_state& st, exchange& ex, bool stream, std::size_t prompt_tokens)
-    : st_(st), ex_(ex), stream_(stream), prompt_tokens_(prompt_tokens), id_(random_id("msg_")) {}
+    : st_(st), ex_(ex), stream_(stream), prompt_tokens_(prompt_tokens), id_(random_id("msg_")), out_(ex) {}
 
 net::awaitable<void> anthropic_encoder::send(std::string_view event, const json::object& data) {
     if (!stream_) co_return;
     const std::string frame = api::sse_event(event, data);
-    co_await net::async_write(ex_.stream, bhttp::make_chunk(net::buffer(frame)), use_awaitable);
+    co_await out_.write(frame);
 }
 
 net::awaitable<void> anthropic_encoder::begin() {
     if (!stream_) co_return;
-    head_.emplace(bhttp::status::ok, ex_.req.version());
-    head_->set(bhttp::field::content_type, "text/event-stream");
-    head_->set(bhttp::field::cache_control, "no-cache");
-    head_->set(bhttp::field::server, "sluice");
-    add_exchange_headers(ex_, *head_);
-    head_->chunked(true);
-    head_->keep_alive(ex_.req.keep_alive());
-    serializer_.emplace(*head_);
-    co_await bhttp::async_write_header(ex_.stream, *serializer_, use_awaitable);
+    co_await out_.start();
     json::object message{{"id", id_}, {"type", "message"}, {"role", "assistant"}, {"content", json::array()}, {"model", st_.model.id}};
     message["stop_reason"] = nullptr;
     message["stop_sequence"] = nullptr;
@@ -187,7 +179,7 @@ net::awaitable<void> anthropic_encoder::finish(const generation_outcome& outcome
         json::object stop;
         stop["type"] = "message_stop";
         co_await send("message_stop", stop);
-        co_await net::async_write(ex_.stream, bhttp::make_chunk_last(), use_awaitable);
+        co_await out_.end();
         co_return;
     }
     json::object message{{"id", id_}, {"type", "message"}, {"role", "assistant"}, {"model", st_.model.id}};
@@ -195,22 +187,15 @@ net::awaitable<void> anthropic_encoder::finish(const generation_outcome& outcome
     message["stop_reason"] = reason;
     message["stop_sequence"] = stop_sequence;
     message["usage"] = std::move(usage);
-    auto res = json_response(ex_, 200, json::serialize(message));
-    res.keep_alive(ex_.req.keep_alive());
-    res.prepare_payload();
-    co_await bhttp::async_write(ex_.stream, res, use_awaitable);
+    co_await write_json_reply(ex_, json::serialize(message));
 }
 
 net::awaitable<void> anthropic_encoder::fail(const std::string& error) {
-    const std::string_view prefix = engine::k_grammar_error_prefix;
-    const api::api_error e = error.starts_with(prefix)
-                                 ? api::invalid_request("The requested output format could not be followed: " + error.substr(prefix.size()), {},
-                                                        "grammar_failed")
-                                 : api::internal_error();
+    const api::api_error e = engine_failure(error);
     if (!stream_) throw e;
     const json::object body = json::parse(e.anthropic_body()).as_object();
     co_await send("error", body);
-    co_await net::async_write(ex_.stream, bhttp::make_chunk_last(), use_awaitable);
+    co_await out_.end();
 }
 
 }  // namespace sluice::http::detail

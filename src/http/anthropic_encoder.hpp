@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
+#include "event_stream.hpp"
 #include "generation_pipeline.hpp"
 
 namespace sluice::http::detail {
@@ -45,8 +46,7 @@ private:
     boost::json::array blocks_;   // the message's content, as it grows
     std::string args_;            // the open tool_use block's input JSON text
     block_kind open_ = block_kind::none;
-    std::optional<bhttp::response<bhttp::empty_body>> head_;
-    std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
+    event_stream out_;
 };
 
 }  // namespace sluice::http::detail

@@ -19,14 +19,11 @@ net::awaitable<void> handle_messages(server_state& st, exchange& ex) {
     co_await run_generation(st, ex, std::move(plan), encoder);
 }
 
-net::awaitable<void> handle_count_tokens(server_state& st, exchange& ex) {
+response handle_count_tokens(server_state& st, exchange& ex) {
     const auto r = api::parse_messages_request(ex.req.body(), api::parse_options{st.config.strict_fields}, true);
     report_ignored(ex, r.ignored_fields);
     const std::size_t n = count_prompt_tokens(st, r);
-    auto res = json_response(ex, 200, boost::json::serialize(boost::json::object{{"input_tokens", n}}));
-    res.keep_alive(ex.req.keep_alive());
-    res.prepare_payload();
-    co_await bhttp::async_write(ex.stream, res, net::use_awaitable);
+    return json_response(ex, 200, boost::json::serialize(boost::json::object{{"input_tokens", n}}));
 }
 
 }  // namespace sluice::http::detail

@@ -85,10 +85,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 
     const bool chat = endpoint == "/v1/chat/completions";
     const bool completion = endpoint == "/v1/completions";
-    if (endpoint == "/v1/responses/{id}") {
-        co_await handle_stored_response(st, ex, std::string_view(target).substr(target.find("/responses/") + 11));
-        co_return std::nullopt;
-    }
+    if (endpoint == "/v1/responses/{id}") co_return handle_stored_response(st, ex, std::string_view(target).substr(target.find("/responses/") + 11));
     const bool utility = endpoint == "/tokenize" || endpoint == "/detokenize" || endpoint == "/apply-template";
     if (chat || completion || ex.anthropic || utility || endpoint == "/v1/responses") {
         if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
@@ -96,19 +93,17 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         if (type.substr(0, std::min<std::size_t>(type.size(), 16)) != "application/json") {
             throw api::unsupported_media_type("Content-Type must be application/json, got '" + std::string(type) + "'");
         }
+        if (utility) co_return handle_utility(st, ex, endpoint);
+        if (endpoint == "/v1/messages/count_tokens") co_return handle_count_tokens(st, ex);
         ++st.in_flight;
         struct done_guard {
             std::atomic<int>& n;
             ~done_guard() { --n; }
         } guard{st.in_flight};
-        if (utility) {
-            co_await handle_utility(st, ex, endpoint);
-        } else if (endpoint == "/v1/responses") {
+        if (endpoint == "/v1/responses") {
             co_await handle_responses(st, ex);
         } else if (endpoint == "/v1/messages") {
             co_await handle_messages(st, ex);
-        } else if (endpoint == "/v1/messages/count_tokens") {
-            co_await handle_count_tokens(st, ex);
         } else {
             co_await handle_completion(st, ex, chat);
         }

@@ -54,14 +54,15 @@ net::awaitable<void> serve_connection(server_state& state, net::ip::tcp::socket 
 // Completion endpoints (completion_handler.cpp). Throws api::api_error before anything
 // is written; once a stream has started, errors end the stream.
 net::awaitable<void> handle_completion(server_state& state, exchange& ex, bool chat);
-// POST /v1/messages and /v1/messages/count_tokens (anthropic_handler.cpp), likewise.
+// POST /v1/messages (anthropic_handler.cpp), likewise; /v1/messages/count_tokens and the
+// other handlers below answer with a response for the connection to write.
 net::awaitable<void> handle_messages(server_state& state, exchange& ex);
-net::awaitable<void> handle_count_tokens(server_state& state, exchange& ex);
+response handle_count_tokens(server_state& state, exchange& ex);
 // POST /tokenize, /detokenize, /apply-template (utility_handlers.cpp): llama-server's shapes.
-net::awaitable<void> handle_utility(server_state& state, exchange& ex, std::string_view endpoint);
+response handle_utility(server_state& state, exchange& ex, std::string_view endpoint);
 // POST /v1/responses; GET/DELETE /v1/responses/{id}[/input_items] (responses_handler.cpp).
 net::awaitable<void> handle_responses(server_state& state, exchange& ex);
-net::awaitable<void> handle_stored_response(server_state& state, exchange& ex, std::string_view id_and_rest);
+response handle_stored_response(server_state& state, exchange& ex, std::string_view id_and_rest);
 
 // Response helpers (connection.cpp).
 // `prefix` + 24 random characters of [0-9a-zA-Z]: ids of completions, messages, calls, items.

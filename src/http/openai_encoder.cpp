@@ -33,7 +33,7 @@ const char* reason_name(finish_kind k, bool legacy_functions) {
 
 openai_encoder::openai_encoder(server_state& st, exchange& ex, openai_options opt)
     : st_(st), ex_(ex), opt_(opt), id_(random_id(opt.chat ? "chatcmpl-" : "cmpl-")),
-      created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+      created_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()), out_(ex) {}
 
 json::object openai_encoder::envelope(json::array choices) const {
     const char* object = opt_.chat ? (opt_.stream ? "chat.completion.chunk" : "chat.completion") : "text_completion";
@@ -127,26 +127,18 @@ json::object openai_encoder::delta_of(const tools::parse_event& e) {
 
 net::awaitable<void> openai_encoder::write_frame(const json::object& v) {
     const std::string data = api::sse_frame(v);
-    co_await net::async_write(ex_.stream, bhttp::make_chunk(net::buffer(data)), use_awaitable);
+    co_await out_.write(data);
 }
 
 net::awaitable<void> openai_encoder::end_stream() {
     const std::string done = api::sse_done;
-    co_await net::async_write(ex_.stream, bhttp::make_chunk(net::buffer(done)), use_awaitable);
-    co_await net::async_write(ex_.stream, bhttp::make_chunk_last(), use_awaitable);
+    co_await out_.write(done);
+    co_await out_.end();
 }
 
 net::awaitable<void> openai_encoder::begin() {
     if (!opt_.stream) co_return;
-    head_.emplace(bhttp::status::ok, ex_.req.version());
-    head_->set(bhttp::field::content_type, "text/event-stream");
-    head_->set(bhttp::field::cache_control, "no-cache");
-    head_->set(bhttp::field::server, "sluice");
-    add_exchange_headers(ex_, *head_);
-    head_->chunked(true);
-    head_->keep_alive(ex_.req.keep_alive());
-    serializer_.emplace(*head_);
-    co_await bhttp::async_write_header(ex_.stream, *serializer_, use_awaitable);
+    co_await out_.start();
     if (!opt_.chat) co_return;
     json::object first;
     first["role"] = "assistant";
@@ -158,13 +150,8 @@ net::awaitable<void> openai_encoder::begin() {
 net::awaitable<void> openai_encoder::output(std::span<const tools::parse_event> events, const engine::generated_token* token) {
     if (token != nullptr && opt_.logprobs) (opt_.stream ? pending_ : tokens_).push_back(*token);
     using kind = tools::parse_event::kind;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        // Adjacent text of one kind goes out as one delta.
-        tools::parse_event e = events[i];
-        while ((e.type == kind::content || e.type == kind::reasoning || e.type == kind::call_arguments) && i + 1 < events.size() &&
-               events[i + 1].type == e.type && events[i + 1].index == e.index) {
-            e.text += events[++i].text;
-        }
+    // The parser already merges adjacent text of one kind within a push: one event, one delta.
+    for (const tools::parse_event& e : events) {
         if (!opt_.chat && e.type != kind::content) continue;  // completions: text only (no parser runs there)
         json::object delta = delta_of(e);
         if (opt_.stream && !delta.empty() && !(e.type != kind::call_begin && e.text.empty())) {
@@ -210,18 +197,11 @@ net::awaitable<void> openai_encoder::finish(const generation_outcome& outcome) {
     choice["logprobs"] = opt_.logprobs ? logprobs_of(tokens_, 0) : json::value(nullptr);
     json::object body = envelope(json::array{std::move(choice)});
     body["usage"] = u;
-    auto res = json_response(ex_, 200, json::serialize(body));
-    res.keep_alive(ex_.req.keep_alive());
-    res.prepare_payload();
-    co_await bhttp::async_write(ex_.stream, res, use_awaitable);
+    co_await write_json_reply(ex_, json::serialize(body));
 }
 
 net::awaitable<void> openai_encoder::fail(const std::string& error) {
-    const std::string_view prefix = engine::k_grammar_error_prefix;
-    const api::api_error e = error.starts_with(prefix)
-                                 ? api::invalid_request("The requested output format could not be followed: " + error.substr(prefix.size()), {},
-                                                        "grammar_failed")
-                                 : api::internal_error();
+    const api::api_error e = engine_failure(error);
     if (!opt_.stream) throw e;
     const json::object frame = json::parse(e.body()).as_object();
     co_await write_frame(frame);

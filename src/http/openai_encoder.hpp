@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
+#include "event_stream.hpp"
 #include "generation_pipeline.hpp"
 
 namespace sluice::http::detail {
@@ -49,8 +50,7 @@ private:
     boost::json::array calls_;                       // tool_calls: {id, type, function: {name, arguments}}
     std::vector<engine::generated_token> tokens_;    // non-stream: every token, for logprobs
     std::vector<engine::generated_token> pending_;   // stream: tokens whose logprobs are not sent yet
-    std::optional<bhttp::response<bhttp::empty_body>> head_;
-    std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
+    event_stream out_;
 };
 
 }  // namespace sluice::http::detail

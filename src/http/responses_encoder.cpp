@@ -22,7 +22,7 @@ json::value or_null(const json::object& o, const char* key) {
 
 responses_encoder::responses_encoder(server_state& st, exchange& ex, responses_settings settings)
     : st_(st), ex_(ex), settings_(std::move(settings)), id_(random_id("resp_")),
-      created_at_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()) {}
+      created_at_(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count()), out_(ex) {}
 
 json::object responses_encoder::response(const char* status) const {
     const auto& e = settings_.echo;
@@ -48,20 +48,12 @@ net::awaitable<void> responses_encoder::send(json::object event) {
     if (!settings_.stream) co_return;
     const std::string type(event.at("type").as_string());
     const std::string frame = api::sse_event(type, event);
-    co_await net::async_write(ex_.stream, bhttp::make_chunk(net::buffer(frame)), use_awaitable);
+    co_await out_.write(frame);
 }
 
 net::awaitable<void> responses_encoder::begin() {
     if (!settings_.stream) co_return;
-    head_.emplace(bhttp::status::ok, ex_.req.version());
-    head_->set(bhttp::field::content_type, "text/event-stream");
-    head_->set(bhttp::field::cache_control, "no-cache");
-    head_->set(bhttp::field::server, "sluice");
-    add_exchange_headers(ex_, *head_);
-    head_->chunked(true);
-    head_->keep_alive(ex_.req.keep_alive());
-    serializer_.emplace(*head_);
-    co_await bhttp::async_write_header(ex_.stream, *serializer_, use_awaitable);
+    co_await out_.start();
     json::object created{{"type", "response.created"}};
     created["response"] = response("in_progress");
     co_await send(std::move(created));
@@ -181,21 +173,15 @@ net::awaitable<void> responses_encoder::finish(const generation_outcome& outcome
         json::object done{{"type", incomplete ? "response.incomplete" : "response.completed"}};
         done["response"] = std::move(r);
         co_await send(std::move(done));
-        co_await net::async_write(ex_.stream, bhttp::make_chunk_last(), use_awaitable);
+        co_await out_.end();
         co_return;
     }
-    auto res = json_response(ex_, 200, json::serialize(r));
-    res.keep_alive(ex_.req.keep_alive());
-    res.prepare_payload();
-    co_await bhttp::async_write(ex_.stream, res, use_awaitable);
+    co_await write_json_reply(ex_, json::serialize(r));
 }
 
 net::awaitable<void> responses_encoder::fail(const std::string& error) {
-    const std::string_view prefix = engine::k_grammar_error_prefix;
-    const bool grammar = error.starts_with(prefix);
-    const api::api_error e = grammar ? api::invalid_request("The requested output format could not be followed: " + error.substr(prefix.size()), {},
-                                                            "grammar_failed")
-                                     : api::internal_error();
+    const api::api_error e = engine_failure(error);
+    const bool grammar = e.code == "grammar_failed";
     if (!settings_.stream) throw e;
     co_await close_item();
     json::object r = response("failed");
@@ -203,7 +189,7 @@ net::awaitable<void> responses_encoder::fail(const std::string& error) {
     json::object failed{{"type", "response.failed"}};
     failed["response"] = std::move(r);
     co_await send(std::move(failed));
-    co_await net::async_write(ex_.stream, bhttp::make_chunk_last(), use_awaitable);
+    co_await out_.end();
 }
 
 }  // namespace sluice::http::detail

@@ -17,6 +17,7 @@
 #include <functional>
 #include <optional>
 
+#include "event_stream.hpp"
 #include "generation_pipeline.hpp"
 
 namespace sluice::http::detail {
@@ -54,8 +55,7 @@ private:
     boost::json::array output_;   // items so far; the last is open while open_ != none
     std::string text_;            // the open item's text or arguments
     item_kind open_ = item_kind::none;
-    std::optional<bhttp::response<bhttp::empty_body>> head_;
-    std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
+    event_stream out_;
 };
 
 }  // namespace sluice::http::detail

@@ -35,27 +35,6 @@ json::array with_ids(json::array items) {
     return items;
 }
 
-// Bodies are built outside the coroutines (GCC 12 cannot brace-initialise JSON from string
-// literals inside one).
-std::string deleted_body(const std::string& id) {
-    return json::serialize(json::object{{"id", id}, {"object", "response"}, {"deleted", true}});
-}
-
-std::string input_items_body(const std::string& input_json) {
-    const json::array data = json::parse(input_json).as_array();
-    json::object list{{"object", "list"}, {"data", data}, {"has_more", false}};
-    list["first_id"] = data.empty() ? json::value(nullptr) : data.front().at("id");
-    list["last_id"] = data.empty() ? json::value(nullptr) : data.back().at("id");
-    return json::serialize(list);
-}
-
-net::awaitable<void> write_json(exchange& ex, unsigned status, std::string body) {
-    auto res = json_response(ex, status, std::move(body));
-    res.keep_alive(ex.req.keep_alive());
-    res.prepare_payload();
-    co_await bhttp::async_write(ex.stream, res, net::use_awaitable);
-}
-
 }  // namespace
 
 net::awaitable<void> handle_responses(server_state& st, exchange& ex) {
@@ -104,7 +83,7 @@ net::awaitable<void> handle_responses(server_state& st, exchange& ex) {
     co_await run_generation(st, ex, std::move(plan), encoder);
 }
 
-net::awaitable<void> handle_stored_response(server_state& st, exchange& ex, std::string_view rest) {
+response handle_stored_response(server_state& st, exchange& ex, std::string_view rest) {
     // rest: "{id}" or "{id}/input_items"
     const bool items = rest.ends_with("/input_items");
     const std::string id(items ? rest.substr(0, rest.size() - 12) : rest);
@@ -113,17 +92,17 @@ net::awaitable<void> handle_stored_response(server_state& st, exchange& ex, std:
     auto* store = st.config.responses.get();
     if (method == bhttp::verb::delete_ && !items) {
         if (store == nullptr || !store->remove(id, owner)) throw response_not_found(id);
-        co_await write_json(ex, 200, deleted_body(id));
-        co_return;
+        return json_response(ex, 200, json::serialize(json::object{{"id", id}, {"object", "response"}, {"deleted", true}}));
     }
     if (method != bhttp::verb::get && method != bhttp::verb::head) throw api::method_not_allowed("Use GET or DELETE for /v1/responses/{id}");
     const auto found = store ? store->get(id, owner) : std::nullopt;
     if (!found) throw response_not_found(id);
-    if (!items) {
-        co_await write_json(ex, 200, found->response_json);
-        co_return;
-    }
-    co_await write_json(ex, 200, input_items_body(found->input_json));
+    if (!items) return json_response(ex, 200, found->response_json);
+    const json::array data = json::parse(found->input_json).as_array();
+    json::object list{{"object", "list"}, {"data", data}, {"has_more", false}};
+    list["first_id"] = data.empty() ? json::value(nullptr) : data.front().at("id");
+    list["last_id"] = data.empty() ? json::value(nullptr) : data.back().at("id");
+    return json_response(ex, 200, json::serialize(list));
 }
 
 }  // namespace sluice::http::detail

@@ -77,15 +77,12 @@ std::string apply_template_body(server_state& st, const exchange& ex) {
 
 }  // namespace
 
-net::awaitable<void> handle_utility(server_state& st, exchange& ex, std::string_view endpoint) {
+response handle_utility(server_state& st, exchange& ex, std::string_view endpoint) {
     std::string body;
     if (endpoint == "/tokenize") body = tokenize_body(st, body_object(ex));
     else if (endpoint == "/detokenize") body = detokenize_body(st, body_object(ex));
     else body = apply_template_body(st, ex);
-    auto res = json_response(ex, 200, std::move(body));
-    res.keep_alive(ex.req.keep_alive());
-    res.prepare_payload();
-    co_await bhttp::async_write(ex.stream, res, net::use_awaitable);
+    return json_response(ex, 200, std::move(body));
 }
 
 }  // namespace sluice::http::detail

@@ -37,14 +37,9 @@ inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t
     return out;
 }
 
-// Tied embeddings (like SmolLM2), F32 norms, every matrix of `type` (F32, Q8_0 or Q4_0).
-// `arch` "llama" or "qwen2" (adds q/k/v biases). `extra` may add metadata (a tokenizer).
-inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggml_type type, unsigned seed = 42,
-                                              const std::string& arch = "llama",
-                                              const std::function<void(model::gguf_writer&)>& extra = {}) {
-    using kernels::ggml_type;
-    std::mt19937 rng(seed);
-    model::gguf_writer w;
+// The hyper-parameter metadata of a synthetic `arch` model of shape `s` (2048 context,
+// rope base 1e5, RMS epsilon 1e-5).
+inline void write_shape_metadata(model::gguf_writer& w, const model_shape& s, const std::string& arch) {
     w.add_string("general.architecture", arch);
     w.add_string("general.name", "synthetic");
     w.add_u32(arch + ".context_length", 2048);
@@ -55,6 +50,17 @@ inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggm
     w.add_u32(arch + ".attention.head_count_kv", s.n_head_kv);
     w.add_f32(arch + ".rope.freq_base", 100000.0f);
     w.add_f32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+}
+
+// Tied embeddings (like SmolLM2), F32 norms, every matrix of `type` (F32, Q8_0 or Q4_0).
+// `arch` "llama" or "qwen2" (adds q/k/v biases). `extra` may add metadata (a tokenizer).
+inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggml_type type, unsigned seed = 42,
+                                              const std::string& arch = "llama",
+                                              const std::function<void(model::gguf_writer&)>& extra = {}) {
+    using kernels::ggml_type;
+    std::mt19937 rng(seed);
+    model::gguf_writer w;
+    write_shape_metadata(w, s, arch);
     if (extra) extra(w);
     const std::uint32_t hd = s.n_embd / s.n_head;
     std::vector<float> ones(s.n_embd, 1.0f);

@@ -10,7 +10,8 @@
 //   call_end               the call is complete
 // Contracts:
 // - Chunking never changes the result: pushing the same text in any split gives the same
-//   events once adjacent content/reasoning/argument fragments are merged.
+//   events once adjacent content/reasoning/argument fragments are merged. Within one push()
+//   or finish() they already are: adjacent text of one kind is one event.
 // - Markup never leaks: call and reasoning markers do not appear in content. Text is held back
 //   only while it could still be the start of a marker or of a call whose name is not known yet.
 // - A malformed call (markup that does not continue as the family's syntax before its name is
