@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "model_download.hpp"
 #include "sluice/chat/chat_template.hpp"
+#include "sluice/engine/logit_bias.hpp"
 #include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/tokenizer.hpp"
@@ -129,6 +130,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("ctx-size,c", po::value<int>(), "context size per sequence (default: the model's trained context)")
         ("kv-memory", po::value<int>(), "MiB the KV cache may use in all (default: half the available RAM beside the model)")
         ("strict-fields", "refuse unknown request fields with 400 instead of ignoring them")
+        ("logit-bias,l", po::value<std::vector<std::string>>(), "TOKEN+BIAS or TOKEN-BIAS added to every request's logits; TOKEN an id or a token's text (repeatable)")
         ("n-predict,n", po::value<int>()->default_value(0), "most tokens any request generates (0: no cap beyond the context)")
         ("threads,t", po::value<int>()->default_value(0), "compute threads (0: physical cores)")
         ("parallel", po::value<int>()->default_value(4), "sequences generated at once (continuous batching)")
@@ -268,6 +270,10 @@ int run_serve(const std::vector<std::string>& args) {
     served.chat = &tmpl;
     served.format = format;
     served.generator = &gen;
+    for (const auto& spec : vm.count("logit-bias") ? vm["logit-bias"].as<std::vector<std::string>>() : std::vector<std::string>{}) {
+        const auto [id, bias] = engine::parse_logit_bias(spec, tok.get_vocab());
+        served.logit_bias[id] = bias;
+    }
     served.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     srv.set_model(served);
     serving.join();  // until SIGINT/SIGTERM and the drain

@@ -102,6 +102,7 @@ generation_plan plan_generation(server_state& st, api::completion_request& r) {
     for (const auto& [id, bias] : r.sampling.logit_bias) {
         if (!tok.get_vocab().contains(id)) throw api::invalid_request("'logit_bias' names token " + std::to_string(id) + ", which this model does not have", "logit_bias");
     }
+    for (const auto& [id, bias] : st.model.logit_bias) r.sampling.logit_bias.try_emplace(id, bias);
     if (!r.seeded) r.sampling.seed = std::random_device{}() * 0x9E3779B97F4A7C15ull ^ std::random_device{}();
     plan.request.max_tokens = static_cast<int>(r.max_tokens ? static_cast<std::size_t>(*r.max_tokens) : n_ctx - prompt.size());
     if (st.config.n_predict > 0) plan.request.max_tokens = std::min(plan.request.max_tokens, st.config.n_predict);

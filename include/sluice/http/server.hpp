@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sluice/chat/chat_template.hpp"
@@ -45,6 +46,9 @@ struct served_model {
     const chat::chat_template* chat = nullptr;
     tools::output_format format;  // how the model writes tool calls and reasoning (from its template)
     engine::scheduler* generator = nullptr;
+    // --logit-bias: added to every request's sampling; a request's own logit_bias entry for
+    // the same token replaces the server's.
+    std::unordered_map<engine::token_id, float> logit_bias;
     std::int64_t created = 0;  // unix time the model was loaded
 };
 

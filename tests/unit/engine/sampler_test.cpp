@@ -1,5 +1,10 @@
 #include "sluice/engine/sampler.hpp"
 
+#include "sluice/engine/logit_bias.hpp"
+#include "sluice/engine/tokenizer.hpp"
+#include "sluice/util/error.hpp"
+#include "support/tiny_vocabs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -100,6 +105,35 @@ TEST(sampler, top_logprobs_are_a_normalised_log_softmax) {
     for (const auto& t : top) sum += std::exp(static_cast<double>(t.logprob));
     EXPECT_NEAR(sum, 1.0, 1e-5);
     EXPECT_EQ(top_logprobs(l, 2).size(), 2u);
+}
+
+}  // namespace
+
+namespace {
+
+class logit_bias_spec : public ::testing::Test {
+protected:
+    std::vector<std::byte> bytes_ = sluice::test::tiny_spm_vocab();
+    tokenizer tok_ = tokenizer::from_gguf(sluice::model::gguf_file::parse(bytes_));
+    const vocab& v() const { return tok_.get_vocab(); }
+};
+
+TEST_F(logit_bias_spec, ids_texts_signs_and_bans) {
+    EXPECT_EQ(parse_logit_bias("2+1", v()), std::make_pair(token_id{2}, 1.0f));
+    EXPECT_EQ(parse_logit_bias("2-1.5", v()), std::make_pair(token_id{2}, -1.5f));
+    EXPECT_EQ(parse_logit_bias("<|user|>+4", v()), std::make_pair(v().find("<|user|>"), 4.0f));
+    EXPECT_EQ(parse_logit_bias("</s>+1e-1", v()), std::make_pair(token_id{2}, 0.1f));
+    const auto ban = parse_logit_bias("ab-inf", v());
+    EXPECT_EQ(ban.first, v().find("ab"));
+    EXPECT_EQ(ban.second, -INFINITY);
+    // A token text holding the separator: the first split whose sides both parse.
+    EXPECT_EQ(parse_logit_bias(",-2", v()), std::make_pair(v().find(","), -2.0f));
+}
+
+TEST_F(logit_bias_spec, refuses_what_does_not_parse) {
+    for (const char* bad : {"", "2", "+1", "2+", "2+x", "2+inf", "2+nan", "99999+1", "nosuchtoken+1", "2 +1"}) {
+        EXPECT_THROW(parse_logit_bias(bad, v()), sluice::error) << bad;
+    }
 }
 
 }  // namespace
