@@ -39,6 +39,7 @@ generation_result generator::generate(const generation_request& req, const std::
     // Constrained generation lives in the scheduler (engine/token_constraint.hpp); this
     // one-sequence loop refuses a grammar rather than ignore it.
     if (req.grammar) throw error(errc::unsupported, "grammars are applied by the scheduler, not by engine::generator");
+    if (req.prompt_logprobs) throw error(errc::unsupported, "prompt logprobs are computed by the scheduler, not by engine::generator");
     if (req.prompt.size() >= cache_.n_ctx()) {
         throw error(errc::out_of_range, "the prompt (" + std::to_string(req.prompt.size()) +
                                             " tokens) does not fit the context size of " + std::to_string(cache_.n_ctx()));

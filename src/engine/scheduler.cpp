@@ -37,6 +37,7 @@ struct sequence {
     std::optional<token_constraint> constraint;  // set when the job has a grammar
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
     std::string grammar_error;      // why the grammar failed (masked == 2)
+    std::vector<generated_token> prompt_lp;  // prompt_logprobs: one per prompt token after the first
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
 
@@ -45,6 +46,18 @@ struct sequence {
     // Positions to compute next: the last sampled token, plus any its grammar forced after it.
     std::size_t pending() const noexcept { return tokens.size() - n_done; }
 };
+
+// Prompt rows computed per step for a job that wants its prompt's logprobs: each row's
+// logits are kept until they are reduced, so the step's logits buffer stays small.
+constexpr std::size_t k_prompt_logit_rows = 32;
+
+// Leading tokens two sequences share.
+std::size_t common_prefix(std::span<const token_id> a, std::span<const token_id> b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    std::size_t i = 0;
+    while (i < n && a[i] == b[i]) ++i;
+    return i;
+}
 
 // The KV positions a job can occupy: its prompt plus everything it may generate.
 std::size_t positions_needed(const generation_request& r, std::size_t n_ctx) {
@@ -66,6 +79,8 @@ struct scheduler::state {
     void admit();
     void run_batch();
     void after_forward(sequence& s, std::size_t n, float* logits);
+    void prompt_rows(sequence& s, std::size_t pos0, std::size_t n, const float* rows);
+    bool waits_for_running_prompt(const sequence& s, std::size_t cached_blocks) const;
     void append_forced(sequence& s);
     void mask_rows();
     void ensure_blocks(sequence& s, std::size_t positions);
@@ -89,6 +104,7 @@ struct scheduler::state {
     std::vector<batch_sequence> batch;
     std::vector<sequence*> batch_seqs;
     std::vector<float> logits;
+    std::vector<float*> sample_rows;  // per batch entry: the logits row to sample from, or null
     // on_done calls of finished sequences, made once the load snapshot shows them gone,
     // so a client told "done" that reads /metrics next sees its blocks released.
     std::vector<std::function<void()>> done_calls;
@@ -211,7 +227,13 @@ void scheduler::state::admit() {
     const std::size_t bs = cache.block_size();
     while (!waiting.empty() && running.size() < self.cfg_.parallel) {
         sequence& s = *waiting.front();
-        auto prefix = blocks.acquire_prefix(s.tokens);
+        // A job that wants its prompt's logprobs computes every position.
+        std::vector<std::uint32_t> prefix;
+        if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
+        if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
+            for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
+            return;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
+        }
         const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
         if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
             for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
@@ -234,6 +256,21 @@ void scheduler::state::admit() {
     }
 }
 
+// True when a running sequence still computing its prompt will publish more of `s`'s
+// prompt than the cache holds now (`cached_blocks`): computing it twice would waste the
+// step, so `s` waits until those blocks are published.
+bool scheduler::state::waits_for_running_prompt(const sequence& s, std::size_t cached_blocks) const {
+    const std::size_t bs = cache.block_size();
+    for (const auto& r : running) {
+        if (r->finished || r->decoding()) continue;
+        // acquire_prefix always leaves s one token to compute.
+        const std::size_t shared = std::min(common_prefix(s.tokens, std::span<const token_id>(r->tokens).first(r->n_prompt)), s.tokens.size() - 1);
+        const std::size_t shared_blocks = shared / bs;
+        if (shared_blocks > cached_blocks && r->n_done < shared_blocks * bs) return true;
+    }
+    return false;
+}
+
 void scheduler::state::ensure_blocks(sequence& s, std::size_t positions) {
     while (s.blocks.size() * cache.block_size() < positions) {
         if (s.reserved == 0) throw error(errc::out_of_range, "scheduler: a sequence outgrew its KV reservation");
@@ -253,24 +290,40 @@ void scheduler::state::run_batch() {
     for (const auto& sp : running) {
         sequence& s = *sp;
         std::size_t n = s.pending();  // decoding: the sampled token and any forced ones
+        const bool prompt_lp = !s.decoding() && s.job.request.prompt_logprobs;
         if (!s.decoding()) {
-            n = std::min(s.n_prompt - s.n_done, budget);
+            n = std::min({s.n_prompt - s.n_done, budget, prompt_lp ? k_prompt_logit_rows : budget});
             if (n == 0) continue;
             budget -= n;
         }
         ensure_blocks(s, s.n_done + n);
         const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
-        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, ends_prompt ? 1u : 0u});
+        const std::size_t rows = prompt_lp ? n : ends_prompt ? 1 : 0;
+        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows});
         batch_seqs.push_back(&s);
-        n_logits += ends_prompt ? 1 : 0;
+        n_logits += rows;
     }
-    logits.resize(std::max<std::size_t>(1, n_logits) * tf.model().n_vocab());
+    const std::size_t n_vocab = tf.model().n_vocab();
+    logits.resize(std::max<std::size_t>(1, n_logits) * n_vocab);
     tf.forward_batch(batch, cache, logits.data());
-    mask_rows();
+    // Each entry's rows are its last n_logits positions; the last one predicts the token after
+    // the entry (sampled when the entry ends the prompt or decodes).
+    sample_rows.assign(batch.size(), nullptr);
     float* row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-        after_forward(*batch_seqs[i], batch[i].tokens.size(), batch[i].n_logits ? row : nullptr);
-        if (batch[i].n_logits) row += tf.model().n_vocab();
+        const sequence& s = *batch_seqs[i];
+        const std::size_t n = batch[i].tokens.size();
+        if (batch[i].n_logits > 0 && (s.decoding() || s.n_done + n == s.n_prompt)) sample_rows[i] = row + (batch[i].n_logits - 1) * n_vocab;
+        row += batch[i].n_logits * n_vocab;
+    }
+    mask_rows();
+    row = logits.data();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        sequence& s = *batch_seqs[i];
+        const std::size_t n = batch[i].tokens.size();
+        if (!s.decoding() && s.job.request.prompt_logprobs) prompt_rows(s, batch[i].pos0, n, row);
+        row += batch[i].n_logits * n_vocab;
+        after_forward(s, n, sample_rows[i]);
     }
     std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
 }
@@ -280,12 +333,10 @@ void scheduler::state::run_batch() {
 // constrained streams do not pay for their masks one after another on this thread.
 void scheduler::state::mask_rows() {
     mask_jobs.clear();
-    float* row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].n_logits == 0) continue;
+        if (sample_rows[i] == nullptr) continue;
         sequence& s = *batch_seqs[i];
-        if (s.constraint && s.constraint->active() && !s.constraint->must_end()) mask_jobs.push_back({&s, row});
-        row += tf.model().n_vocab();
+        if (s.constraint && s.constraint->active() && !s.constraint->must_end()) mask_jobs.push_back({&s, sample_rows[i]});
     }
     if (mask_jobs.size() < 2) return;  // one row: after_forward masks it inline
     pool.run(mask_jobs.size(), [this](std::size_t j) {
@@ -297,6 +348,25 @@ void scheduler::state::mask_rows() {
             s.grammar_error = e.what();
         }
     });
+}
+
+// Reduces the logits rows of prompt positions [pos0, pos0 + n) to the logprob of the prompt
+// token each predicts (and the request's alternatives), from the raw logits; hands the list
+// to on_prompt once the prompt is complete.
+void scheduler::state::prompt_rows(sequence& s, std::size_t pos0, std::size_t n, const float* rows) {
+    const std::size_t n_vocab = tf.model().n_vocab();
+    const std::size_t k = *s.job.request.prompt_logprobs;
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t next = pos0 + j + 1;
+        if (next >= s.n_prompt) break;
+        const std::span<const float> row(rows + j * n_vocab, n_vocab);
+        auto top = top_logprobs(row, std::max<std::size_t>(k, 1));
+        const float log_z = row[static_cast<std::size_t>(top.front().id)] - top.front().logprob;
+        const token_id id = s.tokens[next];
+        if (top.size() > k) top.resize(k);
+        s.prompt_lp.push_back({id, row[static_cast<std::size_t>(id)] - log_z, std::move(top)});
+    }
+    if (pos0 + n == s.n_prompt && s.job.on_prompt) s.job.on_prompt(std::move(s.prompt_lp));
 }
 
 // Books n computed positions, offers newly filled blocks to the prefix cache, and

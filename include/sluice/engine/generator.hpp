@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "sluice/engine/kv_cache.hpp"
@@ -25,6 +26,10 @@ struct generation_request {
     bool ignore_eos = false;
     std::size_t top_logprobs = 0;  // per generated position, from the raw logits
     bool logprobs = false;         // report each generated token's own log-probability
+    // Log-probabilities of the prompt's own tokens (the completions API's echo + logprobs):
+    // the scheduler then computes the whole prompt (no prefix cache) and reports, for every
+    // prompt position after the first, that token's logprob and this many alternatives.
+    std::optional<std::size_t> prompt_logprobs;
     // Constrained generation: only tokens the grammar allows are sampled, and the output
     // ends (finish stop) exactly when the grammar is complete. Null: unconstrained.
     std::shared_ptr<const grammar::grammar> grammar;

@@ -13,7 +13,10 @@
 //
 // Admission: up to `parallel` sequences run; further jobs wait in a bounded queue.
 // A job starts only when the blocks for its prompt + max_tokens can be reserved, so an
-// admitted job never runs out of KV. Prompts reuse the longest cached prefix.
+// admitted job never runs out of KV. Prompts reuse the longest cached prefix; a job whose
+// prompt shares more full blocks with a prompt still being computed than the cache holds
+// waits for that computation (n > 1 choices, or clients sending the same long prompt at
+// once, compute it once).
 // KV memory: the pool holds `parallel` full contexts plus the prefix cache, or fewer
 // blocks when `kv_bytes` bounds it (memory is committed as blocks are first used); jobs
 // then wait for blocks, and one that could never fit is refused at submit.
@@ -42,6 +45,9 @@ struct generation_job {
     std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
     // Scheduler strand. Return false to stop early.
     std::function<bool(const generated_token&)> on_token;
+    // Scheduler strand, once, before the first on_token, when the request asked for
+    // prompt_logprobs: one entry per prompt token after the first (id, logprob, top).
+    std::function<void(std::vector<generated_token>)> on_prompt;
     // Scheduler strand, exactly once: the result, or an error message (result is then empty).
     std::function<void(const generation_result&, const std::string& error)> on_done;
 };

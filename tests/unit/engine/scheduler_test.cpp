@@ -235,4 +235,68 @@ TEST(scheduler, a_repeated_prompt_is_served_from_the_prefix_cache) {
     EXPECT_EQ(s.current_load().cached_prompt_tokens, 192u);
 }
 
+// n > 1 choices, or clients sending one long prompt at once: the second job waits for the
+// first's prompt blocks instead of computing them again.
+TEST(scheduler, identical_prompts_submitted_together_compute_the_prompt_once) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
+    engine::generation_request r;
+    for (int i = 0; i < 100; ++i) r.prompt.push_back(static_cast<engine::token_id>(1 + (i * 41) % 500));
+    r.max_tokens = 8;
+    r.ignore_eos = true;
+    r.sampling.temperature = 0;
+    auto a = submit(s, job_of(r));
+    auto b = submit(s, job_of(r));
+    const auto first = a.get(), second = b.get();
+    EXPECT_EQ(first.cached_tokens, 0u);
+    EXPECT_EQ(second.cached_tokens, 96u);
+    EXPECT_EQ(second.tokens, first.tokens);
+}
+
+// Prompt logprobs (echo): one entry per prompt token after the first, reported before the
+// first generated token, each the log-softmax of the logits that predicted it: the same
+// alternatives a job ending at that position sees for its first token.
+TEST(scheduler, prompt_logprobs_match_the_next_token_distribution_at_each_position) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/qwen3-Q4_0.gguf");
+    const loaded_model lm(path);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
+    engine::generation_request r;
+    for (int i = 0; i < 75; ++i) r.prompt.push_back(static_cast<engine::token_id>(100 + (i * 7919) % 30000));
+    r.max_tokens = 2;
+    r.ignore_eos = true;
+    r.sampling.temperature = 0;
+    // The prompt once in the cache first: a prompt_logprobs job must still compute all of it.
+    submit(s, job_of(r)).get();
+    auto job = job_of(r);
+    job.request.prompt_logprobs = 3;
+    std::vector<engine::generated_token> got;
+    bool before_first_token = false;
+    job.on_prompt = [&](std::vector<engine::generated_token> lp) { got = std::move(lp); };
+    job.on_token = [&](const engine::generated_token&) {
+        before_first_token = before_first_token || !got.empty();
+        return true;
+    };
+    const auto res = submit(s, std::move(job)).get();
+    EXPECT_TRUE(before_first_token);
+    EXPECT_EQ(res.cached_tokens, 0u);
+    ASSERT_EQ(got.size(), r.prompt.size() - 1);
+    for (const std::size_t pos : {1u, 31u, 32u, 33u, 74u}) {
+        const auto& e = got[pos - 1];
+        EXPECT_EQ(e.id, r.prompt[pos]);
+        ASSERT_EQ(e.top.size(), 3u);
+        EXPECT_LE(e.logprob, e.top.front().logprob + 1e-6f);
+        engine::generation_request head = r;
+        head.prompt.resize(pos);
+        head.max_tokens = 1;
+        head.top_logprobs = 3;
+        const auto alone = submit(s, job_of(head)).get();
+        ASSERT_EQ(alone.top_logprobs.size(), 1u);
+        for (std::size_t k = 0; k < 3; ++k) {
+            EXPECT_EQ(alone.top_logprobs[0][k].id, e.top[k].id) << "position " << pos;
+            EXPECT_NEAR(alone.top_logprobs[0][k].logprob, e.top[k].logprob, 1e-4f) << "position " << pos;
+        }
+    }
+}
+
 }  // namespace
