@@ -206,7 +206,7 @@ bool common_field(completion_request& r, const std::string& key, const json::val
             s.logit_bias[id] = static_cast<float>(number(field, kv.value(), -100.0, 100.0));
         }
     } else if (key == "n") {
-        if (!v.is_null() && integer(key, v, 1, 128) != 1) unsupported(key, "Generating more than one choice (n > 1)");
+        if (!v.is_null()) r.n = static_cast<int>(integer(key, v, 1, 128));
     } else {
         return false;
     }
@@ -443,7 +443,7 @@ completion_request parse_completion_request(std::string_view body, const parse_o
         } else if (key == "logprobs") {
             if (!v.is_null()) r.top_logprobs = static_cast<int>(integer(key, v, 0, 20));
         } else if (key == "echo") {
-            if (!v.is_null() && boolean(key, v)) unsupported(key, "'echo'");
+            if (!v.is_null()) r.echo = boolean(key, v);
         } else if (key == "best_of") {
             if (!v.is_null() && integer(key, v, 1, 20) != 1) unsupported(key, "'best_of' above 1");
         } else {

@@ -133,7 +133,7 @@ chat_output plan_chat_output(const api::completion_request& r, const tools::outp
     // Nothing to split (no tools offered, no reasoning markup or reasoning_format none): the
     // output is content exactly as decoded.
     const bool splits_reasoning = po.parse_reasoning && fmt.reasoning != tools::reasoning_style::none;
-    if (po.parse_calls || splits_reasoning) out.parser = tools::make_output_parser(parse_fmt, po);
+    if (po.parse_calls || splits_reasoning) out.make_parser = [parse_fmt, po] { return tools::make_output_parser(parse_fmt, po); };
     std::vector<std::string> shown;
     if (po.parse_calls) {
         shown = tools::markup_tokens(parse_fmt);

@@ -32,7 +32,8 @@ std::string render_chat(const chat::chat_template& tmpl, boost::json::object var
 struct chat_output {
     std::string gbnf;                                      // "" when tools constrain nothing
     std::shared_ptr<const engine::grammar_trigger> trigger;  // lazy grammar (tool_choice auto)
-    std::unique_ptr<tools::output_parser> parser;            // null: nothing to split, all text is content
+    // A fresh parser per choice; empty: nothing to split, all text is content.
+    std::function<std::unique_ptr<tools::output_parser>()> make_parser;
     std::vector<engine::token_id> shown_controls;
 };
 

@@ -6,6 +6,7 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 
 #include <sys/socket.h>
 
@@ -20,10 +21,12 @@ using net::use_awaitable;
 using namespace net::experimental::awaitable_operators;
 
 struct gen_event {
+    std::size_t choice = 0;
     bool done = false;
     engine::generated_token token;
     engine::generation_result result;
     std::string error;
+    std::optional<std::vector<engine::generated_token>> prompt;  // prompt logprobs (echo)
 };
 using event_channel = net::experimental::concurrent_channel<void(boost::system::error_code, gen_event)>;
 
@@ -37,7 +40,8 @@ using event_channel = net::experimental::concurrent_channel<void(boost::system::
 // they touch nothing but the shared state.
 class disconnect_watch {
 public:
-    disconnect_watch(beast::tcp_stream& stream, const net::any_io_executor& strand, std::shared_ptr<std::atomic<bool>> cancelled)
+    using flags = std::vector<std::shared_ptr<std::atomic<bool>>>;
+    disconnect_watch(beast::tcp_stream& stream, const net::any_io_executor& strand, flags cancelled)
         : state_(std::make_shared<state>(state{stream.socket(), strand, std::move(cancelled), false})) {
         arm(state_);
     }
@@ -53,7 +57,7 @@ private:
     struct state {
         net::ip::tcp::socket& socket;
         net::any_io_executor strand;
-        std::shared_ptr<std::atomic<bool>> cancelled;
+        flags cancelled;  // one per job
         bool finished;
     };
 
@@ -63,7 +67,7 @@ private:
             char byte;
             const auto n = ::recv(st->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                st->cancelled->store(true);
+                for (const auto& f : st->cancelled) f->store(true);
             } else if (n < 0) {
                 arm(st);  // stale readiness: nothing to read, the peer is still there
             }
@@ -74,64 +78,37 @@ private:
 };
 
 struct cancel_on_exit {
-    std::shared_ptr<std::atomic<bool>> flag;
-    ~cancel_on_exit() { flag->store(true); }  // the engine stops within one token when we leave early
+    std::vector<std::shared_ptr<std::atomic<bool>>> flags;
+    ~cancel_on_exit() {  // the engine stops within one token when we leave early
+        for (const auto& f : flags) f->store(true);
+    }
 };
 
-}  // namespace
-
-net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_plan plan, event_sink& sink) {
-    const auto arrived = std::chrono::steady_clock::now();
-    const std::size_t n_prompt = plan.request.prompt.size();
-    auto ch = std::make_shared<event_channel>(co_await net::this_coro::executor,
-                                              static_cast<std::size_t>(std::max(0, plan.request.max_tokens)) + 8);
-    engine::generation_job job;
-    job.request = std::move(plan.request);
-    job.on_token = [ch](const engine::generated_token& t) {
-        ch->try_send(boost::system::error_code{}, gen_event{false, t, {}, {}});
-        return true;
-    };
-    job.on_done = [ch](const engine::generation_result& res, const std::string& err) {
-        ch->try_send(boost::system::error_code{}, gen_event{true, {}, res, err});
-    };
-    const auto cancelled = job.cancelled;
-    switch (st.model.generator->submit(std::move(job))) {
-        case engine::scheduler::admission::accepted: break;
-        case engine::scheduler::admission::queue_full: {
-            const auto& cfg = st.model.generator->config();
-            throw api::unavailable("The server is at capacity (" + std::to_string(cfg.parallel) + " requests generating, " +
-                                   std::to_string(cfg.queue_size) + " waiting). Retry shortly.");
-        }
-        case engine::scheduler::admission::too_large:
-            throw api::invalid_request("This model's maximum context length is " + std::to_string(st.model.generator->max_sequence()) +
-                                           " tokens. However, this request's prompt and max_tokens can never fit the server's KV memory.",
-                                       plan.prompt_field, "context_length_exceeded");
+// One choice's way from tokens to events: its own decoder, stop strings and parser.
+struct choice_run {
+    choice_run(const engine::tokenizer& tok, const generation_plan& plan, std::shared_ptr<std::atomic<bool>> flag)
+        : cancelled(std::move(flag)), decoder(tok), stops(plan.stop), parser(plan.make_parser ? plan.make_parser() : nullptr) {
+        decoder.show_controls(plan.shown_controls);
     }
-    st.metrics.add_prompt_tokens(n_prompt);
-    const cancel_on_exit cancel_guard{cancelled};
-    const disconnect_watch watch(ex.stream, co_await net::this_coro::executor, cancelled);
-
-    co_await sink.begin();
-    engine::incremental_decoder decoder(*st.model.tokenizer);
-    decoder.show_controls(std::move(plan.shown_controls));
-    api::stop_matcher stops(plan.stop);
-    generation_usage usage{n_prompt, 0, 0, 0};
+    std::shared_ptr<std::atomic<bool>> cancelled;
+    engine::incremental_decoder decoder;
+    api::stop_matcher stops;
+    std::unique_ptr<tools::output_parser> parser;
+    generation_usage usage;  // completion, reasoning and cached tokens
     finish_kind finish = finish_kind::length;
-    std::string error;
-    std::chrono::steady_clock::time_point last_token_at;
-    std::vector<tools::parse_event> events;
-    bool any_call = false, in_reasoning = false, flushed = false;
+    bool any_call = false, in_reasoning = false, done = false;
+    std::vector<tools::parse_event> events, held;
+
     // Text -> events: through the parser when there is one, else all of it is content.
     // At a max_tokens cut, text the parser still holds is an unfinished marker or call start
     // (say `<tool_call>\n{"na`): it is dropped, not released as content.
-    std::vector<tools::parse_event> held;
-    const auto parse = [&](const std::string& text, bool last) {
+    void parse(const std::string& text, bool last) {
         events.clear();
-        if (plan.parser) {
-            if (!text.empty()) plan.parser->push(text, events);
+        if (parser) {
+            if (!text.empty()) parser->push(text, events);
             if (last) {
                 held.clear();
-                plan.parser->finish(held);
+                parser->finish(held);
                 for (auto& e : held) {
                     if (finish != finish_kind::length || e.type != tools::parse_event::kind::content) events.push_back(std::move(e));
                 }
@@ -146,11 +123,75 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
             if (e.type == tools::parse_event::kind::reasoning) in_reasoning = true;
             if (e.type == tools::parse_event::kind::content || e.type == tools::parse_event::kind::call_begin) in_reasoning = false;
         }
-    };
-    for (;;) {
+    }
+};
+
+}  // namespace
+
+net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_plan plan, event_sink& sink) {
+    const auto arrived = std::chrono::steady_clock::now();
+    const std::size_t n_prompt = plan.request.prompt.size();
+    const std::size_t n_choices = std::max<std::size_t>(1, plan.n);
+    auto ch = std::make_shared<event_channel>(co_await net::this_coro::executor,
+                                              n_choices * (static_cast<std::size_t>(std::max(0, plan.request.max_tokens)) + 8));
+    std::vector<std::shared_ptr<std::atomic<bool>>> flags;
+    for (std::size_t i = 0; i < n_choices; ++i) {
+        engine::generation_job job;
+        job.request = plan.request;
+        job.request.sampling.seed += i;
+        if (i > 0) job.request.prompt_logprobs.reset();  // the prompt's logprobs come once
+        job.on_token = [ch, i](const engine::generated_token& t) {
+            gen_event ev;
+            ev.choice = i;
+            ev.token = t;
+            ch->try_send(boost::system::error_code{}, std::move(ev));
+            return true;
+        };
+        job.on_done = [ch, i](const engine::generation_result& res, const std::string& err) {
+            gen_event ev;
+            ev.choice = i;
+            ev.done = true;
+            ev.result = res;
+            ev.error = err;
+            ch->try_send(boost::system::error_code{}, std::move(ev));
+        };
+        if (job.request.prompt_logprobs) {
+            job.on_prompt = [ch](std::vector<engine::generated_token> lp) {
+                gen_event ev;
+                ev.prompt = std::move(lp);
+                ch->try_send(boost::system::error_code{}, std::move(ev));
+            };
+        }
+        const auto flag = job.cancelled;
+        const auto admitted = st.model.generator->submit(std::move(job));
+        if (admitted == engine::scheduler::admission::accepted) {
+            flags.push_back(flag);
+            continue;
+        }
+        for (const auto& f : flags) f->store(true);  // the choices already accepted go too
+        if (admitted == engine::scheduler::admission::queue_full) {
+            const auto& cfg = st.model.generator->config();
+            throw api::unavailable("The server is at capacity (" + std::to_string(cfg.parallel) + " requests generating, " +
+                                   std::to_string(cfg.queue_size) + " waiting). Retry shortly.");
+        }
+        throw api::invalid_request("This model's maximum context length is " + std::to_string(st.model.generator->max_sequence()) +
+                                       " tokens. However, this request's prompt and max_tokens can never fit the server's KV memory.",
+                                   plan.prompt_field, "context_length_exceeded");
+    }
+    st.metrics.add_prompt_tokens(n_prompt);
+    const cancel_on_exit cancel_guard{flags};
+    const disconnect_watch watch(ex.stream, co_await net::this_coro::executor, flags);
+
+    co_await sink.begin();
+    std::vector<std::unique_ptr<choice_run>> runs;
+    for (std::size_t i = 0; i < n_choices; ++i) runs.push_back(std::make_unique<choice_run>(*st.model.tokenizer, plan, flags[i]));
+    std::size_t tokens_seen = 0, running = n_choices;
+    std::string error;
+    std::chrono::steady_clock::time_point last_token_at;
+    while (running > 0) {
         boost::system::error_code ec;
         gen_event ev;
-        if (usage.completion_tokens == 0 && sink.keepalive_interval().count() > 0) {
+        if (tokens_seen == 0 && sink.keepalive_interval().count() > 0) {
             // Before the first token (a long prompt being prefilled): a keep-alive event when
             // nothing came for an interval, so clients and proxies see the stream is alive.
             net::steady_timer timer(co_await net::this_coro::executor, sink.keepalive_interval());
@@ -164,56 +205,67 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
             std::tie(ec, ev) = co_await ch->async_receive(net::as_tuple(use_awaitable));
         }
         if (ec) break;
+        if (ev.prompt) {
+            co_await sink.prompt_logprobs(std::move(*ev.prompt));
+            continue;
+        }
+        choice_run& c = *runs[ev.choice];
         if (!ev.done) {
             // After a stop string the answer is complete; tokens the engine made before it saw
             // the cancel are dropped, and the loop waits for the result (its cached_tokens).
-            if (stops.stopped()) continue;
+            if (c.done || c.stops.stopped()) continue;
             const auto now = std::chrono::steady_clock::now();
-            if (usage.completion_tokens == 0) {
+            if (tokens_seen == 0) {
                 st.metrics.observe_ttft(std::chrono::duration<double>(now - arrived).count());
             } else {
                 st.metrics.observe_itl(std::chrono::duration<double>(now - last_token_at).count());
             }
             last_token_at = now;
+            ++tokens_seen;
             st.metrics.add_generated_tokens(1);
-            ++usage.completion_tokens;
-            const std::string piece = stops.push(decoder.push(ev.token.id));
-            if (stops.stopped()) {
-                finish = finish_kind::stop;
-                cancelled->store(true);
+            ++c.usage.completion_tokens;
+            const std::string piece = c.stops.push(c.decoder.push(ev.token.id));
+            if (c.stops.stopped()) {
+                c.finish = finish_kind::stop;
+                c.cancelled->store(true);
             }
-            parse(piece, false);
+            c.parse(piece, false);
             // A token counts as reasoning when the output is inside the reasoning after it.
-            if (in_reasoning) ++usage.reasoning_tokens;
-            co_await sink.output(events, &ev.token);
+            if (c.in_reasoning) ++c.usage.reasoning_tokens;
+            co_await sink.output_choice(ev.choice, c.events, &ev.token);
             continue;
         }
-        usage.cached_tokens = ev.result.cached_tokens;
-        if (stops.stopped()) break;
-        error = ev.error;
-        if (!error.empty()) break;
-        finish = ev.result.finish == engine::finish_reason::stop ? finish_kind::stop : finish_kind::length;
-        std::string tail = stops.push(decoder.flush());
-        tail += stops.flush();
-        if (stops.stopped()) finish = finish_kind::stop;
-        parse(tail, true);
-        flushed = true;
-        if (!events.empty()) co_await sink.output(events, nullptr);
-        break;
+        if (c.done) continue;
+        c.done = true;
+        --running;
+        c.usage.cached_tokens = ev.result.cached_tokens;
+        if (!c.stops.stopped() && !ev.error.empty()) {
+            error = ev.error;
+            break;
+        }
+        std::string tail;  // what the decoder and the stop matcher still hold
+        if (!c.stops.stopped()) {
+            c.finish = ev.result.finish == engine::finish_reason::stop ? finish_kind::stop : finish_kind::length;
+            tail = c.stops.push(c.decoder.flush());
+            tail += c.stops.flush();
+            if (c.stops.stopped()) c.finish = finish_kind::stop;
+        }
+        c.parse(tail, true);  // and what the parser holds
+        if (!c.events.empty()) co_await sink.output_choice(ev.choice, c.events, nullptr);
+        if (c.any_call && c.finish == finish_kind::stop) c.finish = finish_kind::tool_calls;
     }
     if (!error.empty()) {
         log::error("generation failed: " + error);
         co_await sink.fail(error);
         co_return;
     }
-    if (!flushed) {  // a stop string ended it: release what the parser holds
-        parse(std::string(), true);
-        if (!events.empty()) co_await sink.output(events, nullptr);
+    std::vector<generation_outcome> outcomes;
+    for (const auto& c : runs) {
+        generation_usage u = c->usage;
+        u.prompt_tokens = n_prompt;
+        outcomes.push_back(generation_outcome{c->finish, c->stops.matched(), u});
     }
-    if (any_call && finish == finish_kind::stop) finish = finish_kind::tool_calls;
-    // A named object: GCC 12 mishandles non-trivial temporaries inside a co_await expression.
-    const generation_outcome outcome{finish, stops.matched(), usage};
-    co_await sink.finish(outcome);
+    co_await sink.finish_choices(outcomes);
 }
 
 }  // namespace sluice::http::detail

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,8 +28,12 @@ struct generation_plan {
     engine::generation_request request;  // prompt, max_tokens, sampling, grammar, logprobs
     std::vector<std::string> stop;
     std::string prompt_field = "messages";
-    // Splits the output into content, reasoning and tool calls (chat); null: all text is content.
-    std::unique_ptr<tools::output_parser> parser;
+    // Splits the output into content, reasoning and tool calls (chat), a fresh parser per
+    // choice; empty: all text is content.
+    std::function<std::unique_ptr<tools::output_parser>()> make_parser;
+    // Choices (OpenAI's n): n jobs with seeds seed, seed + 1, ...; the scheduler computes
+    // their shared prompt once. Only sinks that override the *_choice calls take n > 1.
+    std::size_t n = 1;
     // Control tokens rendered as their text for the parser (the format's call markup).
     std::vector<engine::token_id> shown_controls;
 };
@@ -50,11 +55,16 @@ struct generation_outcome {
 };
 
 // A protocol's encoder. Called on the connection's strand, in this order: begin() once the
-// job is admitted; output() for every generated token (`events`: what its text completed,
-// often nothing while UTF-8, a possible stop string or a possible call marker is held back;
-// `token`: the token, for logprobs) and once more at the end with token == null for what
-// was held back; then finish(), or fail() when the engine failed after begin(). A sink that
-// throws (a failed write) ends the pipeline, which cancels the job.
+// job is admitted; prompt_logprobs() when the request asked for them (echo); output() for
+// every generated token (`events`: what its text completed, often nothing while UTF-8, a
+// possible stop string or a possible call marker is held back; `token`: the token, for
+// logprobs) and once more at the end with token == null for what was held back; then
+// finish(), or fail() when the engine failed after begin(). A sink that throws (a failed
+// write) ends the pipeline, which cancels the job.
+//
+// With n choices the pipeline calls output_choice() and finish_choices() instead (choices'
+// outputs interleave; finish_choices() once every choice ended); their defaults forward
+// choice 0 to output() and finish(), which is all a single-choice protocol needs.
 class event_sink {
 public:
     virtual ~event_sink() = default;
@@ -68,6 +78,12 @@ public:
     // interval (zero: none), and the event, called when no token came for that long.
     virtual std::chrono::milliseconds keepalive_interval() const { return std::chrono::milliseconds(0); }
     virtual net::awaitable<void> keepalive() { co_return; }
+    // One entry per prompt token after the first (id, logprob, alternatives), before output.
+    virtual net::awaitable<void> prompt_logprobs(std::vector<engine::generated_token>) { co_return; }
+    virtual net::awaitable<void> output_choice(std::size_t, std::span<const tools::parse_event> events, const engine::generated_token* token) {
+        return output(events, token);
+    }
+    virtual net::awaitable<void> finish_choices(std::span<const generation_outcome> outcomes) { return finish(outcomes.front()); }
 };
 
 // Submits `plan` and drives `sink` to the end. Throws api_error before begin() (503 at

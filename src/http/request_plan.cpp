@@ -123,11 +123,19 @@ generation_plan plan_generation(server_state& st, api::completion_request& r) {
             plan.request.grammar = st.grammars.get(spec, st.model.generator->grammar_vocab());
             plan.request.trigger = std::move(out.trigger);
         }
-        plan.parser = std::move(out.parser);
+        plan.make_parser = std::move(out.make_parser);
         plan.shown_controls = std::move(out.shown_controls);
     }
     if (!plan.request.grammar) plan.request.grammar = st.grammars.get(r.constraint, st.model.generator->grammar_vocab());
     plan.request.logprobs = r.top_logprobs >= 0;
+    if (r.echo && r.top_logprobs >= 0) plan.request.prompt_logprobs = static_cast<std::size_t>(r.top_logprobs);
+    const auto& sched = st.model.generator->config();
+    if (static_cast<std::size_t>(r.n) > sched.parallel + sched.queue_size) {
+        throw api::invalid_request("'n' is " + std::to_string(r.n) + ", more choices than this server runs and queues at once (" +
+                                       std::to_string(sched.parallel + sched.queue_size) + ")",
+                                   "n");
+    }
+    plan.n = static_cast<std::size_t>(r.n);
     plan.request.top_logprobs = static_cast<std::size_t>(std::max(0, r.top_logprobs));
     plan.stop = r.stop;
     return plan;

@@ -38,6 +38,8 @@ struct completion_request {
     bool stream = false;
     bool include_usage = false;           // stream_options.include_usage
     int top_logprobs = -1;                // -1: no logprobs; else logprobs with this many alternatives
+    int n = 1;                            // choices to generate (1..128); they share the prompt's KV
+    bool echo = false;                    // completions: the prompt is returned before the completion
     bool ignore_eos = false;
     constraint_spec constraint;           // response_format JSON modes, json_schema or grammar
     boost::json::object template_kwargs;  // chat_template_kwargs: extra template variables

@@ -85,6 +85,73 @@ test('openai client: chat and completions, non-stream and stream', { skip }, asy
   assert.equal(streamed, chat.choices[0].message.content);
 });
 
+test('openai client: n choices (seed + index, prompt once), streamed and not', { skip }, async () => {
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: KEY, maxRetries: 0 });
+  const ask = { model: 'stories', messages: [{ role: 'user', content: 'Tell me a story' }], max_tokens: 10, temperature: 1, top_k: 0, min_p: 0 };
+  const three = await client.chat.completions.create({ ...ask, n: 3, seed: 7 });
+  assert.deepEqual(three.choices.map((c) => c.index), [0, 1, 2]);
+  const alone = [];
+  for (let i = 0; i < 3; i++) alone.push((await client.chat.completions.create({ ...ask, seed: 7 + i })).choices[0].message.content);
+  assert.deepEqual(three.choices.map((c) => c.message.content), alone);  // choice i is the request with seed + i
+  assert.equal(three.usage.completion_tokens, 30);
+  assert.equal(three.usage.prompt_tokens, (await client.chat.completions.create({ ...ask, seed: 7 })).usage.prompt_tokens);
+
+  const stream = await client.chat.completions.create({ ...ask, n: 3, seed: 7, stream: true, stream_options: { include_usage: true } });
+  const texts = ['', '', ''], finishes = [];
+  let usage;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      texts[c.index] += c.delta?.content ?? '';
+      if (c.finish_reason) finishes[c.index] = c.finish_reason;
+    }
+  }
+  assert.deepEqual(texts, alone);
+  assert.deepEqual(finishes, ['length', 'length', 'length']);
+  assert.equal(usage.completion_tokens, 30);
+
+  const comp = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 8, n: 2, seed: 3, temperature: 1 });
+  assert.equal(comp.choices.length, 2);
+  const err = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: JSON.stringify({ prompt: 'x', n: 129 }) });
+  assert.equal(err.status, 400);
+  assert.equal(JSON.parse(err.body).error.param, 'n');
+});
+
+test('completions echo: the prompt first, with its tokens\' logprobs', { skip }, async () => {
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: KEY, maxRetries: 0 });
+  const plain = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 6, temperature: 0 });
+  const echoed = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, echo: true });
+  assert.equal(echoed.choices[0].text, 'Once upon a time' + plain.choices[0].text);
+  // With logprobs: the prompt's tokens (the BOS the server added is left out), then the completion's.
+  const lp = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, echo: true, logprobs: 2 });
+  const l = lp.choices[0].logprobs;
+  assert.equal(lp.choices[0].text, echoed.choices[0].text);
+  assert.equal(l.tokens.length, lp.usage.prompt_tokens - 1 + 6);
+  assert.ok(l.token_logprobs.every((x) => typeof x === 'number' && x <= 0), JSON.stringify(l.token_logprobs));
+  assert.equal(l.text_offset[0], 0);
+
+  // Token-id prompts: nothing precedes the first token (null), and the alternatives echoed for
+  // a prompt position are the ones a completion of the prefix before it gets.
+  const prefix = [1, 400, 30, 200];
+  const gen = await client.completions.create({ model: 'stories', prompt: prefix, max_tokens: 1, temperature: 0, logprobs: 3 });
+  const e = await client.completions.create({ model: 'stories', prompt: [...prefix, 57], max_tokens: 1, temperature: 0, echo: true, logprobs: 3 });
+  const el = e.choices[0].logprobs;
+  assert.equal(el.token_logprobs[0], null);
+  assert.equal(el.top_logprobs[0], null);
+  const want = gen.choices[0].logprobs.top_logprobs[0], got = el.top_logprobs[4];
+  assert.deepEqual(Object.keys(got), Object.keys(want));
+  for (const k of Object.keys(want)) assert.ok(Math.abs(got[k] - want[k]) < 1e-4, `${k}: ${got[k]} vs ${want[k]}`);
+
+  // Streamed: the echo is the first chunk, the rest follows; the same text.
+  const stream = await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 6, temperature: 0, echo: true,
+                                                   logprobs: 1, stream: true });
+  const chunks = [];
+  for await (const chunk of stream) for (const c of chunk.choices) chunks.push(c);
+  assert.equal(chunks[0].text, 'Once upon a time');
+  assert.equal(chunks[0].logprobs.tokens.length, lp.usage.prompt_tokens - 1);
+  assert.equal(chunks.map((c) => c.text).join(''), echoed.choices[0].text);
+});
+
 test('openai client: errors surface as SDK exceptions', { skip }, async () => {
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${main.port}/v1`, apiKey: KEY, maxRetries: 0 });
   await assert.rejects(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Hi' }], temperature: 9 }),

@@ -127,7 +127,7 @@ TEST(chat_request, every_field_checks_type_and_bounds) {
 }
 
 TEST(chat_request, unsupported_fields_are_refused_not_dropped) {
-    for (const char* f : {R"("tools": [{"type": "web_search"}])", R"("n": 2)", R"("audio": {"voice": "x"})",
+    for (const char* f : {R"("tools": [{"type": "web_search"}])", R"("audio": {"voice": "x"})",
                           R"("dry_multiplier": 0.8)", R"("tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "custom"})"}) {
         const auto e = chat_error("{" + k_msgs + ", " + f + "}");
         EXPECT_EQ(e.status, 400) << f;
@@ -332,7 +332,10 @@ TEST(completion_request, prompt_forms_and_legacy_fields) {
     EXPECT_EQ(parse_completion_request(R"({"prompt": ["Once"]})").prompt, "Once");
     EXPECT_EQ(parse_completion_request(R"({"prompt": [1, 2, 3]})").prompt_ids.size(), 3u);
     EXPECT_EQ(parse_completion_request(R"({"prompt": "x", "logprobs": 2})").top_logprobs, 2);
-    for (const char* body : {R"({"prompt": ["a", "b"]})", R"({"prompt": "x", "echo": true})", R"({"prompt": "x", "suffix": "y"})",
+    EXPECT_TRUE(parse_completion_request(R"({"prompt": "x", "echo": true})").echo);
+    EXPECT_EQ(parse_completion_request(R"({"prompt": "x", "n": 3})").n, 3);
+    EXPECT_EQ(parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "n": 128})").n, 128);
+    for (const char* body : {R"({"prompt": ["a", "b"]})", R"({"prompt": "x", "echo": 1})", R"({"prompt": "x", "n": 0})", R"({"prompt": "x", "suffix": "y"})",
                              R"({"prompt": "x", "best_of": 2})", R"({"prompt": 5})", R"({"max_tokens": 5})"}) {
         EXPECT_THROW((void)parse_completion_request(body), api_error) << body;
     }
