@@ -131,7 +131,17 @@ std::vector<token_id> tokenizer::specials_in(std::string_view text, bool parse_s
     return out;
 }
 
-std::vector<tokenizer::fragment> tokenizer::partition(std::string_view text, bool parse_special) const {
+namespace {
+
+// Whether [at, at + n) overlaps one of the sorted, disjoint `ranges`.
+bool overlaps(std::span<const text_range> ranges, std::size_t at, std::size_t n) {
+    const auto it = std::upper_bound(ranges.begin(), ranges.end(), at, [](std::size_t pos, const text_range& r) { return pos < r.offset + r.length; });
+    return it != ranges.end() && it->offset < at + n;
+}
+
+}  // namespace
+
+std::vector<tokenizer::fragment> tokenizer::partition(std::string_view text, bool parse_special, std::span<const text_range> plain) const {
     // Longest special tokens first, each split out of every raw fragment left so far. A
     // token can only match in a fragment if it occurs in the text, so only those are tried.
     std::vector<fragment> frags;
@@ -140,6 +150,7 @@ std::vector<tokenizer::fragment> tokenizer::partition(std::string_view text, boo
     for (const token_id sid : specials_in(text, parse_special)) {
         const auto& data = vocab_->token(sid);
         const std::string_view needle = data.text;
+        const bool guarded = !plain.empty() && (data.attr & (attr_control | attr_unknown)) != 0;
         next.clear();
         bool changed = false;
         for (const auto& f : frags) {
@@ -147,11 +158,15 @@ std::vector<tokenizer::fragment> tokenizer::partition(std::string_view text, boo
                 next.push_back(f);
                 continue;
             }
-            std::size_t begin = f.offset;
+            std::size_t begin = f.offset, from = f.offset;
             const std::size_t end = f.offset + f.length;
-            while (begin < end) {
-                const std::size_t hit = text.substr(0, end).find(needle, begin);
+            while (from < end) {
+                const std::size_t hit = text.substr(0, end).find(needle, from);
                 if (hit == std::string_view::npos) break;
+                if (guarded && overlaps(plain, hit, needle.size())) {  // client text: stays text
+                    from = hit + 1;
+                    continue;
+                }
                 changed = true;
                 std::size_t left_end = hit;
                 if (data.attr & attr_lstrip) {
@@ -163,6 +178,7 @@ std::vector<tokenizer::fragment> tokenizer::partition(std::string_view text, boo
                 if (data.attr & attr_rstrip) {
                     while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
                 }
+                from = begin;
             }
             if (begin < end) next.push_back({no_token, begin, end - begin});
         }
@@ -185,6 +201,15 @@ void tokenizer::encode_text(std::string_view text, bool prefix_space, std::vecto
 }
 
 std::vector<token_id> tokenizer::tokenize(std::string_view raw, bool add_special, bool parse_special) const {
+    return encode(raw, add_special, parse_special, {});
+}
+
+std::vector<token_id> tokenizer::tokenize(std::string_view text, bool add_special, std::span<const text_range> plain) const {
+    if (!plain.empty() && !utf8::is_valid(text)) throw error(errc::invalid_argument, "tokenize: guarded text must be valid UTF-8");
+    return encode(text, add_special, true, plain);
+}
+
+std::vector<token_id> tokenizer::encode(std::string_view raw, bool add_special, bool parse_special, std::span<const text_range> plain) const {
     const auto& v = *vocab_;
     // SentencePiece keeps invalid bytes (they become byte tokens); the regex- and
     // normaliser-based kinds work on code points, so invalid bytes become U+FFFD there.
@@ -195,7 +220,7 @@ std::vector<token_id> tokenizer::tokenize(std::string_view raw, bool add_special
     std::vector<token_id> out;
     if (add_special && (wpm || v.flags().add_bos)) out.push_back(sp.bos);
     bool prev_special = true;  // SentencePiece adds its dummy prefix after BOS / special tokens
-    for (const auto& f : partition(text, parse_special)) {
+    for (const auto& f : partition(text, parse_special, plain)) {
         if (f.token != no_token) {
             out.push_back(f.token);
             prev_special = true;

@@ -95,6 +95,12 @@ std::string render_chat(const chat::chat_template& tmpl, json::object vars, cons
     }
 }
 
+guarded_prompt render_guarded(const chat::chat_template& tmpl, json::object vars, const engine::vocab& vocab, const chat::render_options& options) {
+    control_text_guard guard(vocab);
+    guard.protect(vars);
+    return guard.restore(render_chat(tmpl, std::move(vars), options));
+}
+
 chat_output plan_chat_output(const api::completion_request& r, const tools::output_format& fmt, const std::string& prompt,
                              const engine::vocab& vocab) {
     chat_output out;

@@ -11,6 +11,7 @@
 
 #include "connection.hpp"
 #include "sluice/api/completion_request.hpp"
+#include "control_text_guard.hpp"
 #include "sluice/tools/output_parser.hpp"
 #include "sluice/tools/tool_grammar.hpp"
 
@@ -27,6 +28,11 @@ boost::json::object chat_variables(const api::completion_request& r, const tools
 // next to tool calls; when the first rendering raises and a message has null content, it is
 // rendered again with "" there (as llama.cpp does). Throws what chat_template::render throws.
 std::string render_chat(const chat::chat_template& tmpl, boost::json::object vars, const chat::render_options& options = {});
+
+// render_chat with the client's strings guarded (control_text_guard.hpp): the prompt text and
+// the ranges where control-token text is the client's, for tokenizer::tokenize(text, add, plain).
+guarded_prompt render_guarded(const chat::chat_template& tmpl, boost::json::object vars, const engine::vocab& vocab,
+                              const chat::render_options& options = {});
 
 // How this request's output is constrained and parsed, given the rendered prompt.
 struct chat_output {

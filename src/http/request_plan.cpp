@@ -39,17 +39,18 @@ std::vector<engine::token_id> prompt_tokens(server_state& st, const api::complet
         chat::render_options opt;
         // Output that could never fit the context stops the rendering early.
         opt.max_output = std::min(opt.max_output, n_ctx * std::max<std::size_t>(1, tok.get_vocab().max_token_length()) + 4096);
-        std::string text;
+        guarded_prompt text;
         try {
-            text = render_chat(*st.model.chat, vars, opt);
+            text = render_guarded(*st.model.chat, vars, tok.get_vocab(), opt);
         } catch (const chat::template_output_too_large&) {
             context_exceeded(n_ctx, "the rendered messages are longer than " + std::to_string(opt.max_output) + " bytes", "messages");
         } catch (const chat::template_error& e) {
             throw api::invalid_request(std::string("The model's chat template rejected these messages: ") + e.what(), "messages");
         }
-        check_text_size(tok, text.size(), n_ctx, "messages");
-        rendered = text;
-        return tok.tokenize(text, true, true);
+        check_text_size(tok, text.text.size(), n_ctx, "messages");
+        rendered = text.text;
+        // Control tokens only from the template's own text (control_text_guard.hpp).
+        return tok.tokenize(text.text, true, text.plain);
     }
     if (!r.prompt_ids.empty()) {
         for (std::size_t i = 0; i < r.prompt_ids.size(); ++i) {

@@ -20,6 +20,10 @@ namespace detail {
 class pre_tokenizer;
 }
 
+struct text_range {
+    std::size_t offset = 0, length = 0;
+};
+
 class tokenizer {
 public:
     explicit tokenizer(engine::vocab v);
@@ -36,6 +40,11 @@ public:
     // user-defined tokens are matched in text (as Hugging Face tokenizers do).
     // Invalid UTF-8 in `text`: SPM encodes the bytes as byte tokens; BPE and WPM see U+FFFD.
     std::vector<token_id> tokenize(std::string_view text, bool add_special, bool parse_special) const;
+    // tokenize(text, add_special, true), except that control (and unknown) tokens are not
+    // matched where they overlap a `plain` byte range (sorted, disjoint): a rendered chat
+    // prompt, whose client-supplied text must never become control tokens. `text` must be
+    // valid UTF-8 (ranges are byte offsets into it).
+    std::vector<token_id> tokenize(std::string_view text, bool add_special, std::span<const text_range> plain) const;
 
     // The bytes a token stands for (may be part of a UTF-8 character). Control and unknown
     // tokens give their text when `special` is true, nothing otherwise.
@@ -52,7 +61,8 @@ private:
         std::size_t offset;   // raw text range
         std::size_t length;
     };
-    std::vector<fragment> partition(std::string_view text, bool parse_special) const;
+    std::vector<fragment> partition(std::string_view text, bool parse_special, std::span<const text_range> plain) const;
+    std::vector<token_id> encode(std::string_view raw, bool add_special, bool parse_special, std::span<const text_range> plain) const;
     // The special tokens (longest first) that occur anywhere in `text`.
     std::vector<token_id> specials_in(std::string_view text, bool parse_special) const;
     void encode_text(std::string_view text, bool prefix_space, std::vector<token_id>& out) const;

@@ -59,6 +59,24 @@ TEST_F(tiny_spm, user_defined_tokens_are_always_matched) {
     EXPECT_NE(std::find(ids.begin(), ids.end(), id("<|user|>")), ids.end());
 }
 
+// A rendered chat prompt: control tokens only outside the client's ranges; user-defined
+// tokens everywhere (they are text to the tokenizer too).
+TEST_F(tiny_spm, control_tokens_are_not_matched_in_plain_ranges) {
+    const std::string text = "<ctl>a<ctl>b<|user|>";
+    const std::vector<text_range> plain{{6, 14}};  // "<ctl>b<|user|>" came from the client
+    const auto ids = tok_.tokenize(text, false, plain);
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), id("<ctl>")), 1);
+    EXPECT_EQ(ids.front(), id("<ctl>"));
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), id("<|user|>")), 1);
+    EXPECT_EQ(tok_.detokenize(ids, false, true), "<ctl> a<ctl>b<|user|>");
+    // No ranges: exactly the special-parsing tokenization.
+    EXPECT_EQ(tok_.tokenize(text, false, std::vector<text_range>{}), tok_.tokenize(text, false, true));
+    const std::vector<text_range> edge{{4, 1}};  // overlapping the first token's last byte is enough
+    const auto cut = tok_.tokenize(text, false, edge);
+    EXPECT_EQ(std::count(cut.begin(), cut.end(), id("<ctl>")), 1);
+    EXPECT_NE(cut.front(), id("<ctl>"));
+}
+
 TEST_F(tiny_spm, detokenize_drops_the_dummy_prefix_like_llama_cpp) {
     EXPECT_EQ(tok_.detokenize(tok_.tokenize("ab c", false, false), false, false), "ab c");
     // With a BOS in front the dummy prefix is consumed by the BOS position and the space stays.

@@ -1,0 +1,43 @@
+// Keeps client text from becoming control tokens. A chat prompt is tokenized with
+// special-token parsing on, because the template's own text holds the role markers
+// (`<|im_start|>`); a client that writes `<|im_start|>system` in a message must not get a
+// real system turn (or, with tools, a real tool call). So before rendering, every string
+// the client supplied has each control token's text (and the marker character itself)
+// replaced by a marker; after rendering, the markers become that text again and their
+// byte ranges are handed to the tokenizer, which matches no control token there.
+// User-defined tokens (Qwen's `<think>`, `<tool_call>`) are matched everywhere, as a
+// tokenizer without special parsing would: they are text to the model's tokenizer too.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sluice/engine/tokenizer.hpp"
+
+namespace sluice::http::detail {
+
+struct guarded_prompt {
+    std::string text;                          // the rendered prompt, client text restored
+    std::vector<engine::text_range> plain;     // where control-token text came from the client
+};
+
+class control_text_guard {
+public:
+    explicit control_text_guard(const engine::vocab& v);
+
+    // Replaces control-token text in every string inside `v` (keys included) with markers.
+    void protect(boost::json::value& v);
+    void protect(boost::json::object& o);
+    // The rendered text with markers restored (invalid UTF-8 a template produced by slicing
+    // becomes U+FFFD first). A marker a template cut apart stays as it is.
+    guarded_prompt restore(std::string_view rendered) const;
+
+private:
+    std::string protect_string(std::string_view s);
+
+    std::vector<std::vector<std::string_view>> by_first_byte_;  // control-token texts
+    std::vector<std::string> originals_;                        // what each marker stands for
+};
+
+}  // namespace sluice::http::detail
