@@ -176,8 +176,8 @@ json::object openapi_document() {
                       {"version", SLUICE_VERSION_STRING},
                       {"description",
                        "A local LLM inference server speaking OpenAI Chat Completions, Completions and Responses, Anthropic Messages and "
-                       "llama-server's utility endpoints. HEAD answers like GET on every route. Paths also answer without the /v1 prefix "
-                       "(except the Messages routes). Request properties carry x-sluice-use: honoured (applied), ignored (accepted, cannot "
+                       "llama-server's utility endpoints. HEAD answers like GET on every route. /v1/chat/completions, /v1/completions, "
+                       "/v1/responses and /v1/models also answer without the /v1 prefix. Request properties carry x-sluice-use: honoured (applied), ignored (accepted, cannot "
                        "change a local generation) or refused (400 unsupported_parameter unless null or an x-sluice-accepted-values value)."}};
     json::object security{
         {"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}, {"description", "Required only when the server runs with API keys."}}},
