@@ -9,6 +9,7 @@
 #include "sluice/api/constraint.hpp"
 #include "sluice/api/field_policy.hpp"
 #include "sluice/api/json_body.hpp"
+#include "field_gate.hpp"
 #include "field_readers.hpp"
 #include "tool_request.hpp"
 
@@ -120,7 +121,7 @@ std::vector<std::string> parse_stop(const json::value& v) {
     return out;
 }
 
-// Fields shared by both endpoints; returns false when `key` is not one of them.
+// Honoured fields shared by both endpoints; returns false when `key` is not one of them.
 bool common_field(completion_request& r, const std::string& key, const json::value& v, bool& stream_options_seen) {
     auto& s = r.sampling;
     if (key == "model") {
@@ -211,29 +212,6 @@ bool common_field(completion_request& r, const std::string& key, const json::val
         return false;
     }
     return true;
-}
-
-bool number_equal(const json::value& a, const json::value& b) {
-    if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
-    return a == b;
-}
-
-// A field that common_field and the endpoint's own fields did not take: the table decides.
-void apply_policy(completion_request& r, const std::string& key, const json::value& v, endpoint_mask endpoint, const parse_options& opt) {
-    const field_rule* rule = find_field(key, endpoint);
-    if (rule == nullptr) {
-        if (opt.strict_fields) throw invalid_request("Unrecognized request argument supplied: " + key, key, "unknown_parameter");
-        r.ignored_fields.push_back(key);
-        return;
-    }
-    if (rule->use != field_use::refused || v.is_null()) return;  // ignored (or a null refused field)
-    for (std::string_view rest = rule->neutral; !rest.empty();) {
-        const auto bar = rest.find('|');
-        const std::string_view one = rest.substr(0, bar);
-        rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
-        if (number_equal(json::parse(one), v)) return;
-    }
-    throw invalid_request("Unsupported parameter '" + key + "': " + std::string(rule->note) + ".", key, "unsupported_parameter");
 }
 
 void finish(completion_request& r, bool stream_options_seen) {
@@ -338,6 +316,7 @@ completion_request parse_chat_request(std::string_view body, const parse_options
     for (const auto& kv : o) {
         const std::string key(kv.key());
         const json::value& v = kv.value();
+        if (!admit_field(r.ignored_fields, key, v, k_chat, opt)) continue;
         if (common_field(r, key, v, stream_options_seen)) continue;
         if (key == "messages") {
             r.messages = parse_messages(r, v, opt);
@@ -392,7 +371,7 @@ completion_request parse_chat_request(std::string_view body, const parse_options
             }
             r.template_kwargs = v.get_object();
         } else {
-            apply_policy(r, key, v, k_chat, opt);
+            unread_field(key);
         }
     }
     if (!have_messages) throw invalid_request("'messages' is required", "messages");
@@ -423,6 +402,7 @@ completion_request parse_completion_request(std::string_view body, const parse_o
     for (const auto& kv : o) {
         const std::string key(kv.key());
         const json::value& v = kv.value();
+        if (!admit_field(r.ignored_fields, key, v, k_completions, opt)) continue;
         if (common_field(r, key, v, stream_options_seen)) continue;
         if (key == "prompt") {
             have_prompt = true;
@@ -447,7 +427,7 @@ completion_request parse_completion_request(std::string_view body, const parse_o
         } else if (key == "best_of") {
             if (!v.is_null() && integer(key, v, 1, 20) != 1) unsupported(key, "'best_of' above 1");
         } else {
-            apply_policy(r, key, v, k_completions, opt);
+            unread_field(key);
         }
     }
     if (!have_prompt) throw invalid_request("'prompt' is required", "prompt");

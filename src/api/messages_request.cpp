@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "field_gate.hpp"
 #include "field_readers.hpp"
 #include "sluice/api/api_error.hpp"
 #include "sluice/api/json_body.hpp"
@@ -16,10 +17,6 @@ using namespace detail;
 constexpr std::size_t k_max_stop = 16;
 constexpr std::size_t k_max_stop_len = 512;
 constexpr std::size_t k_max_tools = 256;
-
-// Fields of the Messages API that cannot change a local generation.
-constexpr std::string_view k_accepted[] = {"metadata", "service_tier", "context_management", "container", "mcp_servers",
-                                           "output_config", "anthropic_version", "anthropic_beta", "betas", "user"};
 
 std::string block_type(const json::object& b, const std::string& field) {
     const auto* t = b.if_contains("type");
@@ -201,6 +198,8 @@ completion_request parse_messages_request(std::string_view body, const parse_opt
     for (const auto& kv : o) {
         const std::string key(kv.key());
         const json::value& v = kv.value();
+        if (key == "metadata" && !v.is_null() && !v.is_object()) wrong_type(key, "an object", v);  // ignored, but checked
+        if (!admit_field(r.ignored_fields, key, v, k_messages, opt)) continue;
         if (key == "model") {
             r.model = string(key, v);
             have_model = true;
@@ -248,12 +247,8 @@ completion_request parse_messages_request(std::string_view body, const parse_opt
                 (void)integer("thinking.budget_tokens", *b, 0, 1 << 20);
             }
             r.template_kwargs["enable_thinking"] = type != "disabled";
-        } else if (std::find(std::begin(k_accepted), std::end(k_accepted), key) != std::end(k_accepted)) {
-            if (key == "metadata" && !v.is_null() && !v.is_object()) wrong_type(key, "an object", v);
-        } else if (opt.strict_fields) {
-            throw invalid_request("Unrecognized request argument supplied: " + key, key, "unknown_parameter");
         } else {
-            r.ignored_fields.push_back(key);
+            unread_field(key);
         }
     }
     if (!have_model) throw invalid_request("'model' is required", "model");

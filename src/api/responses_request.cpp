@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "field_gate.hpp"
 #include "field_readers.hpp"
 #include "sluice/api/api_error.hpp"
 #include "sluice/api/constraint.hpp"
@@ -16,10 +17,6 @@ namespace json = boost::json;
 using namespace detail;
 
 constexpr std::size_t k_max_items = 100000;
-
-// Fields that cannot change a local generation.
-constexpr std::string_view k_accepted[] = {"prompt_cache_key", "user", "service_tier", "truncation", "safety_identifier",
-                                           "include", "stream_options", "prompt_cache_retention", "conversation", "top_logprobs"};
 
 // Text of message content: a string, or input_text / output_text / text parts.
 std::string content_text(const json::value& v, const std::string& field) {
@@ -125,6 +122,7 @@ responses_request parse_responses_request(std::string_view body, const parse_opt
     for (const auto& kv : o) {
         const std::string key(kv.key());
         const json::value& v = kv.value();
+        if (!admit_field(r.ignored_fields, key, v, k_responses, opt)) continue;
         if (key == "model") {
             r.model = string(key, v);
         } else if (key == "input") {
@@ -221,12 +219,8 @@ responses_request parse_responses_request(std::string_view body, const parse_opt
                 r.sampling.seed = static_cast<std::uint64_t>(integer(key, v, std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()));
                 r.seeded = true;
             }
-        } else if (std::find(std::begin(k_accepted), std::end(k_accepted), key) != std::end(k_accepted)) {
-            // accepted, no effect on a local generation
-        } else if (opt.strict_fields) {
-            throw invalid_request("Unrecognized request argument supplied: " + key, key, "unknown_parameter");
         } else {
-            r.ignored_fields.push_back(key);
+            unread_field(key);
         }
     }
     if (!have_input && out.previous_response_id.empty()) throw invalid_request("'input' is required", "input");

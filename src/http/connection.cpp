@@ -58,6 +58,12 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         if (!st.ready.load(std::memory_order_acquire)) throw api::unavailable("The model is loading.", 5);
         co_return json_response(ex, 200, R"({"status":"ok"})");
     }
+    // The API's description reveals nothing a key protects (it is the same for every
+    // server: no model, key or setting), so, like /health, it needs none (docs/security.md).
+    if (endpoint == "/openapi.json" || endpoint == "/docs") {
+        if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
+        co_return handle_documentation(ex, endpoint);
+    }
 
     // Everything else needs a key when keys are configured, then a rate-limit token.
     if (st.keys.required()) {

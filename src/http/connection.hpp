@@ -60,6 +60,8 @@ net::awaitable<void> handle_messages(server_state& state, exchange& ex);
 response handle_count_tokens(server_state& state, exchange& ex);
 // POST /tokenize, /detokenize, /apply-template (utility_handlers.cpp): llama-server's shapes.
 response handle_utility(server_state& state, exchange& ex, std::string_view endpoint);
+// GET /openapi.json and /docs (docs_page.cpp): the API description and the page rendering it.
+response handle_documentation(const exchange& ex, std::string_view endpoint);
 // POST /v1/responses; GET/DELETE /v1/responses/{id}[/input_items] (responses_handler.cpp).
 net::awaitable<void> handle_responses(server_state& state, exchange& ex);
 response handle_stored_response(server_state& state, exchange& ex, std::string_view id_and_rest);

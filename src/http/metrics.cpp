@@ -1,6 +1,7 @@
 #include "sluice/http/metrics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 namespace sluice::http {
@@ -56,33 +57,57 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
     sample(out, std::string(name) + "_count", "", std::to_string(cumulative));
 }
 
+namespace {
+
+// Exact paths (and aliases) the router serves, with the route each names.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 19> k_routes{{
+    {"/tokenize", "/tokenize"},
+    {"/detokenize", "/detokenize"},
+    {"/apply-template", "/apply-template"},
+    {"/v1/responses", "/v1/responses"},
+    {"/responses", "/v1/responses"},
+    {"/v1/messages", "/v1/messages"},
+    {"/v1/messages/count_tokens", "/v1/messages/count_tokens"},
+    {"/v1/chat/completions", "/v1/chat/completions"},
+    {"/chat/completions", "/v1/chat/completions"},
+    {"/v1/completions", "/v1/completions"},
+    {"/completions", "/v1/completions"},
+    {"/v1/models", "/v1/models"},
+    {"/models", "/v1/models"},
+    {"/health", "/health"},
+    {"/v1/health", "/health"},
+    {"/metrics", "/metrics"},
+    {"/v1/metrics", "/metrics"},
+    {"/openapi.json", "/openapi.json"},
+    {"/docs", "/docs"},
+}};
+
+// The routes with an id: every path under the prefix.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 2> k_id_routes{{
+    {"/v1/models/", "/v1/models/{id}"},
+    {"/v1/responses/", "/v1/responses/{id}"},
+}};
+
+}  // namespace
+
 std::string_view endpoint_label(std::string_view target) noexcept {
     target = path_of(target);
-    static constexpr std::array<std::pair<std::string_view, std::string_view>, 17> routes{{
-        {"/tokenize", "/tokenize"},
-        {"/detokenize", "/detokenize"},
-        {"/apply-template", "/apply-template"},
-        {"/v1/responses", "/v1/responses"},
-        {"/responses", "/v1/responses"},
-        {"/v1/messages", "/v1/messages"},
-        {"/v1/messages/count_tokens", "/v1/messages/count_tokens"},
-        {"/v1/chat/completions", "/v1/chat/completions"},
-        {"/chat/completions", "/v1/chat/completions"},
-        {"/v1/completions", "/v1/completions"},
-        {"/completions", "/v1/completions"},
-        {"/v1/models", "/v1/models"},
-        {"/models", "/v1/models"},
-        {"/health", "/health"},
-        {"/v1/health", "/health"},
-        {"/metrics", "/metrics"},
-        {"/v1/metrics", "/metrics"},
-    }};
-    for (const auto& [path, label] : routes) {
+    for (const auto& [path, label] : k_routes) {
         if (target == path) return label;
     }
-    if (target.starts_with("/v1/models/")) return "/v1/models/{id}";
-    if (target.starts_with("/v1/responses/") && target.size() > 14) return "/v1/responses/{id}";
+    for (const auto& [prefix, label] : k_id_routes) {
+        if (target.size() > prefix.size() && target.starts_with(prefix)) return label;
+    }
     return "other";
+}
+
+std::vector<std::string_view> endpoint_labels() {
+    std::vector<std::string_view> out;
+    for (const auto& r : k_routes) {
+        if (std::find(out.begin(), out.end(), r.second) == out.end()) out.push_back(r.second);
+    }
+    for (const auto& r : k_id_routes) out.push_back(r.second);
+    return out;
 }
 
 server_metrics::server_metrics()

@@ -65,5 +65,8 @@ private:
 inline std::string_view path_of(std::string_view target) noexcept { return target.substr(0, target.find('?')); }
 
 std::string_view endpoint_label(std::string_view target) noexcept;
+// Every route endpoint_label can name (not "other"): what the router serves. Responses'
+// /input_items is served under "/v1/responses/{id}".
+std::vector<std::string_view> endpoint_labels();
 
 }  // namespace sluice::http

@@ -383,25 +383,47 @@ TEST(stop_matcher, holds_back_possible_stop_prefixes_across_pieces) {
 
 namespace {
 
-// docs/api.md carries a copy of the field table between markers; it must say what the code does.
-TEST(field_policy, docs_table_matches_the_code) {
+std::string read_api_doc() {
     std::ifstream f(std::string(SLUICE_SOURCE_DIR) + "/docs/api.md");
-    ASSERT_TRUE(f) << "docs/api.md not found";
     std::stringstream ss;
     ss << f.rdbuf();
-    const std::string doc = ss.str();
-    const auto begin = doc.find("<!-- field-table:begin -->\n");
-    const auto end = doc.find("<!-- field-table:end -->");
-    ASSERT_NE(begin, std::string::npos);
-    ASSERT_NE(end, std::string::npos);
+    return ss.str();
+}
+
+// The text between <!-- NAME:begin --> and <!-- NAME:end --> ("" when absent).
+std::string between_markers(const std::string& doc, const std::string& name) {
+    const std::string open = "<!-- " + name + ":begin -->\n";
+    const auto begin = doc.find(open);
+    const auto end = doc.find("<!-- " + name + ":end -->");
+    if (begin == std::string::npos || end == std::string::npos) return {};
+    return doc.substr(begin + open.size(), end - begin - open.size());
+}
+
+const char* use_word(sluice::api::field_use u) {
+    return u == sluice::api::field_use::honoured ? "honoured" : u == sluice::api::field_use::ignored ? "ignored" : "refused";
+}
+
+// docs/api.md carries a copy of each field table between markers; it must say what the code does.
+TEST(field_policy, docs_table_matches_the_code) {
+    const std::string doc = read_api_doc();
+    ASSERT_FALSE(doc.empty()) << "docs/api.md not found";
     std::string expected = "| field | endpoints | policy | notes |\n|---|---|---|---|\n";
     for (const auto& r : sluice::api::request_fields()) {
         const char* ep = r.endpoints == sluice::api::k_both ? "both" : r.endpoints == sluice::api::k_chat ? "chat" : "completions";
-        const char* use = r.use == sluice::api::field_use::honoured ? "honoured" : r.use == sluice::api::field_use::ignored ? "ignored" : "refused";
-        expected += "| `" + std::string(r.name) + "` | " + ep + " | " + use + " | " + std::string(r.note) + " |\n";
+        expected += "| `" + std::string(r.name) + "` | " + ep + " | " + use_word(r.use) + " | " + std::string(r.note) + " |\n";
     }
-    const auto start = begin + std::strlen("<!-- field-table:begin -->\n");
-    EXPECT_EQ(doc.substr(start, end - start), expected);
+    EXPECT_EQ(between_markers(doc, "field-table"), expected);
+}
+
+TEST(field_policy, docs_messages_and_responses_tables_match_the_code) {
+    const std::string doc = read_api_doc();
+    const std::pair<const char*, std::span<const sluice::api::field_rule>> tables[] = {
+        {"messages-field-table", sluice::api::messages_fields()}, {"responses-field-table", sluice::api::responses_fields()}};
+    for (const auto& [marker, table] : tables) {
+        std::string expected = "| field | policy | notes |\n|---|---|---|\n";
+        for (const auto& r : table) expected += "| `" + std::string(r.name) + "` | " + use_word(r.use) + " | " + std::string(r.note) + " |\n";
+        EXPECT_EQ(between_markers(doc, marker), expected) << marker;
+    }
 }
 
 }  // namespace
