@@ -31,6 +31,31 @@ public:
     }
 
     kernels::weight_matrix matrix_of(const model::gguf_tensor& t, std::uint64_t cols, std::uint64_t rows) const {
+        check_computable(t);
+        const bool shape_ok = t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows;
+        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + std::string(t.name) + "' has shape " + shape(t) +
+                                                             ", expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
+        return kernels::make_weight_matrix(t.type, t.data, cols, rows);
+    }
+
+    // The n matrices [rows x cols] of a 3-D tensor (GGUF dims {cols, rows, n}), one per
+    // expert: each slice is an ordinary 2-D matrix of rows * row_bytes bytes.
+    std::vector<kernels::weight_matrix> slices(const std::string& name, std::uint64_t cols, std::uint64_t rows, std::uint64_t n) const {
+        const auto& t = get(name);
+        check_computable(t);
+        const bool shape_ok = t.dims.size() == 3 && t.dims[0] == cols && t.dims[1] == rows && t.dims[2] == n;
+        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) + ", expected [" +
+                                                             std::to_string(cols) + ", " + std::to_string(rows) + ", " + std::to_string(n) + "]");
+        std::vector<kernels::weight_matrix> out;
+        for (std::uint64_t e = 0; e < n; ++e) {
+            const auto first = kernels::make_weight_matrix(t.type, t.data, cols, rows);
+            const auto* base = static_cast<const std::byte*>(t.data) + e * rows * first.row_bytes;
+            out.push_back(kernels::make_weight_matrix(t.type, base, cols, rows));
+        }
+        return out;
+    }
+
+    void check_computable(const model::gguf_tensor& t) const {
         const std::string name(t.name);
         if (!kernels::is_computable(t.type)) {
             throw error(errc::unsupported, f_.source() + ": tensor '" + name + "' has type " +
@@ -38,10 +63,6 @@ public:
                                                ", which sluice cannot compute with (supported: F32 F16 BF16 Q8_0 "
                                                "Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K)");
         }
-        const bool shape_ok = t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows;
-        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) +
-                                                             ", expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
-        return kernels::make_weight_matrix(t.type, t.data, cols, rows);
     }
 
     // A vector of n values converted to float.
@@ -107,6 +128,23 @@ std::vector<float> llama3_factors(const model::gguf_file& f, const model::hyper_
     return out;
 }
 
+// qwen3moe's routing (llama.cpp's qwen3moe graph): softmax gating, the used experts'
+// weights always renormalised (its graph passes norm_w = true whatever the metadata), no
+// extra scale (llama.cpp does not read expert_weights_scale for this architecture).
+moe_params read_moe_params(const model::gguf_file& f, const model::hyper_params& hp) {
+    const auto& a = hp.architecture;
+    moe_params p;
+    p.n_expert = model::get_u32(f, model::arch_key(a, "expert_count"));
+    p.n_used = model::get_u32(f, model::arch_key(a, "expert_used_count"));
+    if (p.n_expert == 0 || p.n_used == 0 || p.n_used > p.n_expert) {
+        throw error(errc::invalid_format, f.source() + ": " + std::to_string(p.n_used) + " of " + std::to_string(p.n_expert) +
+                                              " experts used per token");
+    }
+    p.n_ff_exp = model::find_u32(f, model::arch_key(a, "expert_feed_forward_length")).value_or(hp.n_ff / p.n_used);
+    p.norm_weights = true;
+    return p;
+}
+
 }  // namespace
 
 std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
@@ -122,9 +160,13 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
     } else if (hp.architecture == "qwen3") {
         m->arch_ = architecture::qwen3;
         m->rope_ = rope_style::neox;
+    } else if (hp.architecture == "qwen3moe") {
+        m->arch_ = architecture::qwen3moe;
+        m->rope_ = rope_style::neox;
+        m->moe_ = read_moe_params(f, hp);
     } else {
         throw error(errc::unsupported, f.source() + ": architecture '" + hp.architecture +
-                                           "' is not supported (supported: llama, qwen2, qwen3)");
+                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe)");
     }
     if (hp.n_rot == 0 || hp.n_rot > hp.head_dim_k || hp.n_rot % 2 != 0) {
         throw error(errc::invalid_format, f.source() + ": rope dimension " + std::to_string(hp.n_rot) + " does not fit head size " +
@@ -156,9 +198,18 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         l.wk = t.matrix(p + "attn_k.weight", hp.n_embd, k_dim);
         l.wv = t.matrix(p + "attn_v.weight", hp.n_embd, v_dim);
         l.wo = t.matrix(p + "attn_output.weight", std::uint64_t{hp.n_head} * hp.head_dim_v, hp.n_embd);
-        l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
-        l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
-        l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+        if (m->moe_.n_expert > 0) {
+            const auto& moe = m->moe_;
+            l.router = t.matrix(p + "ffn_gate_inp.weight", hp.n_embd, moe.n_expert);
+            const auto gate = t.slices(p + "ffn_gate_exps.weight", hp.n_embd, moe.n_ff_exp, moe.n_expert);
+            const auto up = t.slices(p + "ffn_up_exps.weight", hp.n_embd, moe.n_ff_exp, moe.n_expert);
+            const auto down = t.slices(p + "ffn_down_exps.weight", moe.n_ff_exp, hp.n_embd, moe.n_expert);
+            for (std::uint32_t e = 0; e < moe.n_expert; ++e) l.experts.push_back({gate[e], up[e], down[e]});
+        } else {
+            l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
+            l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
+            l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+        }
         if (m->arch_ == architecture::qwen2) {
             l.bq = t.vec(p + "attn_q.bias", q_dim);
             l.bk = t.vec(p + "attn_k.bias", k_dim);
@@ -168,7 +219,7 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
             l.bk = t.vec(p + "attn_k.bias", k_dim);
             l.bv = t.vec(p + "attn_v.bias", v_dim);
         }
-        if (m->arch_ == architecture::qwen3) {
+        if (m->arch_ == architecture::qwen3 || m->arch_ == architecture::qwen3moe) {
             l.q_norm = t.vec(p + "attn_q_norm.weight", hp.head_dim_k);
             l.k_norm = t.vec(p + "attn_k_norm.weight", hp.head_dim_k);
         }
@@ -204,7 +255,12 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         if (release) release_pages(w.data, w.n_out * w.row_bytes);
     };
     for (auto& l : m->layers_) {
-        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*w, true);
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+            if (w->data != nullptr) pack(*w, true);
+        }
+        for (auto& e : l.experts) {
+            for (auto* w : {&e.gate, &e.up, &e.down}) pack(*w, true);
+        }
     }
     pack(m->output_, !m->tied_);
     return m;

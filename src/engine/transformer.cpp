@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "activations.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/f16_ops.hpp"
 #include "sluice/util/error.hpp"
@@ -18,14 +19,12 @@ void rms_norm(const float* x, const float* w, float* y, std::size_t n, float eps
     for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
-float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
 constexpr std::size_t k_silu_chunk = 1024;  // elements per pool task
 
 }  // namespace
 
 transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch, matmul_policy policy)
-    : m_(m), pool_(pool), max_batch_(max_batch), policy_(policy) {
+    : m_(m), pool_(pool), max_batch_(max_batch), policy_(policy), moe_(m, max_batch) {
     const auto& hp = m.hparams();
     theta_base_.resize(hp.n_rot / 2);
     for (std::size_t i = 0; i < theta_base_.size(); ++i) {
@@ -41,8 +40,9 @@ transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_
     k_.resize(max_batch * kv_dim);
     v_.resize(max_batch * kv_dim);
     attn_.resize(max_batch * attn_dim);
-    gate_.resize(max_batch * hp.n_ff);
-    up_.resize(max_batch * hp.n_ff);
+    const std::size_t n_ff_dense = m.moe().n_expert > 0 ? 0 : hp.n_ff;  // a MoE model's experts have their own scratch
+    gate_.resize(max_batch * n_ff_dense);
+    up_.resize(max_batch * n_ff_dense);
     tmp_.resize(max_batch * hp.n_embd);
     rows_.reserve(max_batch);
 }
@@ -190,6 +190,24 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
     });
 }
 
+// tmp_ [n x n_embd] = FFN(xn_): down(silu(gate xn) * up xn), or the mixture of such experts.
+void transformer::feed_forward(const layer_weights& w, std::size_t n) {
+    if (!w.experts.empty()) {
+        moe_.forward(w, xn_.data(), n, tmp_.data(),
+                     [this](const kernels::weight_matrix& wm, const float* x, std::size_t rows, float* y) { matmul(wm, x, rows, y); }, pool_);
+        return;
+    }
+    const std::size_t n_ff = m_.hparams().n_ff;
+    matmul(w.w_gate, xn_.data(), n, gate_.data());  // [n x n_ff]
+    matmul(w.w_up, xn_.data(), n, up_.data());      // [n x n_ff]
+    // n x n_ff exponentials: split across the pool (elementwise, so the split changes nothing).
+    pool_.run((n * n_ff + k_silu_chunk - 1) / k_silu_chunk, [&](std::size_t c) {
+        const std::size_t end = std::min(n * n_ff, (c + 1) * k_silu_chunk);
+        for (std::size_t i = c * k_silu_chunk; i < end; ++i) gate_[i] = silu(gate_[i]) * up_[i];
+    });
+    matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
+}
+
 void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits) {
     check(seqs, cache);
     const auto& hp = m_.hparams();
@@ -197,7 +215,6 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
     const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
     const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k;
     const std::size_t v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
-    const std::size_t n_ff = hp.n_ff;
     rows_.clear();
     for (const auto& s : seqs) {
         for (std::size_t i = 0; i < s.tokens.size(); ++i) rows_.push_back({&s, s.pos0 + i});
@@ -241,16 +258,9 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
         matmul(w.wo, attn_.data(), n, tmp_.data());  // [n x n_embd]
         for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
 
-        // --- feed-forward block: down(silu(gate(x)) * up(x)) ---
+        // --- feed-forward block ---
         for (std::size_t t = 0; t < n; ++t) rms_norm(&x_[t * n_embd], w.ffn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
-        matmul(w.w_gate, xn_.data(), n, gate_.data());  // [n x n_ff]
-        matmul(w.w_up, xn_.data(), n, up_.data());      // [n x n_ff]
-        // n x n_ff exponentials: split across the pool (elementwise, so the split changes nothing).
-        pool_.run((n * n_ff + k_silu_chunk - 1) / k_silu_chunk, [&](std::size_t c) {
-            const std::size_t end = std::min(n * n_ff, (c + 1) * k_silu_chunk);
-            for (std::size_t i = c * k_silu_chunk; i < end; ++i) gate_[i] = silu(gate_[i]) * up_[i];
-        });
-        matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
+        feed_forward(w, n);
         for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
     }
 

@@ -5,6 +5,7 @@
 // Keys and values are kept in float (compare with a kv_precision::f32 cache).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -69,11 +70,13 @@ public:
             }
             add(x, matvec(w.wo, att));
 
-            // feed-forward: x += down(silu(gate(xn)) * up(xn))
+            // feed-forward: x += down(silu(gate(xn)) * up(xn)), or a weighted sum of such experts
             xn = rms_norm(x, w.ffn_norm, hp.rms_eps);
-            std::vector<float> gate = matvec(w.w_gate, xn), up = matvec(w.w_up, xn);
-            for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-            add(x, matvec(w.w_down, gate));
+            if (w.experts.empty()) {
+                add(x, swiglu(w.w_gate, w.w_up, w.w_down, xn));
+            } else {
+                add(x, mixture(w, xn));
+            }
         }
         return matvec(m_.output(), rms_norm(x, m_.output_norm(), hp.rms_eps));
     }
@@ -83,6 +86,39 @@ private:
         std::vector<float> y(w.n_out);
         kernels::matvec_reference(w, x.data(), y.data());
         return y;
+    }
+
+    static std::vector<float> swiglu(const kernels::weight_matrix& wg, const kernels::weight_matrix& wu, const kernels::weight_matrix& wd,
+                                     const std::vector<float>& xn) {
+        std::vector<float> gate = matvec(wg, xn), up = matvec(wu, xn);
+        for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+        return matvec(wd, gate);
+    }
+
+    // Mixture of experts: p = softmax(router xn); the n_used most probable experts, their
+    // probabilities renormalised to sum 1 (and scaled) as the model says; sum of w_e * expert_e(xn).
+    std::vector<float> mixture(const engine::layer_weights& w, const std::vector<float>& xn) const {
+        const auto& moe = m_.moe();
+        const std::vector<float> logits = matvec(w.router, xn);
+        std::vector<double> p(logits.size());
+        const double max = *std::max_element(logits.begin(), logits.end());
+        double z = 0;
+        for (std::size_t e = 0; e < p.size(); ++e) z += (p[e] = std::exp(logits[e] - max));
+        std::vector<std::size_t> order(p.size());
+        for (std::size_t e = 0; e < order.size(); ++e) order[e] = e;
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+        double chosen = 0;
+        for (std::size_t s = 0; s < moe.n_used; ++s) chosen += p[order[s]] / z;
+        std::vector<float> out(xn.size(), 0.0f);
+        for (std::size_t s = 0; s < moe.n_used; ++s) {
+            double weight = p[order[s]] / z;
+            if (moe.norm_weights) weight /= chosen;
+            if (moe.weights_scale != 0.0f) weight *= moe.weights_scale;
+            const auto& ex = w.experts[order[s]];
+            const std::vector<float> y = swiglu(ex.gate, ex.up, ex.down, xn);
+            for (std::size_t i = 0; i < out.size(); ++i) out[i] += static_cast<float>(weight) * y[i];
+        }
+        return out;
     }
 
     static void add(std::vector<float>& a, const std::vector<float>& b) {

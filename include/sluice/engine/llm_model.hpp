@@ -5,7 +5,8 @@
 //
 // Supported architectures: `llama` (Llama 2/3.x, Mistral, SmolLM2, TinyLlama: RMSNorm,
 // SwiGLU, NORM rope, GQA, optional tied output), `qwen2` (+ q/k/v biases, NEOX rope),
-// `qwen3` (+ per-head q/k RMSNorm, NEOX rope).
+// `qwen3` (+ per-head q/k RMSNorm, NEOX rope), `qwen3moe` (qwen3 attention, a mixture of
+// SwiGLU experts as the FFN: see engine/moe_ffn.hpp).
 #pragma once
 
 #include <memory>
@@ -19,7 +20,7 @@
 
 namespace sluice::engine {
 
-enum class architecture { llama, qwen2, qwen3 };
+enum class architecture { llama, qwen2, qwen3, qwen3moe };
 enum class rope_style { norm, neox };  // rotate pairs (2i, 2i+1) or (i, i + n_rot/2)
 
 struct layer_weights {
@@ -27,7 +28,27 @@ struct layer_weights {
     kernels::weight_matrix wq, wk, wv, wo;            // [n_head*hd x n_embd], [n_kv*hd x n_embd] x2, [n_embd x n_head*hd]
     std::vector<float> bq, bk, bv;                    // qwen2 biases (empty otherwise)
     std::vector<float> q_norm, k_norm;                // qwen3 per-head norms [head_dim] (empty otherwise)
-    kernels::weight_matrix w_gate, w_up, w_down;      // [n_ff x n_embd] x2, [n_embd x n_ff]
+    kernels::weight_matrix w_gate, w_up, w_down;      // [n_ff x n_embd] x2, [n_embd x n_ff] (dense FFN)
+    // Mixture of experts (qwen3moe; empty otherwise): router [n_expert x n_embd] and each
+    // expert's SwiGLU FFN, a slice of the 3-D ffn_{gate,up,down}_exps tensors:
+    // gate/up [n_ff_exp x n_embd], down [n_embd x n_ff_exp].
+    kernels::weight_matrix router;
+    struct expert {
+        kernels::weight_matrix gate, up, down;
+    };
+    std::vector<expert> experts;
+};
+
+// Expert routing of a mixture-of-experts FFN, as llama.cpp's build_moe_ffn does it for the
+// architecture: softmax over the router's logits, the n_used most probable experts,
+// their probabilities divided by their sum when norm_weights, then times weights_scale
+// when that is neither 0 nor 1.
+struct moe_params {
+    std::uint32_t n_expert = 0;  // 0: dense model
+    std::uint32_t n_used = 0;
+    std::uint32_t n_ff_exp = 0;  // rows of one expert's gate/up
+    bool norm_weights = false;
+    float weights_scale = 0.0f;
 };
 
 class llm_model {
@@ -48,6 +69,7 @@ public:
     const std::vector<float>& rope_freq_factors() const noexcept { return rope_factors_; }
     float rope_position_scale() const noexcept { return rope_pos_scale_; }  // linear scaling
     bool output_tied() const noexcept { return tied_; }
+    const moe_params& moe() const noexcept { return moe_; }
 
 private:
     model::hyper_params hp_;
@@ -60,6 +82,7 @@ private:
     std::vector<float> rope_factors_;
     float rope_pos_scale_ = 1.0f;
     bool tied_ = false;
+    moe_params moe_;
     // The Q4_0 / Q8_0 matrices (and the output, tied or not) in the GEMM's packed layout
     // (kernels::pack_weights); the weight_matrix views point here through `packed`.
     std::vector<std::unique_ptr<std::byte[]>> packed_;

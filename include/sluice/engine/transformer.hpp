@@ -21,6 +21,7 @@
 
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/llm_model.hpp"
+#include "sluice/engine/moe_ffn.hpp"
 #include "sluice/engine/vocab.hpp"
 #include "sluice/util/thread_pool.hpp"
 
@@ -64,6 +65,7 @@ private:
     void prepare_rope();
     void apply_rope(float* x, std::size_t n_heads, std::size_t t) const;  // t: batch row
     void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
+    void feed_forward(const layer_weights& w, std::size_t n);  // xn_ -> tmp_ [n x n_embd]
 
     const llm_model& m_;
     thread_pool& pool_;
@@ -74,6 +76,7 @@ private:
     std::vector<std::pair<float, float>> rope_;  // [n x n_rot/2] (cos, sin) per batch row
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
+    moe_ffn moe_;
 };
 
 }  // namespace sluice::engine
