@@ -145,6 +145,32 @@ moe_params read_moe_params(const model::gguf_file& f, const model::hyper_params&
     return p;
 }
 
+// Which layers use sliding-window attention, and the window (0: none). gemma3 as
+// llama.cpp reads it: with <arch>.attention.sliding_window > 0, the pattern is
+// <arch>.attention.sliding_window_pattern -- a per-layer bool array, or n meaning every
+// n-th layer is global (default 6: layers 5, 11, ...), 0 meaning all sliding.
+std::vector<bool> sliding_layers(const model::gguf_file& f, const model::hyper_params& hp, architecture arch, std::uint32_t& window) {
+    std::vector<bool> out(hp.n_layer, false);
+    window = 0;
+    if (arch != architecture::gemma3) return out;
+    const auto& a = hp.architecture;
+    window = model::find_u32(f, model::arch_key(a, "attention.sliding_window")).value_or(0);
+    if (window == 0) return out;
+    const std::string key = model::arch_key(a, "attention.sliding_window_pattern");
+    const auto* v = f.find(key);
+    if (v != nullptr && v->type() == model::gguf_type::array) {
+        const auto& arr = v->as_array(key);
+        if (arr.count != hp.n_layer || arr.element_type != model::gguf_type::boolean) {
+            throw error(errc::invalid_format, f.source() + ": " + key + " must hold one bool per layer");
+        }
+        for (std::uint32_t i = 0; i < hp.n_layer; ++i) out[i] = arr.raw[i] != std::byte{0};
+        return out;
+    }
+    const std::uint32_t n = v != nullptr ? model::get_u32(f, key) : 6;
+    for (std::uint32_t i = 0; i < hp.n_layer; ++i) out[i] = n == 0 || i % n < n - 1;
+    return out;
+}
+
 }  // namespace
 
 std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
@@ -164,10 +190,21 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         m->arch_ = architecture::qwen3moe;
         m->rope_ = rope_style::neox;
         m->moe_ = read_moe_params(f, hp);
+    } else if (hp.architecture == "gemma3") {
+        m->arch_ = architecture::gemma3;
+        m->rope_ = rope_style::neox;
+        m->act_ = ffn_activation::gelu;
+        m->embd_scale_ = std::sqrt(static_cast<float>(hp.n_embd));
+        m->softcap_ = model::find_f32(f, model::arch_key(hp.architecture, "final_logit_softcapping")).value_or(0.0f);
     } else {
         throw error(errc::unsupported, f.source() + ": architecture '" + hp.architecture +
-                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe)");
+                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe, gemma3)");
     }
+    m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
+    if (m->arch_ == architecture::gemma3 && hp.n_layer == 62) {  // Gemma 3 27B scales by the model width (as llama.cpp)
+        m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.n_embd / hp.n_head));
+    }
+    const auto sliding = sliding_layers(f, hp, m->arch_, m->sliding_window_);
     if (hp.n_rot == 0 || hp.n_rot > hp.head_dim_k || hp.n_rot % 2 != 0) {
         throw error(errc::invalid_format, f.source() + ": rope dimension " + std::to_string(hp.n_rot) + " does not fit head size " +
                                               std::to_string(hp.head_dim_k));
@@ -219,27 +256,38 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
             l.bk = t.vec(p + "attn_k.bias", k_dim);
             l.bv = t.vec(p + "attn_v.bias", v_dim);
         }
-        if (m->arch_ == architecture::qwen3 || m->arch_ == architecture::qwen3moe) {
+        if (m->arch_ == architecture::qwen3 || m->arch_ == architecture::qwen3moe || m->arch_ == architecture::gemma3) {
             l.q_norm = t.vec(p + "attn_q_norm.weight", hp.head_dim_k);
             l.k_norm = t.vec(p + "attn_k_norm.weight", hp.head_dim_k);
         }
+        if (m->arch_ == architecture::gemma3) {
+            // Gemma's (1 + w) norm convention: its converter already stored w + 1, so the
+            // weights are used as they are, like every other RMSNorm weight.
+            l.post_attn_norm = t.vec(p + "post_attention_norm.weight", hp.n_embd);
+            l.post_ffn_norm = t.vec(p + "post_ffw_norm.weight", hp.n_embd);
+        }
+        l.sliding = sliding[i];
         m->layers_.push_back(std::move(l));
     }
 
     // RoPE frequency factors: a rope_freqs tensor (Llama 3.1 conversions), llama3 scaling
     // from metadata, linear position scaling, or none.
-    m->rope_factors_.assign(hp.n_rot / 2, 1.0f);
+    auto& rope = m->rope_global_;
+    rope.freq_base = hp.rope_freq_base;
+    rope.freq_factors.assign(hp.n_rot / 2, 1.0f);
     const std::string& scaling = hp.rope_scaling_type;
     if (t.find("rope_freqs.weight") != nullptr) {
-        m->rope_factors_ = t.vec("rope_freqs.weight", hp.n_rot / 2);
+        rope.freq_factors = t.vec("rope_freqs.weight", hp.n_rot / 2);
     } else if (scaling == "llama3") {
-        m->rope_factors_ = llama3_factors(f, hp);
+        rope.freq_factors = llama3_factors(f, hp);
     } else if (scaling == "linear") {
-        m->rope_pos_scale_ = hp.rope_scaling_factor > 0 ? 1.0f / hp.rope_scaling_factor : 1.0f;
+        rope.position_scale = hp.rope_scaling_factor > 0 ? 1.0f / hp.rope_scaling_factor : 1.0f;
     } else if (!scaling.empty() && scaling != "none") {
         throw error(errc::unsupported, f.source() + ": rope scaling type '" + scaling +
                                            "' is not supported (supported: none, linear, llama3)");
     }
+    m->rope_local_.freq_base = model::find_f32(f, model::arch_key(hp.architecture, "rope.freq_base_swa")).value_or(10000.0f);
+    m->rope_local_.freq_factors.assign(hp.n_rot / 2, 1.0f);
 
     // Matrices of the integer GEMM's types get a copy in its interleaved layout, owned here
     // (the mapping stays unmodified; token_embd keeps serving row lookups from it). The
