@@ -70,6 +70,7 @@ void moe_ffn::forward(const layer_weights& w, const float* xn, std::size_t n, fl
         if (m == 0) continue;  // no row chose this expert: its weights are not read
         for (std::size_t j = 0; j < m; ++j) std::copy_n(xn + rows[j] / k * n_embd, n_embd, &in_[j * n_embd]);
         const auto& ex = w.experts[e];
+        for (const auto* wm : {&ex.gate, &ex.up, &ex.down}) bytes_read_ += wm->n_out * wm->row_bytes;
         matmul(ex.gate, in_.data(), m, gate_.data());  // [m x n_ff]
         matmul(ex.up, in_.data(), m, up_.data());      // [m x n_ff]
         pool.run((m * n_ff + k_act_chunk - 1) / k_act_chunk, [&](std::size_t c) {

@@ -42,6 +42,10 @@ public:
     // y [n x n_embd] = the block of layer w applied to each row of xn [n x n_embd]; n <= max_batch.
     void forward(const layer_weights& w, const float* xn, std::size_t n, float* y, const matmul_fn& matmul, thread_pool& pool);
 
+    // Bytes of expert weights (gate, up, down) read by forward() since construction, each
+    // chosen expert counted once per call: what decode actually streams from memory.
+    std::uint64_t expert_bytes_read() const noexcept { return bytes_read_; }
+
 private:
     const llm_model& m_;
     std::vector<float> logits_;                     // [n x n_expert]
@@ -49,6 +53,7 @@ private:
     std::vector<std::vector<std::uint32_t>> rows_;  // per expert: (row * n_used + slot) routed to it
     std::vector<float> in_, gate_, up_, down_;      // one expert's gathered rows
     std::vector<float> out_;                        // [n x n_used x n_embd] each slot's expert output
+    std::uint64_t bytes_read_ = 0;
 };
 
 }  // namespace sluice::engine

@@ -52,6 +52,8 @@ public:
     void forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits);
 
     const llm_model& model() const noexcept { return m_; }
+    // Mixture-of-experts models: expert weight bytes read so far (moe_ffn::expert_bytes_read).
+    std::uint64_t expert_bytes_read() const noexcept { return moe_.expert_bytes_read(); }
     std::size_t max_batch() const noexcept { return max_batch_; }
 
 private:
