@@ -46,11 +46,10 @@ public:
         const bool shape_ok = t.dims.size() == 3 && t.dims[0] == cols && t.dims[1] == rows && t.dims[2] == n;
         if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) + ", expected [" +
                                                              std::to_string(cols) + ", " + std::to_string(rows) + ", " + std::to_string(n) + "]");
-        std::vector<kernels::weight_matrix> out;
-        for (std::uint64_t e = 0; e < n; ++e) {
-            const auto first = kernels::make_weight_matrix(t.type, t.data, cols, rows);
-            const auto* base = static_cast<const std::byte*>(t.data) + e * rows * first.row_bytes;
-            out.push_back(kernels::make_weight_matrix(t.type, base, cols, rows));
+        const auto first = kernels::make_weight_matrix(t.type, t.data, cols, rows);
+        std::vector<kernels::weight_matrix> out{first};
+        for (std::uint64_t e = 1; e < n; ++e) {
+            out.push_back(kernels::make_weight_matrix(t.type, static_cast<const std::byte*>(t.data) + e * rows * first.row_bytes, cols, rows));
         }
         return out;
     }
