@@ -6,11 +6,16 @@
 // Q5_0 / Q8_0 as llama.cpp does; random well-formed blocks).
 //
 //   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1] [--invariant 1]
-//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m]
+//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m,moe]
 // (--exact 1: float activations, the alternative to 8-bit activation quantisation;
 //  --invariant 1: the server's batch-invariant matmul policy, integer dots for every row;
 //  --shape 1b: Llama-3.2-1B's shape, n_embd 2048, 16 layers, 32 heads / 8 KV, ff 8192,
 //  vocab 128256, tied; its weights are cycled from a pool of random rows to build fast)
+//
+// `moe`: a Qwen3-30B-A3B-shaped layer stack scaled down (qwen3moe, Q8_0: 128 experts, 8 used,
+// expert ff = 0.375 n_embd, 16 heads / 2 KV heads, q width 2 n_embd; n_embd 256, 8 layers,
+// vocab 32000), with the expert weight bytes a decoded token actually reads against the
+// dense equivalent that reads every expert.
 //
 // Reports, like llama-bench: ppN (one batch of N prompt tokens from an empty context)
 // and tgN (N single-token decodes from an empty context), plus tgN after the prompt, and
@@ -253,12 +258,57 @@ result run_model(const std::string& kind, std::size_t n_prompt, std::size_t n_ge
     return best;
 }
 
+// The mixture-of-experts case: speeds, and expert bytes read per decoded token (measured by
+// the transformer) against the dense equivalent's (every expert of every layer).
+void run_moe(std::size_t n_prompt, std::size_t n_gen, int reps, thread_pool& pool) {
+    test::moe_shape ms;
+    ms.base = {256, 8, 16, 2, 768, 32000};
+    ms.head_dim = 32;
+    ms.n_expert = 128;
+    ms.n_used = 8;
+    ms.n_ff_exp = 96;
+    const auto bytes = test::synthetic_qwen3moe(ms, kernels::ggml_type::q8_0);
+    const auto file = model::gguf_file::parse(bytes, "synthetic-moe");
+    const auto m = engine::llm_model::load(file);
+    engine::transformer tf(*m, pool, 512, g_policy);
+    engine::kv_cache cache(*m, n_prompt + n_gen + 8);
+    std::vector<engine::token_id> prompt(n_prompt);
+    for (std::size_t i = 0; i < n_prompt; ++i) prompt[i] = static_cast<engine::token_id>((i * 7919) % ms.base.n_vocab);
+    std::vector<float> logits;
+    std::uint64_t all_experts = 0;  // the dense equivalent: every expert of every layer
+    for (const auto& l : m->layers()) {
+        for (const auto& e : l.experts) all_experts += e.gate.n_out * e.gate.row_bytes + e.up.n_out * e.up.row_bytes + e.down.n_out * e.down.row_bytes;
+    }
+    result best;
+    double read_per_token = 0;
+    for (int rep = 0; rep < reps; ++rep) {
+        cache.clear();
+        auto t0 = clock_type::now();
+        tf.forward(prompt, cache, logits);
+        best.pp = std::max(best.pp, static_cast<double>(n_prompt) / seconds_since(t0));
+        const std::uint64_t before = tf.expert_bytes_read();
+        t0 = clock_type::now();
+        for (std::size_t i = 0; i < n_gen; ++i) {
+            const engine::token_id one[1] = {static_cast<engine::token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin())};
+            tf.forward(one, cache, logits);
+        }
+        best.tg_after = std::max(best.tg_after, static_cast<double>(n_gen) / seconds_since(t0));
+        read_per_token = static_cast<double>(tf.expert_bytes_read() - before) / static_cast<double>(n_gen);
+        best.tg_batch = std::max(best.tg_batch, batched_decode(*m, n_gen, pool));
+    }
+    std::printf("moe   %.1f MB (experts %.1f MB) | pp%zu %6.1f tok/s | tg%zu after pp%zu %6.1f tok/s | %zu x tg%zu batched %6.1f tok/s\n"
+                "      decode reads %.2f MB of experts per token (%u of %u per layer) vs %.1f MB for the dense equivalent: %.1f%%\n",
+                bytes.size() / 1e6, static_cast<double>(all_experts) / 1e6, n_prompt, best.pp, n_gen, n_prompt, best.tg_after, k_batch,
+                n_gen, best.tg_batch, read_per_token / 1e6, ms.n_used, ms.n_expert, static_cast<double>(all_experts) / 1e6,
+                100.0 * read_per_token / static_cast<double>(all_experts));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::size_t threads = 2, n_prompt = 512, n_gen = 128;
     int reps = 3;
-    std::vector<std::string> kinds = {"q4_0", "q8_0", "q4_k_m"};
+    std::vector<std::string> kinds = {"q4_0", "q8_0", "q4_k_m", "moe"};
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--shape") {
@@ -290,6 +340,10 @@ int main(int argc, char** argv) {
     std::printf("baseline: memory read %.1f GB/s, sgemm [%zu x 576] x [576 x 1536] %.1f GFLOP/s\n", bw, n_prompt, gf);
     const double params = shape_params(bench_shape());  // parameters of this shape (tied embeddings)
     for (const auto& kind : kinds) {
+        if (kind == "moe") {
+            run_moe(n_prompt, n_gen, reps, pool);
+            continue;
+        }
         std::size_t model_bytes = 0;
         const auto r = run_model(kind, n_prompt, n_gen, reps, pool, model_bytes);
         const double roofline_tg = bw * 1e9 / static_cast<double>(model_bytes);

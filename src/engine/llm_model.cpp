@@ -31,6 +31,30 @@ public:
     }
 
     kernels::weight_matrix matrix_of(const model::gguf_tensor& t, std::uint64_t cols, std::uint64_t rows) const {
+        check_computable(t);
+        const bool shape_ok = t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows;
+        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + std::string(t.name) + "' has shape " + shape(t) +
+                                                             ", expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
+        return kernels::make_weight_matrix(t.type, t.data, cols, rows);
+    }
+
+    // The n matrices [rows x cols] of a 3-D tensor (GGUF dims {cols, rows, n}), one per
+    // expert: each slice is an ordinary 2-D matrix of rows * row_bytes bytes.
+    std::vector<kernels::weight_matrix> slices(const std::string& name, std::uint64_t cols, std::uint64_t rows, std::uint64_t n) const {
+        const auto& t = get(name);
+        check_computable(t);
+        const bool shape_ok = t.dims.size() == 3 && t.dims[0] == cols && t.dims[1] == rows && t.dims[2] == n;
+        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) + ", expected [" +
+                                                             std::to_string(cols) + ", " + std::to_string(rows) + ", " + std::to_string(n) + "]");
+        const auto first = kernels::make_weight_matrix(t.type, t.data, cols, rows);
+        std::vector<kernels::weight_matrix> out{first};
+        for (std::uint64_t e = 1; e < n; ++e) {
+            out.push_back(kernels::make_weight_matrix(t.type, static_cast<const std::byte*>(t.data) + e * rows * first.row_bytes, cols, rows));
+        }
+        return out;
+    }
+
+    void check_computable(const model::gguf_tensor& t) const {
         const std::string name(t.name);
         if (!kernels::is_computable(t.type)) {
             throw error(errc::unsupported, f_.source() + ": tensor '" + name + "' has type " +
@@ -38,10 +62,6 @@ public:
                                                ", which sluice cannot compute with (supported: F32 F16 BF16 Q8_0 "
                                                "Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K)");
         }
-        const bool shape_ok = t.dims.size() == 2 && t.dims[0] == cols && t.dims[1] == rows;
-        if (!shape_ok) throw error(errc::invalid_format, f_.source() + ": tensor '" + name + "' has shape " + shape(t) +
-                                                             ", expected [" + std::to_string(cols) + ", " + std::to_string(rows) + "]");
-        return kernels::make_weight_matrix(t.type, t.data, cols, rows);
     }
 
     // A vector of n values converted to float.
@@ -107,6 +127,49 @@ std::vector<float> llama3_factors(const model::gguf_file& f, const model::hyper_
     return out;
 }
 
+// qwen3moe's routing (llama.cpp's qwen3moe graph): softmax gating, the used experts'
+// weights always renormalised (its graph passes norm_w = true whatever the metadata), no
+// extra scale (llama.cpp does not read expert_weights_scale for this architecture).
+moe_params read_moe_params(const model::gguf_file& f, const model::hyper_params& hp) {
+    const auto& a = hp.architecture;
+    moe_params p;
+    p.n_expert = model::get_u32(f, model::arch_key(a, "expert_count"));
+    p.n_used = model::get_u32(f, model::arch_key(a, "expert_used_count"));
+    if (p.n_expert == 0 || p.n_used == 0 || p.n_used > p.n_expert) {
+        throw error(errc::invalid_format, f.source() + ": " + std::to_string(p.n_used) + " of " + std::to_string(p.n_expert) +
+                                              " experts used per token");
+    }
+    p.n_ff_exp = model::find_u32(f, model::arch_key(a, "expert_feed_forward_length")).value_or(hp.n_ff / p.n_used);
+    p.norm_weights = true;
+    return p;
+}
+
+// Which layers use sliding-window attention, and the window (0: none). gemma3 as
+// llama.cpp reads it: with <arch>.attention.sliding_window > 0, the pattern is
+// <arch>.attention.sliding_window_pattern -- a per-layer bool array, or n meaning every
+// n-th layer is global (default 6: layers 5, 11, ...), 0 meaning all sliding.
+std::vector<bool> sliding_layers(const model::gguf_file& f, const model::hyper_params& hp, architecture arch, std::uint32_t& window) {
+    std::vector<bool> out(hp.n_layer, false);
+    window = 0;
+    if (arch != architecture::gemma3) return out;
+    const auto& a = hp.architecture;
+    window = model::find_u32(f, model::arch_key(a, "attention.sliding_window")).value_or(0);
+    if (window == 0) return out;
+    const std::string key = model::arch_key(a, "attention.sliding_window_pattern");
+    const auto* v = f.find(key);
+    if (v != nullptr && v->type() == model::gguf_type::array) {
+        const auto& arr = v->as_array(key);
+        if (arr.count != hp.n_layer || arr.element_type != model::gguf_type::boolean) {
+            throw error(errc::invalid_format, f.source() + ": " + key + " must hold one bool per layer");
+        }
+        for (std::uint32_t i = 0; i < hp.n_layer; ++i) out[i] = arr.raw[i] != std::byte{0};
+        return out;
+    }
+    const std::uint32_t n = v != nullptr ? model::get_u32(f, key) : 6;
+    for (std::uint32_t i = 0; i < hp.n_layer; ++i) out[i] = n == 0 || i % n < n - 1;
+    return out;
+}
+
 }  // namespace
 
 std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
@@ -122,10 +185,25 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
     } else if (hp.architecture == "qwen3") {
         m->arch_ = architecture::qwen3;
         m->rope_ = rope_style::neox;
+    } else if (hp.architecture == "qwen3moe") {
+        m->arch_ = architecture::qwen3moe;
+        m->rope_ = rope_style::neox;
+        m->moe_ = read_moe_params(f, hp);
+    } else if (hp.architecture == "gemma3") {
+        m->arch_ = architecture::gemma3;
+        m->rope_ = rope_style::neox;
+        m->act_ = ffn_activation::gelu;
+        m->embd_scale_ = std::sqrt(static_cast<float>(hp.n_embd));
+        m->softcap_ = model::find_f32(f, model::arch_key(hp.architecture, "final_logit_softcapping")).value_or(0.0f);
     } else {
         throw error(errc::unsupported, f.source() + ": architecture '" + hp.architecture +
-                                           "' is not supported (supported: llama, qwen2, qwen3)");
+                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe, gemma3)");
     }
+    m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
+    if (m->arch_ == architecture::gemma3 && hp.n_layer == 62) {  // Gemma 3 27B scales by the model width (as llama.cpp)
+        m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.n_embd / hp.n_head));
+    }
+    const auto sliding = sliding_layers(f, hp, m->arch_, m->sliding_window_);
     if (hp.n_rot == 0 || hp.n_rot > hp.head_dim_k || hp.n_rot % 2 != 0) {
         throw error(errc::invalid_format, f.source() + ": rope dimension " + std::to_string(hp.n_rot) + " does not fit head size " +
                                               std::to_string(hp.head_dim_k));
@@ -156,9 +234,18 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         l.wk = t.matrix(p + "attn_k.weight", hp.n_embd, k_dim);
         l.wv = t.matrix(p + "attn_v.weight", hp.n_embd, v_dim);
         l.wo = t.matrix(p + "attn_output.weight", std::uint64_t{hp.n_head} * hp.head_dim_v, hp.n_embd);
-        l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
-        l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
-        l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+        if (m->moe_.n_expert > 0) {
+            const auto& moe = m->moe_;
+            l.router = t.matrix(p + "ffn_gate_inp.weight", hp.n_embd, moe.n_expert);
+            const auto gate = t.slices(p + "ffn_gate_exps.weight", hp.n_embd, moe.n_ff_exp, moe.n_expert);
+            const auto up = t.slices(p + "ffn_up_exps.weight", hp.n_embd, moe.n_ff_exp, moe.n_expert);
+            const auto down = t.slices(p + "ffn_down_exps.weight", moe.n_ff_exp, hp.n_embd, moe.n_expert);
+            for (std::uint32_t e = 0; e < moe.n_expert; ++e) l.experts.push_back({gate[e], up[e], down[e]});
+        } else {
+            l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
+            l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
+            l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+        }
         if (m->arch_ == architecture::qwen2) {
             l.bq = t.vec(p + "attn_q.bias", q_dim);
             l.bk = t.vec(p + "attn_k.bias", k_dim);
@@ -168,27 +255,38 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
             l.bk = t.vec(p + "attn_k.bias", k_dim);
             l.bv = t.vec(p + "attn_v.bias", v_dim);
         }
-        if (m->arch_ == architecture::qwen3) {
+        if (m->arch_ == architecture::qwen3 || m->arch_ == architecture::qwen3moe || m->arch_ == architecture::gemma3) {
             l.q_norm = t.vec(p + "attn_q_norm.weight", hp.head_dim_k);
             l.k_norm = t.vec(p + "attn_k_norm.weight", hp.head_dim_k);
         }
+        if (m->arch_ == architecture::gemma3) {
+            // Gemma's (1 + w) norm convention: its converter already stored w + 1, so the
+            // weights are used as they are, like every other RMSNorm weight.
+            l.post_attn_norm = t.vec(p + "post_attention_norm.weight", hp.n_embd);
+            l.post_ffn_norm = t.vec(p + "post_ffw_norm.weight", hp.n_embd);
+        }
+        l.sliding = sliding[i];
         m->layers_.push_back(std::move(l));
     }
 
     // RoPE frequency factors: a rope_freqs tensor (Llama 3.1 conversions), llama3 scaling
     // from metadata, linear position scaling, or none.
-    m->rope_factors_.assign(hp.n_rot / 2, 1.0f);
+    auto& rope = m->rope_global_;
+    rope.freq_base = hp.rope_freq_base;
+    rope.freq_factors.assign(hp.n_rot / 2, 1.0f);
     const std::string& scaling = hp.rope_scaling_type;
     if (t.find("rope_freqs.weight") != nullptr) {
-        m->rope_factors_ = t.vec("rope_freqs.weight", hp.n_rot / 2);
+        rope.freq_factors = t.vec("rope_freqs.weight", hp.n_rot / 2);
     } else if (scaling == "llama3") {
-        m->rope_factors_ = llama3_factors(f, hp);
+        rope.freq_factors = llama3_factors(f, hp);
     } else if (scaling == "linear") {
-        m->rope_pos_scale_ = hp.rope_scaling_factor > 0 ? 1.0f / hp.rope_scaling_factor : 1.0f;
+        rope.position_scale = hp.rope_scaling_factor > 0 ? 1.0f / hp.rope_scaling_factor : 1.0f;
     } else if (!scaling.empty() && scaling != "none") {
         throw error(errc::unsupported, f.source() + ": rope scaling type '" + scaling +
                                            "' is not supported (supported: none, linear, llama3)");
     }
+    m->rope_local_.freq_base = model::find_f32(f, model::arch_key(hp.architecture, "rope.freq_base_swa")).value_or(10000.0f);
+    m->rope_local_.freq_factors.assign(hp.n_rot / 2, 1.0f);
 
     // Matrices of the integer GEMM's types get a copy in its interleaved layout, owned here
     // (the mapping stays unmodified; token_embd keeps serving row lookups from it). The
@@ -204,7 +302,12 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         if (release) release_pages(w.data, w.n_out * w.row_bytes);
     };
     for (auto& l : m->layers_) {
-        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*w, true);
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+            if (w->data != nullptr) pack(*w, true);
+        }
+        for (auto& e : l.experts) {
+            for (auto* w : {&e.gate, &e.up, &e.down}) pack(*w, true);
+        }
     }
     pack(m->output_, !m->tied_);
     return m;

@@ -72,6 +72,26 @@ inline std::vector<std::string> shared_stems(const std::string& sub, const std::
     return names;
 }
 
+// The architectures sluice supports whose references live in reference/families/ (the
+// four families added last; the rest there are not implemented yet).
+inline const std::vector<std::string>& supported_family_references() {
+    static const std::vector<std::string> names{"qwen3moe-Q8_0", "qwen3moe-Q4_K_M", "gemma3-Q8_0"};
+    return names;
+}
+
+// Stems of every reference sluice should match, relative to <shared>/reference:
+// reference/*.json plus "families/<name>" for each supported family present.
+inline std::vector<std::string> reference_stems() {
+    auto names = shared_stems("reference", ".json");
+    for (const auto& f : supported_family_references()) {
+        if (std::filesystem::exists(shared_dir() / "reference" / "families" / (f + ".json"))) {
+            if (names.size() == 1 && names[0] == "missing") names.clear();
+            names.push_back("families/" + f);
+        }
+    }
+    return names;
+}
+
 // A GoogleTest-safe name for a parameter string.
 struct param_name {
     template <typename Info>

@@ -5,6 +5,7 @@
 // Keys and values are kept in float (compare with a kv_precision::f32 cache).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -31,6 +32,7 @@ public:
         std::vector<float> x(d);
         const auto& e = m_.token_embd();
         kernels::dequantize_row(e.type, static_cast<const std::byte*>(e.data) + static_cast<std::size_t>(token) * e.row_bytes, x.data(), d);
+        for (auto& v : x) v *= m_.embedding_scale();
 
         for (std::size_t l = 0; l < m_.layers().size(); ++l) {
             const auto& w = m_.layers()[l];
@@ -44,38 +46,47 @@ public:
                 for (std::size_t h = 0; h < n_head; ++h) head_norm(q, h * hd, hd, w.q_norm, hp.rms_eps);
                 for (std::size_t h = 0; h < n_kv; ++h) head_norm(k, h * hd, hd, w.k_norm, hp.rms_eps);
             }
-            rope(q, n_head, pos);
-            rope(k, n_kv, pos);
+            rope(q, n_head, pos, m_.rope_of(w));
+            rope(k, n_kv, pos, m_.rope_of(w));
             k_cache_[l].push_back(k);
             v_cache_[l].push_back(v);
 
-            // out[h] = sum_j softmax_j(q_h . k_j / sqrt(hd)) v_j, with KV head g = h / (n_head / n_kv)
+            // out[h] = sum_j softmax_j(scale * q_h . k_j) v_j over keys j in [lo, pos] (lo > 0 only
+            // on a sliding-window layer), with KV head g = h / (n_head / n_kv)
+            const std::size_t window = w.sliding ? m_.sliding_window() : 0;
+            const std::size_t lo = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
             std::vector<float> att(n_head * hdv, 0.0f);
             for (std::size_t h = 0; h < n_head; ++h) {
                 const std::size_t g = h / (n_head / n_kv);
-                std::vector<double> s(pos + 1);
+                std::vector<double> s(pos + 1, 0.0);
                 double max = -1e300;
-                for (std::size_t j = 0; j <= pos; ++j) {
+                for (std::size_t j = lo; j <= pos; ++j) {
                     double dot = 0;
                     for (std::size_t i = 0; i < hd; ++i) dot += static_cast<double>(q[h * hd + i]) * k_cache_[l][j][g * hd + i];
-                    s[j] = dot / std::sqrt(static_cast<double>(hd));
+                    s[j] = dot * m_.attention_scale();
                     max = std::max(max, s[j]);
                 }
                 double z = 0;
-                for (auto& sj : s) z += (sj = std::exp(sj - max));
-                for (std::size_t j = 0; j <= pos; ++j) {
+                for (std::size_t j = lo; j <= pos; ++j) z += (s[j] = std::exp(s[j] - max));
+                for (std::size_t j = lo; j <= pos; ++j) {
                     for (std::size_t i = 0; i < hdv; ++i) att[h * hdv + i] += static_cast<float>(s[j] / z) * v_cache_[l][j][g * hdv + i];
                 }
             }
-            add(x, matvec(w.wo, att));
+            add(x, post_norm(matvec(w.wo, att), w.post_attn_norm, hp.rms_eps));
 
-            // feed-forward: x += down(silu(gate(xn)) * up(xn))
+            // feed-forward: x += down(act(gate(xn)) * up(xn)), or a weighted sum of such experts
             xn = rms_norm(x, w.ffn_norm, hp.rms_eps);
-            std::vector<float> gate = matvec(w.w_gate, xn), up = matvec(w.w_up, xn);
-            for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-            add(x, matvec(w.w_down, gate));
+            if (w.experts.empty()) {
+                add(x, post_norm(gated_ffn(w.w_gate, w.w_up, w.w_down, xn), w.post_ffn_norm, hp.rms_eps));
+            } else {
+                add(x, mixture(w, xn));
+            }
         }
-        return matvec(m_.output(), rms_norm(x, m_.output_norm(), hp.rms_eps));
+        std::vector<float> logits = matvec(m_.output(), rms_norm(x, m_.output_norm(), hp.rms_eps));
+        if (const float cap = m_.logit_softcap(); cap > 0) {
+            for (auto& v : logits) v = cap * std::tanh(v / cap);
+        }
+        return logits;
     }
 
 private:
@@ -83,6 +94,53 @@ private:
         std::vector<float> y(w.n_out);
         kernels::matvec_reference(w, x.data(), y.data());
         return y;
+    }
+
+    // down(act(gate xn) * up xn): act = silu, or for GEGLU models the tanh GELU, in float
+    // (the oracle is compared in exact mode, where the engine does not round it to half
+    // precision as llama.cpp's CPU backend does).
+    std::vector<float> gated_ffn(const kernels::weight_matrix& wg, const kernels::weight_matrix& wu, const kernels::weight_matrix& wd,
+                                 const std::vector<float>& xn) const {
+        std::vector<float> gate = matvec(wg, xn), up = matvec(wu, xn);
+        for (std::size_t i = 0; i < gate.size(); ++i) {
+            const float g = gate[i];
+            float a = g / (1.0f + std::exp(-g));
+            if (m_.activation() == engine::ffn_activation::gelu) {
+                a = 0.5f * g * (1.0f + std::tanh(0.79788456080286535587989211986876f * g * (1.0f + 0.044715f * g * g)));
+            }
+            gate[i] = a * up[i];
+        }
+        return matvec(wd, gate);
+    }
+
+    static std::vector<float> post_norm(std::vector<float> y, const std::vector<float>& w, float eps) {
+        return w.empty() ? y : rms_norm(y, w, eps);
+    }
+
+    // Mixture of experts: p = softmax(router xn); the n_used most probable experts, their
+    // probabilities renormalised to sum 1 (and scaled) as the model says; sum of w_e * expert_e(xn).
+    std::vector<float> mixture(const engine::layer_weights& w, const std::vector<float>& xn) const {
+        const auto& moe = m_.moe();
+        const std::vector<float> logits = matvec(w.router, xn);
+        std::vector<double> p(logits.size());
+        const double max = *std::max_element(logits.begin(), logits.end());
+        double z = 0;
+        for (std::size_t e = 0; e < p.size(); ++e) z += (p[e] = std::exp(logits[e] - max));
+        std::vector<std::size_t> order(p.size());
+        for (std::size_t e = 0; e < order.size(); ++e) order[e] = e;
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+        double chosen = 0;
+        for (std::size_t s = 0; s < moe.n_used; ++s) chosen += p[order[s]] / z;
+        std::vector<float> out(xn.size(), 0.0f);
+        for (std::size_t s = 0; s < moe.n_used; ++s) {
+            double weight = p[order[s]] / z;
+            if (moe.norm_weights) weight /= chosen;
+            if (moe.weights_scale != 0.0f) weight *= moe.weights_scale;
+            const auto& ex = w.experts[order[s]];
+            const std::vector<float> y = gated_ffn(ex.gate, ex.up, ex.down, xn);
+            for (std::size_t i = 0; i < out.size(); ++i) out[i] += static_cast<float>(weight) * y[i];
+        }
+        return out;
     }
 
     static void add(std::vector<float>& a, const std::vector<float>& b) {
@@ -105,16 +163,16 @@ private:
     }
 
     // Rotates the first n_rot dims of every head: NORM pairs (2i, 2i+1), NEOX pairs (i, i + n_rot/2),
-    // by angle pos * base^(-2i/n_rot) / freq_factor_i.
-    void rope(std::vector<float>& v, std::size_t n_heads, std::size_t pos) const {
+    // by angle pos * position_scale * base^(-2i/n_rot) / freq_factor_i (the layer's rope).
+    void rope(std::vector<float>& v, std::size_t n_heads, std::size_t pos, const engine::rope_params& r) const {
         const auto& hp = m_.hparams();
         const std::size_t half = hp.n_rot / 2;
         for (std::size_t h = 0; h < n_heads; ++h) {
             float* x = v.data() + h * hp.head_dim_k;
             for (std::size_t i = 0; i < half; ++i) {
-                const double theta = static_cast<double>(pos) * m_.rope_position_scale() *
-                                     std::pow(static_cast<double>(hp.rope_freq_base), -2.0 * static_cast<double>(i) / hp.n_rot) /
-                                     m_.rope_freq_factors()[i];
+                const double theta = static_cast<double>(pos) * r.position_scale *
+                                     std::pow(static_cast<double>(r.freq_base), -2.0 * static_cast<double>(i) / hp.n_rot) /
+                                     r.freq_factors[i];
                 const std::size_t a = m_.rope() == engine::rope_style::norm ? 2 * i : i;
                 const std::size_t b = m_.rope() == engine::rope_style::norm ? 2 * i + 1 : i + half;
                 const double x0 = x[a], x1 = x[b];

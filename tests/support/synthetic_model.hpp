@@ -91,4 +91,103 @@ inline std::vector<std::byte> synthetic_llama(const model_shape& s, kernels::ggm
     return w.bytes();
 }
 
+// A qwen3moe model (per-head q/k norms, untied output, a mixture of n_expert SwiGLU experts
+// of n_ff_exp rows with n_used per token, F32 router), every matrix of `type` (Q8_0 or Q4_0).
+struct moe_shape {
+    model_shape base;  // base.n_ff is ignored
+    std::uint32_t head_dim = 32, n_expert = 8, n_used = 2, n_ff_exp = 64;
+};
+
+inline std::vector<std::byte> synthetic_qwen3moe(const moe_shape& ms, kernels::ggml_type type, unsigned seed = 42) {
+    using kernels::ggml_type;
+    const auto& s = ms.base;
+    std::mt19937 rng(seed);
+    model::gguf_writer w;
+    write_shape_metadata(w, s, "qwen3moe");
+    w.add_u32("qwen3moe.attention.key_length", ms.head_dim);
+    w.add_u32("qwen3moe.attention.value_length", ms.head_dim);
+    w.add_u32("qwen3moe.expert_count", ms.n_expert);
+    w.add_u32("qwen3moe.expert_used_count", ms.n_used);
+    w.add_u32("qwen3moe.expert_feed_forward_length", ms.n_ff_exp);
+    auto ones = [](std::uint32_t n) {
+        std::vector<std::byte> b(n * 4);
+        const float one = 1.0f;
+        for (std::uint32_t i = 0; i < n; ++i) std::memcpy(b.data() + 4 * i, &one, 4);
+        return b;
+    };
+    auto mat = [&](const std::string& name, ggml_type t, std::uint32_t cols, std::uint32_t rows, std::uint32_t n = 0) {
+        if (n == 0) {
+            w.add_tensor(name, t, {cols, rows}, random_matrix(t, cols, rows, rng));
+        } else {
+            w.add_tensor(name, t, {cols, rows, n}, random_matrix(t, cols, std::size_t{rows} * n, rng));
+        }
+    };
+    const std::uint32_t q = s.n_head * ms.head_dim, kv = s.n_head_kv * ms.head_dim;
+    mat("token_embd.weight", type, s.n_embd, s.n_vocab);
+    mat("output.weight", type, s.n_embd, s.n_vocab);
+    w.add_tensor("output_norm.weight", ggml_type::f32, {s.n_embd}, ones(s.n_embd));
+    for (std::uint32_t l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        w.add_tensor(p + "attn_norm.weight", ggml_type::f32, {s.n_embd}, ones(s.n_embd));
+        w.add_tensor(p + "ffn_norm.weight", ggml_type::f32, {s.n_embd}, ones(s.n_embd));
+        w.add_tensor(p + "attn_q_norm.weight", ggml_type::f32, {ms.head_dim}, ones(ms.head_dim));
+        w.add_tensor(p + "attn_k_norm.weight", ggml_type::f32, {ms.head_dim}, ones(ms.head_dim));
+        mat(p + "attn_q.weight", type, s.n_embd, q);
+        mat(p + "attn_k.weight", type, s.n_embd, kv);
+        mat(p + "attn_v.weight", type, s.n_embd, kv);
+        mat(p + "attn_output.weight", type, q, s.n_embd);
+        mat(p + "ffn_gate_inp.weight", ggml_type::f32, s.n_embd, ms.n_expert);
+        mat(p + "ffn_gate_exps.weight", type, s.n_embd, ms.n_ff_exp, ms.n_expert);
+        mat(p + "ffn_up_exps.weight", type, s.n_embd, ms.n_ff_exp, ms.n_expert);
+        mat(p + "ffn_down_exps.weight", type, ms.n_ff_exp, s.n_embd, ms.n_expert);
+    }
+    return w.bytes();
+}
+
+// A gemma3 model (per-head q/k norms, post-attention and post-FFN norms, GELU FFN, tied
+// embeddings), every matrix of `type`; sliding-window layers when `window` > 0, with the
+// pattern key written only when `pattern` > 0 (llama.cpp's default 6 otherwise).
+inline std::vector<std::byte> synthetic_gemma3(const model_shape& s, kernels::ggml_type type, std::uint32_t window,
+                                               std::uint32_t pattern = 0, unsigned seed = 42) {
+    using kernels::ggml_type;
+    std::mt19937 rng(seed);
+    model::gguf_writer w;
+    write_shape_metadata(w, s, "gemma3");
+    w.add_f32("gemma3.rope.freq_base_swa", 10000.0f);
+    if (window > 0) w.add_u32("gemma3.attention.sliding_window", window);
+    if (pattern > 0) w.add_u32("gemma3.attention.sliding_window_pattern", pattern);
+    const std::uint32_t hd = s.n_embd / s.n_head;
+    // Norm weights near 1 (Gemma files store 1 + w), varied so a misplaced norm shows.
+    auto norm = [&](std::uint32_t n) {
+        std::uniform_real_distribution<float> d(0.5f, 1.5f);
+        std::vector<std::byte> b(n * 4);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const float v = d(rng);
+            std::memcpy(b.data() + 4 * i, &v, 4);
+        }
+        return b;
+    };
+    auto mat = [&](const std::string& name, std::uint32_t cols, std::uint32_t rows) {
+        w.add_tensor(name, type, {cols, rows}, random_matrix(type, cols, rows, rng));
+    };
+    mat("token_embd.weight", s.n_embd, s.n_vocab);
+    w.add_tensor("output_norm.weight", ggml_type::f32, {s.n_embd}, norm(s.n_embd));
+    for (std::uint32_t l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        for (const char* n : {"attn_norm", "ffn_norm", "post_attention_norm", "post_ffw_norm"}) {
+            w.add_tensor(p + n + ".weight", ggml_type::f32, {s.n_embd}, norm(s.n_embd));
+        }
+        w.add_tensor(p + "attn_q_norm.weight", ggml_type::f32, {hd}, norm(hd));
+        w.add_tensor(p + "attn_k_norm.weight", ggml_type::f32, {hd}, norm(hd));
+        mat(p + "attn_q.weight", s.n_embd, s.n_head * hd);
+        mat(p + "attn_k.weight", s.n_embd, s.n_head_kv * hd);
+        mat(p + "attn_v.weight", s.n_embd, s.n_head_kv * hd);
+        mat(p + "attn_output.weight", s.n_head * hd, s.n_embd);
+        mat(p + "ffn_gate.weight", s.n_embd, s.n_ff);
+        mat(p + "ffn_up.weight", s.n_embd, s.n_ff);
+        mat(p + "ffn_down.weight", s.n_ff, s.n_embd);
+    }
+    return w.bytes();
+}
+
 }  // namespace sluice::test

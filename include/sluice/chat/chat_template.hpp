@@ -27,19 +27,27 @@ public:
     // `variables` holds messages, tools, add_generation_prompt and any extra keyword
     // arguments (e.g. enable_thinking); bos_token/eos_token default to the model's.
     // When the tokenizer adds BOS itself, a BOS text at the start of the result is
-    // dropped so it is not doubled. Throws template_error when the template raises.
+    // dropped so it is not doubled. A template without a system role (one that raises on,
+    // or drops, a leading system message, as Gemma's do) gets the system text merged into
+    // the next message (`system + "\n" + content`), or dropped when it is alone, as
+    // llama-server does. Throws template_error when the template raises.
     std::string render(const boost::json::object& variables, const render_options& options = {}) const;
 
     bool is_fallback() const noexcept { return fallback_; }
+    bool supports_system_role() const noexcept { return system_role_; }
     const std::string& source() const noexcept { return source_; }
 
     static const std::string& chatml_source();
 
 private:
+    bool probe_system_role() const;
+    std::string render_messages(const boost::json::object& variables, const render_options& options) const;
+
     jinja_template tmpl_;
     std::string source_, bos_, eos_;
     bool adds_bos_ = false;
     bool fallback_ = false;
+    bool system_role_ = true;
 };
 
 }  // namespace sluice::chat

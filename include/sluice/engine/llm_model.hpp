@@ -5,7 +5,10 @@
 //
 // Supported architectures: `llama` (Llama 2/3.x, Mistral, SmolLM2, TinyLlama: RMSNorm,
 // SwiGLU, NORM rope, GQA, optional tied output), `qwen2` (+ q/k/v biases, NEOX rope),
-// `qwen3` (+ per-head q/k RMSNorm, NEOX rope).
+// `qwen3` (+ per-head q/k RMSNorm, NEOX rope), `qwen3moe` (qwen3 attention, a mixture of
+// SwiGLU experts as the FFN: see engine/moe_ffn.hpp), `gemma3` (embeddings scaled by
+// sqrt(n_embd), per-head q/k RMSNorm, RMSNorm of the attention and FFN outputs, GELU (tanh)
+// gating, sliding-window attention with its own rope base on all but every n-th layer).
 #pragma once
 
 #include <memory>
@@ -19,15 +22,45 @@
 
 namespace sluice::engine {
 
-enum class architecture { llama, qwen2, qwen3 };
+enum class architecture { llama, qwen2, qwen3, qwen3moe, gemma3 };
+enum class ffn_activation { silu, gelu };  // the gate's activation: SwiGLU or GEGLU (tanh GELU)
+
+// RoPE of a group of layers: pair i turns by pos * position_scale * freq_base^(-2i/n_rot) / freq_factors[i].
+struct rope_params {
+    float freq_base = 10000.0f;
+    float position_scale = 1.0f;      // linear scaling (1 / rope.scaling.factor)
+    std::vector<float> freq_factors;  // [n_rot/2]
+};
 enum class rope_style { norm, neox };  // rotate pairs (2i, 2i+1) or (i, i + n_rot/2)
 
 struct layer_weights {
     std::vector<float> attn_norm, ffn_norm;           // [n_embd]
     kernels::weight_matrix wq, wk, wv, wo;            // [n_head*hd x n_embd], [n_kv*hd x n_embd] x2, [n_embd x n_head*hd]
     std::vector<float> bq, bk, bv;                    // qwen2 biases (empty otherwise)
-    std::vector<float> q_norm, k_norm;                // qwen3 per-head norms [head_dim] (empty otherwise)
-    kernels::weight_matrix w_gate, w_up, w_down;      // [n_ff x n_embd] x2, [n_embd x n_ff]
+    std::vector<float> q_norm, k_norm;                // qwen3/gemma3 per-head norms [head_dim] (empty otherwise)
+    std::vector<float> post_attn_norm, post_ffn_norm; // gemma3: RMSNorm of each block's output before the residual add [n_embd]
+    bool sliding = false;                             // attends to the last sliding_window() positions, with rope_local()
+    kernels::weight_matrix w_gate, w_up, w_down;      // [n_ff x n_embd] x2, [n_embd x n_ff] (dense FFN)
+    // Mixture of experts (qwen3moe; empty otherwise): router [n_expert x n_embd] and each
+    // expert's SwiGLU FFN, a slice of the 3-D ffn_{gate,up,down}_exps tensors:
+    // gate/up [n_ff_exp x n_embd], down [n_embd x n_ff_exp].
+    kernels::weight_matrix router;
+    struct expert {
+        kernels::weight_matrix gate, up, down;
+    };
+    std::vector<expert> experts;
+};
+
+// Expert routing of a mixture-of-experts FFN, as llama.cpp's build_moe_ffn does it for the
+// architecture: softmax over the router's logits, the n_used most probable experts,
+// their probabilities divided by their sum when norm_weights, then times weights_scale
+// when that is neither 0 nor 1.
+struct moe_params {
+    std::uint32_t n_expert = 0;  // 0: dense model
+    std::uint32_t n_used = 0;
+    std::uint32_t n_ff_exp = 0;  // rows of one expert's gate/up
+    bool norm_weights = false;
+    float weights_scale = 0.0f;
 };
 
 class llm_model {
@@ -44,10 +77,19 @@ public:
     const kernels::weight_matrix& token_embd() const noexcept { return token_embd_; }
     const kernels::weight_matrix& output() const noexcept { return output_; }  // token_embd when tied
     const std::vector<float>& output_norm() const noexcept { return output_norm_; }
-    // Per rotated pair i: theta_i = pos * base^(-2i/n_rot) / freq_factors[i].
-    const std::vector<float>& rope_freq_factors() const noexcept { return rope_factors_; }
-    float rope_position_scale() const noexcept { return rope_pos_scale_; }  // linear scaling
+    // The rope of full-attention layers, and of sliding-window layers (gemma3: its own base,
+    // no scaling, as llama.cpp's rope.freq_base_swa).
+    const rope_params& rope_global() const noexcept { return rope_global_; }
+    const rope_params& rope_local() const noexcept { return rope_local_; }
+    const rope_params& rope_of(const layer_weights& l) const noexcept { return l.sliding ? rope_local_ : rope_global_; }
+    // Positions a sliding layer's query sees: keys p0 with pos - p0 < sliding_window (itself included).
+    std::uint32_t sliding_window() const noexcept { return sliding_window_; }
+    float embedding_scale() const noexcept { return embd_scale_; }  // token embeddings are multiplied by it
+    float attention_scale() const noexcept { return attn_scale_; }  // softmax(scale * q.k)
+    float logit_softcap() const noexcept { return softcap_; }       // logits = c tanh(logits / c) when c > 0
+    ffn_activation activation() const noexcept { return act_; }
     bool output_tied() const noexcept { return tied_; }
+    const moe_params& moe() const noexcept { return moe_; }
 
 private:
     model::hyper_params hp_;
@@ -57,9 +99,12 @@ private:
     std::vector<layer_weights> layers_;
     kernels::weight_matrix token_embd_, output_;
     std::vector<float> output_norm_;
-    std::vector<float> rope_factors_;
-    float rope_pos_scale_ = 1.0f;
+    rope_params rope_global_, rope_local_;
+    std::uint32_t sliding_window_ = 0;
+    float embd_scale_ = 1.0f, attn_scale_ = 1.0f, softcap_ = 0.0f;
+    ffn_activation act_ = ffn_activation::silu;
     bool tied_ = false;
+    moe_params moe_;
     // The Q4_0 / Q8_0 matrices (and the output, tied or not) in the GEMM's packed layout
     // (kernels::pack_weights); the weight_matrix views point here through `packed`.
     std::vector<std::unique_ptr<std::byte[]>> packed_;

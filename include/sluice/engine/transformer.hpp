@@ -21,6 +21,7 @@
 
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/llm_model.hpp"
+#include "sluice/engine/moe_ffn.hpp"
 #include "sluice/engine/vocab.hpp"
 #include "sluice/util/thread_pool.hpp"
 
@@ -51,6 +52,8 @@ public:
     void forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits);
 
     const llm_model& model() const noexcept { return m_; }
+    // Mixture-of-experts models: expert weight bytes read so far (moe_ffn::expert_bytes_read).
+    std::uint64_t expert_bytes_read() const noexcept { return moe_.expert_bytes_read(); }
     std::size_t max_batch() const noexcept { return max_batch_; }
 
 private:
@@ -62,18 +65,25 @@ private:
     void attention(std::size_t layer, std::size_t n, kv_cache& cache);
     void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
     void prepare_rope();
-    void apply_rope(float* x, std::size_t n_heads, std::size_t t) const;  // t: batch row
+    void apply_rope(float* x, std::size_t n_heads, std::size_t t, bool local) const;  // t: batch row
     void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
+    void feed_forward(const layer_weights& w, std::size_t n);  // xn_ -> tmp_ [n x n_embd]
+    void post_norm(const std::vector<float>& weight, std::size_t n);  // tmp_ rows, in place
 
     const llm_model& m_;
     thread_pool& pool_;
     std::size_t max_batch_;
     matmul_policy policy_;
-    std::vector<float> theta_base_;  // base^(-2i/n_rot) / freq_factor_i
+    struct rope_table {
+        const rope_params* params = nullptr;
+        std::vector<float> theta_base;                // base^(-2i/n_rot) / freq_factor_i
+        std::vector<std::pair<float, float>> cos_sin;  // [n x n_rot/2] per batch row
+    };
+    rope_table rope_global_, rope_local_;  // full-attention layers, sliding-window layers
     std::vector<row_ref> rows_;
-    std::vector<std::pair<float, float>> rope_;  // [n x n_rot/2] (cos, sin) per batch row
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
+    moe_ffn moe_;
 };
 
 }  // namespace sluice::engine

@@ -50,7 +50,8 @@ TEST_P(model_template, matches_llama_server_renderings) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, model_template, ::testing::Values("smollm2-Q8_0", "qwen2-Q4_K_M", "qwen3-Q4_0", "llama3-Q6_K"),
+INSTANTIATE_TEST_SUITE_P(shared, model_template, ::testing::Values("smollm2-Q8_0", "qwen2-Q4_K_M", "qwen3-Q4_0", "llama3-Q6_K", "families/qwen3moe-Q8_0",
+                                                                    "families/gemma3-Q8_0"),
                          test::param_name());
 
 TEST(chat_template, bos_is_not_doubled_when_the_tokenizer_adds_it) {

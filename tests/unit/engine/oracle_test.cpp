@@ -74,6 +74,6 @@ TEST_P(oracle, optimised_logits_match_the_naive_forward_pass) {
     std::printf("[ oracle   ] %s: %zu positions, worst |d logit| %.2e\n", GetParam().c_str(), ids.size(), worst);
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, oracle, ::testing::ValuesIn(test::shared_stems("reference", ".json")), test::param_name());
+INSTANTIATE_TEST_SUITE_P(shared, oracle, ::testing::ValuesIn(test::reference_stems()), test::param_name());
 
 }  // namespace

@@ -4,12 +4,19 @@
 //  2. free-running greedy generation identical up to the first near tie;
 //  3. teacher-forced on every generated position: log-probability of the reference's
 //     top-1 token within a tolerance, and the same top-1 wherever it is not a near tie.
+// Mixture-of-experts models, as the README relaxes the rules for them (two correct
+// implementations route a token differently where two router scores are within rounding):
+// no free-running check against llama.cpp, and a completion passes rule 3 when at most a
+// quarter of its positions miss, with at most 15% missed over the file. Their scheduler
+// path is instead checked for batch invariance: its batched greedy tokens equal a lone
+// greedy run of the same batch-invariant transformer.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <future>
 
 #include "sluice/engine/generator.hpp"
@@ -41,6 +48,26 @@ std::vector<engine::token_id> ids_of(const json::value& v) {
     return out;
 }
 
+// Greedy tokens of one sequence alone through `tf` (prompt in one batch, then one token per
+// step), max_tokens of them whatever they are (end-of-generation tokens included).
+std::vector<engine::token_id> lone_greedy(engine::transformer& tf, engine::kv_cache& cache, std::vector<engine::token_id> seq,
+                                          std::size_t max_tokens) {
+    std::vector<std::uint32_t> table(cache.n_blocks());
+    for (std::size_t i = 0; i < table.size(); ++i) table[i] = static_cast<std::uint32_t>(i);
+    std::vector<float> logits(tf.model().n_vocab());
+    std::vector<engine::token_id> out;
+    std::size_t done = 0;  // positions already in the cache
+    while (out.size() < max_tokens) {
+        const engine::batch_sequence s{std::span<const engine::token_id>(seq).subspan(done), done, table, 1};
+        tf.forward_batch({&s, 1}, cache, logits.data());
+        done = seq.size();
+        const auto next = static_cast<engine::token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        out.push_back(next);
+        seq.push_back(next);
+    }
+    return out;
+}
+
 class parity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
@@ -64,6 +91,7 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
     engine::kv_cache paged(*m, engine::kv_blocks{32, 16});
     std::vector<std::vector<engine::token_id>> server_prompts, server_expected;
 
+    const bool moe = m->moe().n_expert > 0;
     const auto& completions = doc.at("completions").as_array();
     auto margin = [&](std::size_t c, std::size_t i) {
         const auto& t = completions[c].at("top_logprobs").as_array()[i].as_array();
@@ -84,6 +112,7 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
         }
     };
     double worst = 0;  // largest |log-probability difference| over all positions
+    std::size_t n_positions = 0, missed_cli = 0, missed_server = 0;  // rule 3 misses per route (MoE)
     for (std::size_t c = 0; c < completions.size(); ++c) {
         const auto& comp = completions[c].as_object();
         const auto prompt = ids_of(comp.at("prompt_tokens_with_special"));
@@ -91,7 +120,9 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
         const auto& tops = comp.at("top_logprobs").as_array();
         const std::string where = GetParam() + " prompt " + std::to_string(c);
         // Rule 3's checks on teacher-forced logits [n x n_vocab] (row p predicts token p + 1).
+        // Returns the positions that miss; reports each as a failure unless the model is MoE.
         auto check_teacher_forced = [&](const std::vector<float>& logits, std::size_t n_prompt, const std::string& at) {
+            std::size_t missed = 0;
             for (std::size_t i = 0; i < tops.size(); ++i) {
                 const std::size_t row = n_prompt - 1 + i;
                 const auto row_logits = std::span<const float>(logits).subspan(row * m->n_vocab(), m->n_vocab());
@@ -102,12 +133,22 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
                 // log-softmax(x)_id = x_id - log Z, and log Z = x_top1 - logprob_top1.
                 const double log_z = row_logits[static_cast<std::size_t>(top1.id)] - top1.logprob;
                 const double my_lp = row_logits[static_cast<std::size_t>(ref_id)] - log_z;
-                worst = std::max(worst, std::fabs(my_lp - ref_lp));
-                EXPECT_NEAR(my_lp, ref_lp, b.logprob) << at << " position " << i << ": log-probability of token " << ref_id;
-                if (margin(c, i) >= b.near_tie) {
-                    EXPECT_EQ(top1.id, ref_id) << at << " position " << i << ": top-1 differs (margin " << margin(c, i) << ")";
+                const bool lp_ok = std::fabs(my_lp - ref_lp) <= b.logprob;
+                const bool top_ok = margin(c, i) < b.near_tie || top1.id == ref_id;
+                if (!moe) {
+                    worst = std::max(worst, std::fabs(my_lp - ref_lp));
+                    EXPECT_TRUE(lp_ok) << at << " position " << i << ": log-probability of token " << ref_id << " is " << my_lp
+                                       << ", llama.cpp has " << ref_lp;
+                    EXPECT_TRUE(top_ok) << at << " position " << i << ": top-1 differs (margin " << margin(c, i) << ")";
+                } else if (lp_ok && top_ok) {
+                    worst = std::max(worst, std::fabs(my_lp - ref_lp));  // over the positions routed alike
                 }
+                missed += lp_ok && top_ok ? 0 : 1;
             }
+            if (moe) {
+                EXPECT_LE(missed * 4, tops.size()) << at << ": " << missed << " of " << tops.size() << " positions miss rule 3";
+            }
+            return missed;
         };
 
         // Rule 2: free-running greedy.
@@ -115,7 +156,7 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
         req.prompt = prompt;
         req.max_tokens = n_predict;
         req.sampling.temperature = 0;
-        check_greedy(gen.generate(req).tokens, expected, c, "generator");
+        if (!moe) check_greedy(gen.generate(req).tokens, expected, c, "generator");
 
         // Rule 3: teacher forcing over every generated position, through the CLI's path
         // (one contiguous cache, sgemm prefill) and the server's (batch-invariant
@@ -125,13 +166,14 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
         std::vector<float> logits;
         cache.clear();
         tf.forward(seq, cache, logits, true);
-        check_teacher_forced(logits, prompt.size(), where + " (cli path)");
+        n_positions += tops.size();
+        missed_cli += check_teacher_forced(logits, prompt.size(), where + " (cli path)");
         std::vector<std::uint32_t> table(paged.n_blocks());
         for (std::size_t i = 0; i < table.size(); ++i) table[i] = static_cast<std::uint32_t>(table.size() - 1 - i);
         const engine::batch_sequence whole{seq, 0, table, seq.size()};
         logits.assign(seq.size() * m->n_vocab(), 0.0f);
         tf_server.forward_batch({&whole, 1}, paged, logits.data());
-        check_teacher_forced(logits, prompt.size(), where + " (server path)");
+        missed_server += check_teacher_forced(logits, prompt.size(), where + " (server path)");
         server_prompts.push_back(prompt);
         server_expected.push_back(expected);
     }
@@ -155,11 +197,31 @@ TEST_P(parity, greedy_and_teacher_forced_match_llama_cpp) {
         ASSERT_EQ(sched.submit(std::move(job)), engine::scheduler::admission::accepted);
     }
     for (std::size_t c = 0; c < results.size(); ++c) {
-        check_greedy(results[c].get(), server_expected[c], c, "scheduler");
+        const auto got = results[c].get();
+        if (!moe) {
+            check_greedy(got, server_expected[c], c, "scheduler");
+            continue;
+        }
+        // MoE: batch invariance instead -- the batched tokens are a lone greedy run's.
+        const auto lone = lone_greedy(tf_server, paged, server_prompts[c], static_cast<std::size_t>(n_predict));
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            ASSERT_LT(i, lone.size());
+            ASSERT_EQ(got[i], lone[i]) << GetParam() << " prompt " << c << ": scheduler token " << i << " differs from a lone run";
+        }
+        if (got.size() < lone.size()) {
+            EXPECT_TRUE(tok.get_vocab().is_eog(lone[got.size()])) << GetParam() << " prompt " << c;
+        }
+    }
+    if (moe) {
+        EXPECT_LE(missed_cli * 100, n_positions * 15) << GetParam() << ": " << missed_cli << " of " << n_positions << " positions miss (cli path)";
+        EXPECT_LE(missed_server * 100, n_positions * 15) << GetParam() << ": " << missed_server << " of " << n_positions << " positions miss (server path)";
+        std::printf("[ parity   ] %s: rule 3 missed at %zu (cli) / %zu (server) of %zu positions (bound 15%%), worst |d logprob| "
+                    "elsewhere %.4f (bound %.2f)\n", GetParam().c_str(), missed_cli, missed_server, n_positions, worst, b.logprob);
+        return;
     }
     std::printf("[ parity   ] %s: worst |d logprob| %.4f (bound %.2f)\n", GetParam().c_str(), worst, b.logprob);
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, parity, ::testing::ValuesIn(test::shared_stems("reference", ".json")), test::param_name());
+INSTANTIATE_TEST_SUITE_P(shared, parity, ::testing::ValuesIn(test::reference_stems()), test::param_name());
 
 }  // namespace

@@ -42,7 +42,7 @@ TEST_P(reference_prompts, token_ids_match_llama_server) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, reference_prompts, ::testing::ValuesIn(sluice::test::shared_stems("reference", ".json")),
+INSTANTIATE_TEST_SUITE_P(shared, reference_prompts, ::testing::ValuesIn(sluice::test::reference_stems()),
                          sluice::test::param_name());
 
 }  // namespace
