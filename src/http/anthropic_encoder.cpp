@@ -190,9 +190,8 @@ net::awaitable<void> anthropic_encoder::finish(const generation_outcome& outcome
     co_await write_json_reply(ex_, json::serialize(message));
 }
 
-net::awaitable<void> anthropic_encoder::fail(const std::string& error) {
-    const api::api_error e = engine_failure(error);
-    if (!stream_) throw e;
+net::awaitable<void> anthropic_encoder::fail(const api::api_error& e) {
+    if (!stream_ || !out_.started()) throw e;
     const json::object body = json::parse(e.anthropic_body()).as_object();
     co_await send("error", body);
     co_await out_.end();

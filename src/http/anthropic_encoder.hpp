@@ -24,7 +24,7 @@ public:
     net::awaitable<void> begin() override;
     net::awaitable<void> output(std::span<const tools::parse_event> events, const engine::generated_token* token) override;
     net::awaitable<void> finish(const generation_outcome& outcome) override;
-    net::awaitable<void> fail(const std::string& error) override;
+    net::awaitable<void> fail(const api::api_error& e) override;
     // `ping` every 2 s while a stream waits for its first token.
     std::chrono::milliseconds keepalive_interval() const override { return std::chrono::milliseconds(stream_ ? 2000 : 0); }
     net::awaitable<void> keepalive() override;

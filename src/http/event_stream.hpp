@@ -17,6 +17,7 @@ public:
     net::awaitable<void> start();
     net::awaitable<void> write(const std::string& frame);
     net::awaitable<void> end();
+    bool started() const noexcept { return head_.has_value(); }  // the head is (being) written
 
 private:
     exchange& ex_;

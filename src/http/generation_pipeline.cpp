@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "sluice/api/stop_matcher.hpp"
+#include "event_stream.hpp"
 #include "sluice/engine/incremental_decoder.hpp"
 #include "sluice/util/log.hpp"
 
@@ -128,6 +129,11 @@ struct choice_run {
 
 }  // namespace
 
+namespace {
+net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_sink& sink, const std::shared_ptr<event_channel>& ch,
+                           const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived);
+}  // namespace
+
 net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_plan plan, event_sink& sink) {
     const auto arrived = std::chrono::steady_clock::now();
     const std::size_t n_prompt = plan.request.prompt.size();
@@ -183,6 +189,28 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
     const disconnect_watch watch(ex.stream, co_await net::this_coro::executor, flags);
 
     co_await sink.begin();
+    // After begin() a failure must end the output in the protocol's own format: what relay()
+    // throws (other than a failed write: the client is gone) goes to the sink's fail().
+    std::optional<api::api_error> late;
+    try {
+        co_await relay(st, plan, sink, ch, flags, arrived);
+    } catch (const boost::system::system_error&) {
+        throw;
+    } catch (const api::api_error& e) {
+        late = e;
+    } catch (const std::exception& e) {
+        log::error(std::string("internal error while streaming: ") + e.what());
+        late = api::internal_error();
+    }
+    if (late) co_await sink.fail(*late);
+}
+
+namespace {
+
+net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_sink& sink, const std::shared_ptr<event_channel>& ch,
+                           const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived) {
+    const std::size_t n_prompt = plan.request.prompt.size();
+    const std::size_t n_choices = flags.size();
     std::vector<std::unique_ptr<choice_run>> runs;
     for (std::size_t i = 0; i < n_choices; ++i) runs.push_back(std::make_unique<choice_run>(*st.model.tokenizer, plan, flags[i]));
     std::size_t tokens_seen = 0, running = n_choices;
@@ -256,7 +284,8 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
     }
     if (!error.empty()) {
         log::error("generation failed: " + error);
-        co_await sink.fail(error);
+        const api::api_error failure = engine_failure(error);
+        co_await sink.fail(failure);
         co_return;
     }
     std::vector<generation_outcome> outcomes;
@@ -267,5 +296,7 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
     }
     co_await sink.finish_choices(outcomes);
 }
+
+}  // namespace
 
 }  // namespace sluice::http::detail

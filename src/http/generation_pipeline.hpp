@@ -71,9 +71,12 @@ public:
     virtual net::awaitable<void> begin() = 0;
     virtual net::awaitable<void> output(std::span<const tools::parse_event> events, const engine::generated_token* token) = 0;
     virtual net::awaitable<void> finish(const generation_outcome& outcome) = 0;
-    // `error`: the engine's reason; one that starts with engine::k_grammar_error_prefix is the
-    // request's grammar failing (a 4xx matter), anything else an internal failure.
-    virtual net::awaitable<void> fail(const std::string& error) = 0;
+    // The request failed after begin(): the engine failed (engine_failure(): a grammar that
+    // could not be followed is a 400, anything else a 500), or an error was thrown while the
+    // output was relayed. A sink that has not written its head throws `e` (the connection
+    // answers with it); a started stream ends with one error event in its own format and
+    // its terminator, never with an HTTP response inside the stream.
+    virtual net::awaitable<void> fail(const api::api_error& e) = 0;
     // Streams that want a keep-alive while the prompt is prefilled (Anthropic's `ping`): the
     // interval (zero: none), and the event, called when no token came for that long.
     virtual std::chrono::milliseconds keepalive_interval() const { return std::chrono::milliseconds(0); }

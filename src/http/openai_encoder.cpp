@@ -266,9 +266,8 @@ net::awaitable<void> openai_encoder::finish_choices(std::span<const generation_o
     co_await write_json_reply(ex_, json::serialize(body));
 }
 
-net::awaitable<void> openai_encoder::fail(const std::string& error) {
-    const api::api_error e = engine_failure(error);
-    if (!opt_.stream) throw e;
+net::awaitable<void> openai_encoder::fail(const api::api_error& e) {
+    if (!opt_.stream || !out_.started()) throw e;
     const json::object frame = json::parse(e.body()).as_object();
     co_await write_frame(frame);
     co_await end_stream();

@@ -41,7 +41,7 @@ public:
     net::awaitable<void> output_choice(std::size_t choice, std::span<const tools::parse_event> events, const engine::generated_token* token) override;
     net::awaitable<void> finish(const generation_outcome& outcome) override;
     net::awaitable<void> finish_choices(std::span<const generation_outcome> outcomes) override;
-    net::awaitable<void> fail(const std::string& error) override;
+    net::awaitable<void> fail(const api::api_error& e) override;
 
 private:
     // One choice's answer so far.

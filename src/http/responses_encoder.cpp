@@ -179,10 +179,9 @@ net::awaitable<void> responses_encoder::finish(const generation_outcome& outcome
     co_await write_json_reply(ex_, json::serialize(r));
 }
 
-net::awaitable<void> responses_encoder::fail(const std::string& error) {
-    const api::api_error e = engine_failure(error);
+net::awaitable<void> responses_encoder::fail(const api::api_error& e) {
     const bool grammar = e.code == "grammar_failed";
-    if (!settings_.stream) throw e;
+    if (!settings_.stream || !out_.started()) throw e;
     co_await close_item();
     json::object r = response("failed");
     r["error"] = json::object{{"code", grammar ? "grammar_failed" : "server_error"}, {"message", e.what()}};

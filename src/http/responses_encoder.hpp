@@ -37,7 +37,7 @@ public:
     net::awaitable<void> begin() override;
     net::awaitable<void> output(std::span<const tools::parse_event> events, const engine::generated_token* token) override;
     net::awaitable<void> finish(const generation_outcome& outcome) override;
-    net::awaitable<void> fail(const std::string& error) override;
+    net::awaitable<void> fail(const api::api_error& e) override;
 
 private:
     enum class item_kind { none, message, reasoning, function_call };
