@@ -5,7 +5,7 @@
 // cpu() reports AVX-VNNI.
 #include "vnni_kernels.hpp"
 
-#include "gemm_tile.hpp"
+#include "gemm_kernels.hpp"
 
 namespace sluice::kernels::vnni {
 namespace {
@@ -27,6 +27,7 @@ struct vnni_gemm_dot {
     static __m256i k4_scales(const std::uint8_t* sc) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))); }
     static __m256i k6_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
     static __m256i k4_done(__m256i isum, __m256i s, __m256i sc) { return _mm256_add_epi32(isum, _mm256_mullo_epi32(s, sc)); }
+    static __m256i k4_lane_scales(__m256i sc32, __m256i) { return sc32; }
 };
 
 }  // namespace
