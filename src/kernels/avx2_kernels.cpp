@@ -109,6 +109,9 @@ struct avx2_gemm_dot {
     // Q8_0: |w| times a with w's sign.
     static __m256i q8_init(std::int32_t) { return _mm256_setzero_si256(); }
     static __m256i q8_prep(__m256i w) { return _mm256_sign_epi8(w, w); }
+    // IQ4: the signed codebook; |w| after each lookup.
+    static __m256i q8_prep_table(__m256i t) { return t; }
+    static __m256i q8_prep_looked_up(__m256i w) { return _mm256_sign_epi8(w, w); }
     static __m256i q8_step(__m256i s, __m256i w_abs, __m256i w, __m256i a) {
         return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)));
     }

@@ -1,8 +1,8 @@
 // The GEMM tiles of IQ4_NL / IQ4_XS (gemm.hpp), kernels-internal and with internal linkage
 // like gemm_tile.hpp. The nibbles index the 16-entry codebook with one pshufb per 32-byte
-// load (both 128-bit halves hold the table), which makes signed bytes; their dots with the
-// activations run as Q8_0's (IntDot::q8_*: AVX2 multiplies |w| by a with w's sign,
-// AVX-VNNI w + 128 with the -128 x sum of a correction).
+// load (both 128-bit halves hold the table); their dots with the activations run as
+// Q8_0's (IntDot::q8_*: AVX2 multiplies |w| by a with w's sign, AVX-VNNI w + 128 with the
+// -128 x sum of a correction, the + 128 folded into its table).
 #pragma once
 
 #include "gemm_tile.hpp"
@@ -10,7 +10,12 @@
 namespace sluice::kernels {
 namespace {
 
-inline __m256i iq4_table() { return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4_values))); }
+// The codebook in both 128-bit halves, in the form IntDot::q8_prep gives (so the lookup
+// yields the prepared weights directly; AVX-VNNI: t + 128).
+template <class D>
+inline __m256i iq4_table() {
+    return D::q8_prep_table(_mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_iq4_values))));
+}
 
 // One Q4_0-laid-out block of 8 rows (4 runs) against T tokens' 32 activation bytes each:
 // s[t] += the rows' codebook dots (the accumulators start at IntDot::q8_init).
@@ -21,7 +26,7 @@ inline void iq4_block(const std::uint8_t* qs, const __m256i table, const std::in
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
         const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m4));
         const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-        const __m256i lo_p = D::q8_prep(lo), hi_p = D::q8_prep(hi);
+        const __m256i lo_p = D::q8_prep_looked_up(lo), hi_p = D::q8_prep_looked_up(hi);
         for (std::size_t t = 0; t < T; ++t) {
             s[t] = D::q8_step(s[t], lo_p, lo, broadcast4(aq[t] + 4 * g));
             s[t] = D::q8_step(s[t], hi_p, hi, broadcast4(aq[t] + 16 + 4 * g));
@@ -42,7 +47,7 @@ inline void gemm_tile_iq4_nl(const void* group, const gemm_acts& a, std::size_t 
         ac[t] = a.corr + (t0 + t) * nb;
         acc[t] = _mm256_setzero_ps();
     }
-    const __m256i table = iq4_table();
+    const __m256i table = iq4_table<D>();
     for (std::size_t i = 0; i < nb; ++i) {
         const auto& b = static_cast<const packed_q4_0*>(group)[i];
         const char* pf = reinterpret_cast<const char*>(&b) + 4096;
@@ -77,7 +82,7 @@ inline void gemm_tile_iq4_xs(const void* group, const gemm_acts& a, std::size_t 
         ad[t] = a.d + (t0 + t) * nb;
         acc[t] = _mm256_setzero_ps();
     }
-    const __m256i table = iq4_table();
+    const __m256i table = iq4_table<D>();
     for (std::size_t i = 0; i < nb; ++i) {
         const auto& b = static_cast<const packed_iq4_xs*>(group)[i];
         __m256i isum[T];
