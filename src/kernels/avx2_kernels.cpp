@@ -115,8 +115,10 @@ struct avx2_gemm_dot {
     static __m256i q8_step(__m256i s, __m256i w_abs, __m256i w, __m256i a) {
         return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)));
     }
-    // Q4_K: a sub-block's pair sums in int16 lanes (at most 30480: exact), then madd with the
-    // rows' scales (each row's scale in both int16 halves of its lane).
+    // Q4_K: a sub-block's pair sums in int16 lanes (at most 30480: exact; Q5_K's, flushed
+    // every 4 runs, at most 4 x 2 x 31 x 127 = 31496), then madd with the rows' scales (each
+    // row's scale in both int16 halves of its lane).
+    static constexpr bool k4_int16 = true;
     static __m256i k4_step(__m256i s, __m256i w, __m256i a) { return _mm256_add_epi16(s, _mm256_maddubs_epi16(w, a)); }
     static __m256i k4_scales(const std::uint8_t* sc) {
         const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));

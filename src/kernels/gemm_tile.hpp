@@ -135,11 +135,11 @@ inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, flo
     for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// Q4_K / Q5_K: per sub-block j the unsigned values' integer dots (IntDot::k4_*; Q5_K's
-// values up to 31 go through k6_step, widened at each step), scaled by the rows' sc_j and
-// summed over the super-block; the mins term from the prepared sub-block sums of a (madd
-// of the rows' min pairs with each token's sum pairs); two fmas per super-block and output
-// (gemm.hpp).
+// Q4_K / Q5_K: per sub-block j the unsigned values' integer dots (IntDot::k4_*; where those
+// sum in int16 lanes, Q5_K's values up to 31 are scaled and widened every 4 runs), scaled
+// by the rows' sc_j and summed over the super-block; the mins term from the prepared
+// sub-block sums of a (madd of the rows' min pairs with each token's sum pairs); two fmas
+// per super-block and output (gemm.hpp).
 template <class D, bool Q5, std::size_t T>
 inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
     using packed = std::conditional_t<Q5, packed_q5_k, packed_q4_k>;
@@ -165,6 +165,7 @@ inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0,
             _mm_prefetch(pf + 64, _MM_HINT_T0);
             _mm_prefetch(pf + 128, _MM_HINT_T0);
             const std::uint8_t* qs = b.qs + 256 * (j >> 1);
+            const __m256i sc = D::k4_scales(b.sc[j]);
             __m256i s[T];
             for (std::size_t t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
             for (int g = 0; g < 8; ++g) {
@@ -175,18 +176,17 @@ inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0,
                     const __m256i hs = j < 4 ? _mm256_sll_epi16(h, _mm_cvtsi32_si128(4 - j)) : _mm256_srl_epi16(h, _mm_cvtsi32_si128(j - 4));
                     w = _mm256_or_si256(w, _mm256_and_si256(hs, m10));
                 }
-                for (std::size_t t = 0; t < T; ++t) {
-                    const __m256i av = broadcast4(ar[t][i].qs + 32 * j + 4 * g);
-                    s[t] = Q5 ? D::k6_step(s[t], w, av) : D::k4_step(s[t], w, av);
+                for (std::size_t t = 0; t < T; ++t) s[t] = D::k4_step(s[t], w, broadcast4(ar[t][i].qs + 32 * j + 4 * g));
+                if constexpr (Q5 && D::k4_int16) {  // Q5_K's values up to 31: int16 lanes hold 4 runs at most
+                    if (g == 3) {
+                        for (std::size_t t = 0; t < T; ++t) {
+                            isum[t] = D::k4_done(isum[t], s[t], sc);
+                            s[t] = _mm256_setzero_si256();
+                        }
+                    }
                 }
             }
-            if constexpr (Q5) {
-                const __m256i sc = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.sc[j])));
-                for (std::size_t t = 0; t < T; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s[t], sc));
-            } else {
-                const __m256i sc = D::k4_scales(b.sc[j]);
-                for (std::size_t t = 0; t < T; ++t) isum[t] = D::k4_done(isum[t], s[t], sc);
-            }
+            for (std::size_t t = 0; t < T; ++t) isum[t] = D::k4_done(isum[t], s[t], sc);
         }
         __m256i msum[T];
         for (std::size_t t = 0; t < T; ++t) msum[t] = _mm256_setzero_si256();

@@ -26,6 +26,7 @@ struct vnni_gemm_dot {
     static __m256i q8_prep_looked_up(__m256i w) { return w; }
     static __m256i q8_step(__m256i s, __m256i w_plus_128, __m256i, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w_plus_128, a); }
     // Q4_K: a sub-block's dots in int32 lanes, times the rows' scales.
+    static constexpr bool k4_int16 = false;
     static __m256i k4_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
     static __m256i k4_scales(const std::uint8_t* sc) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))); }
     static __m256i k6_step(__m256i s, __m256i w, __m256i a) { return _mm256_dpbusd_avx_epi32(s, w, a); }
