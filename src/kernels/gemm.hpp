@@ -1,7 +1,7 @@
 // The integer GEMM of quantised weights with 8-bit activations (kernels-internal).
 //
-// Numerics, shared by every Q4_0/Q8_0 product (matvec, matmul, matmul_rows, best_dot,
-// and the scalar integer_dot): for output (row r, token t)
+// Numerics, shared by every product of a type (matvec, matmul, matmul_rows, best_dot, and
+// the scalar integer_dot in integer_dot.cpp); Q4_0 / Q5_0 / Q8_0, for output (row r, token t):
 //
 //   acc = 0;  for each block i in order:  acc = fma(dw_i * da_i, float(isum_i), acc)
 //
@@ -9,6 +9,8 @@
 // bytes (|isum| < 2^24, so float(isum) is exact, and dw * da of two halves is exact in
 // float). Every implementation forms the same isum and performs the same fma chain, so
 // a row's result never depends on the batch it is computed in or on the instruction set.
+// (The other types below: the same shape, their integer sums converted with one rounding
+// where they can exceed 2^24, which every implementation performs identically.)
 //
 // Packed layout (pack_groups): rows in groups of 8 (the last group padded with zero
 // rows); a group is nb packed blocks, block i of the group holding block i of its 8 rows:
