@@ -6,7 +6,7 @@
 // Q5_0 / Q8_0 as llama.cpp does; random well-formed blocks).
 //
 //   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1] [--invariant 1]
-//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m,moe]
+//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m,q5_k,iq4_xs,...,moe]
 // (--exact 1: float activations, the alternative to 8-bit activation quantisation;
 //  --invariant 1: the server's batch-invariant matmul policy, integer dots for every row;
 //  --shape 1b: Llama-3.2-1B's shape, n_embd 2048, 16 layers, 32 heads / 8 KV, ff 8192,
@@ -28,9 +28,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cctype>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "sluice/engine/kv_cache.hpp"
@@ -158,9 +161,19 @@ std::vector<std::byte> pooled_llama(const test::model_shape& s,
                     auto row = test::random_row(t, cols, rng);
                     const auto tr = kernels::traits_of(t);
                     std::vector<std::pair<std::size_t, float>> halves;  // (offset in block, value)
-                    if (t == ggml_type::q4_k) halves = {{0, 8e-5f}, {2, 8e-5f}};
-                    else if (t == ggml_type::q6_k) halves = {{208, 2e-5f}};
-                    else if (t == ggml_type::q5_0) halves = {{0, 2.5e-3f}};
+                    switch (t) {
+                        case ggml_type::q4_k: halves = {{0, 8e-5f}, {2, 8e-5f}}; break;
+                        case ggml_type::q5_k: halves = {{0, 2e-5f}, {2, 2e-5f}}; break;
+                        case ggml_type::q6_k: halves = {{208, 2e-5f}}; break;
+                        case ggml_type::q5_0: halves = {{0, 2.5e-3f}}; break;
+                        case ggml_type::q4_1: halves = {{0, 5e-3f}, {2, -3.75e-2f}}; break;
+                        case ggml_type::q5_1: halves = {{0, 2.5e-3f}, {2, -3.9e-2f}}; break;
+                        case ggml_type::q2_k: halves = {{80, 1e-3f}, {82, 1e-3f}}; break;
+                        case ggml_type::q3_k: halves = {{108, 2e-4f}}; break;
+                        case ggml_type::iq4_nl: halves = {{0, 2e-4f}}; break;
+                        case ggml_type::iq4_xs: halves = {{0, 5e-6f}}; break;
+                        default: break;
+                    }
                     for (std::size_t b = 0; b < row.size() / tr.type_size; ++b) {
                         for (const auto& [off, v] : halves) {
                             const std::uint16_t h = kernels::fp32_to_fp16(v);
@@ -203,7 +216,20 @@ std::vector<std::byte> pooled_llama(const test::model_shape& s,
     return w.bytes();
 }
 
-// The model for a bench entry: "q4_0", "q8_0" or "q4_k_m".
+// A type by its lower-case name ("q5_k"), or nullopt.
+std::optional<kernels::ggml_type> type_named(const std::string& name) {
+    for (std::uint32_t id = 0; id < 40; ++id) {
+        const auto t = kernels::traits_of(id);
+        if (!t) continue;
+        std::string lower(t->name);
+        for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower == name) return static_cast<kernels::ggml_type>(id);
+    }
+    return std::nullopt;
+}
+
+// The model for a bench entry: "q4_0", "q8_0", "q4_k_m", or any quantised type's name (every
+// matrix of that type; rows that are not a multiple of its block fall back to Q8_0).
 std::vector<std::byte> bench_model(const std::string& kind) {
     using kernels::ggml_type;
     const auto shape = bench_shape();
@@ -215,6 +241,13 @@ std::vector<std::byte> bench_model(const std::string& kind) {
             const bool six = embd || more;
             if (n_in % 256 != 0) return six ? ggml_type::q8_0 : ggml_type::q5_0;  // llama.cpp's fallbacks
             return six ? ggml_type::q6_k : ggml_type::q4_k;
+        });
+    }
+    if (kind != "q4_0" && kind != "q8_0") {
+        const auto t = type_named(kind);
+        if (!t) throw std::runtime_error("unknown --types entry " + kind);
+        return pooled_llama(shape, [&](const std::string&, std::uint32_t, std::uint32_t n_in) {
+            return n_in % kernels::traits_of(*t).block_size == 0 ? *t : ggml_type::q8_0;
         });
     }
     const ggml_type t = kind == "q8_0" ? ggml_type::q8_0 : ggml_type::q4_0;
@@ -345,10 +378,16 @@ int main(int argc, char** argv) {
             continue;
         }
         std::size_t model_bytes = 0;
-        const auto r = run_model(kind, n_prompt, n_gen, reps, pool, model_bytes);
+        result r;
+        try {
+            r = run_model(kind, n_prompt, n_gen, reps, pool, model_bytes);
+        } catch (const std::exception& e) {  // e.g. a type an older build cannot compute with
+            std::printf("%-6s %s\n", kind.c_str(), e.what());
+            continue;
+        }
         const double roofline_tg = bw * 1e9 / static_cast<double>(model_bytes);
         const double pp_gflops = r.pp * 2.0 * params / 1e9;
-        std::printf("%-5s %.1f MB | pp%zu %6.1f tok/s (%.0f GFLOP/s, %.0f%% of sgemm) | tg%zu %6.1f tok/s (%.0f%% of the "
+        std::printf("%-6s %.1f MB | pp%zu %6.1f tok/s (%.0f GFLOP/s, %.0f%% of sgemm) | tg%zu %6.1f tok/s (%.0f%% of the "
                     "%.0f tok/s bandwidth bound) | tg%zu after pp%zu %6.1f tok/s | %zu x tg%zu batched %6.1f tok/s (%.2fx tg)\n",
                     kind.c_str(), model_bytes / 1e6, n_prompt, r.pp, pp_gflops,
                     100.0 * pp_gflops / gf, n_gen, r.tg, 100.0 * r.tg / roofline_tg, roofline_tg, n_gen, n_prompt, r.tg_after, k_batch, n_gen,

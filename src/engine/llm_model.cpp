@@ -60,7 +60,7 @@ public:
             throw error(errc::unsupported, f_.source() + ": tensor '" + name + "' has type " +
                                                std::string(model::name_of(t.type)) +
                                                ", which sluice cannot compute with (supported: F32 F16 BF16 Q8_0 "
-                                               "Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K)");
+                                               "Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS)");
         }
     }
 

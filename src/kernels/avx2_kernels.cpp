@@ -4,13 +4,11 @@
 
 #include <cstring>
 
-#include "gemm_tile.hpp"
+#include "gemm_kernels.hpp"
 #include "k_scales.hpp"
 #include "simd_helpers.hpp"
-#include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/quant_blocks.hpp"
-#include "sluice/kernels/quantize.hpp"
 
 namespace sluice::kernels::avx2 {
 namespace {
@@ -80,23 +78,6 @@ float dot_q4_0(std::size_t n, const void* w, const void* x) {
     return acc;
 }
 
-float dot_q4_1(std::size_t n, const void* w, const void* x) {
-    const auto* b = static_cast<const block_q4_1*>(w);
-    const auto* a = static_cast<const block_q8_1*>(x);
-    __m256 acc = _mm256_setzero_ps();
-    float mins = 0;
-    for (std::size_t i = 0; i < n / qk; ++i) {
-        _mm_prefetch(reinterpret_cast<const char*>(b + i) + k_prefetch_bytes, _MM_HINT_T0);
-        const __m256 d = _mm256_set1_ps(h2f(b[i].d) * a[i].d);
-        mins += h2f(b[i].m) * a[i].s;
-        const __m256i qx = unpack_nibbles(b[i].qs);  // unsigned 0..15
-        const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy), _mm256_set1_epi16(1));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
-    }
-    return hsum(acc) + mins;
-}
-
 float dot_q8_0(std::size_t n, const void* w, const void* x) {
     const auto* b = static_cast<const block_q8_0*>(w);
     const auto* a = static_cast<const block_q8_0*>(x);
@@ -128,17 +109,24 @@ struct avx2_gemm_dot {
     // Q8_0: |w| times a with w's sign.
     static __m256i q8_init(std::int32_t) { return _mm256_setzero_si256(); }
     static __m256i q8_prep(__m256i w) { return _mm256_sign_epi8(w, w); }
+    // IQ4: the signed codebook; |w| after each lookup.
+    static __m256i q8_prep_table(__m256i t) { return t; }
+    static __m256i q8_prep_looked_up(__m256i w) { return _mm256_sign_epi8(w, w); }
     static __m256i q8_step(__m256i s, __m256i w_abs, __m256i w, __m256i a) {
         return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)));
     }
-    // Q4_K: a sub-block's pair sums in int16 lanes (at most 30480: exact), then madd with the
-    // rows' scales (each row's scale in both int16 halves of its lane).
+    // Q4_K: a sub-block's pair sums in int16 lanes (at most 30480: exact; Q5_K's, flushed
+    // every 4 runs, at most 4 x 2 x 31 x 127 = 31496), then madd with the rows' scales (each
+    // row's scale in both int16 halves of its lane).
+    static constexpr bool k4_int16 = true;
     static __m256i k4_step(__m256i s, __m256i w, __m256i a) { return _mm256_add_epi16(s, _mm256_maddubs_epi16(w, a)); }
     static __m256i k4_scales(const std::uint8_t* sc) {
         const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc)));
         return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
     }
     static __m256i k4_done(__m256i isum, __m256i s, __m256i sc) { return _mm256_add_epi32(isum, _mm256_madd_epi16(s, sc)); }
+    // Per-lane int32 scales (Q2_K / Q3_K) in k4_done's form: the scale in both int16 halves.
+    static __m256i k4_lane_scales(__m256i sc32, __m256i lo16) { return _mm256_or_si256(_mm256_and_si256(sc32, lo16), _mm256_slli_epi32(sc32, 16)); }
     // Q6_K: values up to 63, so pair sums (at most 16002) are widened at once.
     static __m256i k6_step(__m256i s, __m256i w, __m256i a) {
         return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1)));
@@ -214,22 +202,6 @@ float dot_q6_k(std::size_t n, const void* w, const void* x) {
     return sum;
 }
 
-// Remaining types: dequantise a block of weights and activations, then an FMA dot.
-template <ggml_type T>
-float dot_generic(std::size_t n, const void* w, const void* x) {
-    const act_format fmt = activation_format(T);
-    const auto t = traits_of(T);
-    const std::size_t bs = t.block_size, act_bytes = activation_bytes(fmt, bs);
-    alignas(32) float wb[qk_k], xb[qk_k];
-    float sum = 0;
-    for (std::size_t i = 0; i < n / bs; ++i) {
-        dequantize_row(T, static_cast<const std::byte*>(w) + i * t.type_size, wb, bs);
-        dequantize_activation(fmt, static_cast<const std::byte*>(x) + i * act_bytes, xb, bs);
-        sum += dot_f32(bs, wb, xb);
-    }
-    return sum;
-}
-
 }  // namespace
 
 void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t* base, std::size_t stride,
@@ -299,14 +271,9 @@ dot_fn dot_for(ggml_type type) noexcept {
         case ggml_type::f16: return dot_f16;
         case ggml_type::bf16: return dot_bf16;
         case ggml_type::q4_0: return dot_q4_0;
-        case ggml_type::q4_1: return dot_q4_1;
         case ggml_type::q8_0: return dot_q8_0;
         case ggml_type::q4_k: return dot_q4_k;
         case ggml_type::q6_k: return dot_q6_k;
-        case ggml_type::q5_1: return dot_generic<ggml_type::q5_1>;
-        case ggml_type::q2_k: return dot_generic<ggml_type::q2_k>;
-        case ggml_type::q3_k: return dot_generic<ggml_type::q3_k>;
-        case ggml_type::q5_k: return dot_generic<ggml_type::q5_k>;
         default: return nullptr;
     }
 }

@@ -85,7 +85,9 @@ void deq_q2_k(const block_q2_k* b, float* y, std::size_t nb) {
     }
 }
 
-// Unpacks the twelve 6-bit scale bytes of Q3_K into 16 signed scales.
+}  // namespace
+
+// Unpacks the twelve 6-bit scale bytes of Q3_K into 16 scales (stored + 32).
 void q3_k_scales(const std::uint8_t* packed, std::int8_t* out) {
     std::uint32_t aux[4];
     std::memcpy(aux, packed, 12);
@@ -97,6 +99,8 @@ void q3_k_scales(const std::uint8_t* packed, std::int8_t* out) {
     aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
     std::memcpy(out, aux, 16);
 }
+
+namespace {
 
 void deq_q3_k(const block_q3_k* b, float* y, std::size_t nb) {
     for (std::size_t i = 0; i < nb; ++i) {
@@ -194,6 +198,30 @@ void deq_q6_k(const block_q6_k* b, float* y, std::size_t nb) {
     }
 }
 
+void deq_iq4_nl(const block_iq4_nl* b, float* y, std::size_t nb) {
+    for (std::size_t i = 0; i < nb; ++i, y += qk) {
+        const float d = fp16_to_fp32(b[i].d);
+        for (int j = 0; j < qk / 2; ++j) {
+            y[j] = d * k_iq4_values[b[i].qs[j] & 0x0F];
+            y[j + qk / 2] = d * k_iq4_values[b[i].qs[j] >> 4];
+        }
+    }
+}
+
+void deq_iq4_xs(const block_iq4_xs* b, float* y, std::size_t nb) {
+    for (std::size_t i = 0; i < nb; ++i) {
+        const float d = fp16_to_fp32(b[i].d);
+        for (int j = 0; j < 8; ++j, y += 32) {
+            const float dl = d * static_cast<float>(iq4_xs_scale(b[i], j));
+            const std::uint8_t* q = b[i].qs + 16 * j;
+            for (int l = 0; l < 16; ++l) {
+                y[l] = dl * k_iq4_values[q[l] & 0x0F];
+                y[l + 16] = dl * k_iq4_values[q[l] >> 4];
+            }
+        }
+    }
+}
+
 }  // namespace
 
 bool is_computable(ggml_type t) noexcept {
@@ -201,7 +229,7 @@ bool is_computable(ggml_type t) noexcept {
         case ggml_type::f32: case ggml_type::f16: case ggml_type::bf16: case ggml_type::q8_0:
         case ggml_type::q4_0: case ggml_type::q4_1: case ggml_type::q5_0: case ggml_type::q5_1:
         case ggml_type::q2_k: case ggml_type::q3_k: case ggml_type::q4_k: case ggml_type::q5_k:
-        case ggml_type::q6_k: return true;
+        case ggml_type::q6_k: case ggml_type::iq4_nl: case ggml_type::iq4_xs: return true;
         default: return false;
     }
 }
@@ -231,6 +259,8 @@ void dequantize_row(ggml_type type, const void* src, float* y, std::size_t n) {
         case ggml_type::q4_k: return deq_q4_k(static_cast<const block_q4_k*>(src), y, nb);
         case ggml_type::q5_k: return deq_q5_k(static_cast<const block_q5_k*>(src), y, nb);
         case ggml_type::q6_k: return deq_q6_k(static_cast<const block_q6_k*>(src), y, nb);
+        case ggml_type::iq4_nl: return deq_iq4_nl(static_cast<const block_iq4_nl*>(src), y, nb);
+        case ggml_type::iq4_xs: return deq_iq4_xs(static_cast<const block_iq4_xs*>(src), y, nb);
         default: break;
     }
     throw error(errc::unsupported, "cannot dequantize type " + std::string(name_of(type)));

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "gemm.hpp"
 
@@ -134,12 +135,14 @@ inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, flo
     for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// Q4_K: per sub-block j the unsigned nibbles' integer dots (IntDot::k4_*), scaled by the
-// rows' sc_j and summed over the super-block; the mins term from the prepared sub-block
-// sums of a (madd of the rows' min pairs with each token's sum pairs); two fmas per
-// super-block and output (gemm.hpp).
-template <class D, std::size_t T>
+// Q4_K / Q5_K: per sub-block j the unsigned values' integer dots (IntDot::k4_*; where those
+// sum in int16 lanes, Q5_K's values up to 31 are scaled and widened every 4 runs), scaled
+// by the rows' sc_j and summed over the super-block; the mins term from the prepared
+// sub-block sums of a (madd of the rows' min pairs with each token's sum pairs); two fmas
+// per super-block and output (gemm.hpp).
+template <class D, bool Q5, std::size_t T>
 inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
+    using packed = std::conditional_t<Q5, packed_q5_k, packed_q4_k>;
     const std::size_t nb = a.nb;
     const block_q8_k* ar[T];
     const float* ad[T];
@@ -151,25 +154,38 @@ inline void gemm_tile_q4k(const void* group, const gemm_acts& a, std::size_t t0,
         ac[t] = a.corr + (t0 + t) * nb * 4;
         acc[t] = _mm256_setzero_ps();
     }
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m10 = _mm256_set1_epi8(0x10);
     for (std::size_t i = 0; i < nb; ++i) {
-        const auto& b = static_cast<const packed_q4_k*>(group)[i];
+        const auto& b = static_cast<const packed*>(group)[i];
         __m256i isum[T];
         for (std::size_t t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
         for (int j = 0; j < 8; ++j) {
-            const char* pf = reinterpret_cast<const char*>(&b) + 4096 + 148 * j;
+            const char* pf = reinterpret_cast<const char*>(&b) + 4096 + sizeof(packed) / 8 * j;
             _mm_prefetch(pf, _MM_HINT_T0);
             _mm_prefetch(pf + 64, _MM_HINT_T0);
             _mm_prefetch(pf + 128, _MM_HINT_T0);
             const std::uint8_t* qs = b.qs + 256 * (j >> 1);
+            const __m256i sc = D::k4_scales(b.sc[j]);
             __m256i s[T];
             for (std::size_t t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
             for (int g = 0; g < 8; ++g) {
                 const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
-                const __m256i w = (j & 1) != 0 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) : _mm256_and_si256(v, m4);
+                __m256i w = (j & 1) != 0 ? _mm256_and_si256(_mm256_srli_epi16(v, 4), m4) : _mm256_and_si256(v, m4);
+                if constexpr (Q5) {  // bit j of each qh byte -> bit 4 (16-bit shifts: neighbours' bits are masked off)
+                    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qh + 32 * g));
+                    const __m256i hs = j < 4 ? _mm256_sll_epi16(h, _mm_cvtsi32_si128(4 - j)) : _mm256_srl_epi16(h, _mm_cvtsi32_si128(j - 4));
+                    w = _mm256_or_si256(w, _mm256_and_si256(hs, m10));
+                }
                 for (std::size_t t = 0; t < T; ++t) s[t] = D::k4_step(s[t], w, broadcast4(ar[t][i].qs + 32 * j + 4 * g));
+                if constexpr (Q5 && D::k4_int16) {  // Q5_K's values up to 31: int16 lanes hold 4 runs at most
+                    if (g == 3) {
+                        for (std::size_t t = 0; t < T; ++t) {
+                            isum[t] = D::k4_done(isum[t], s[t], sc);
+                            s[t] = _mm256_setzero_si256();
+                        }
+                    }
+                }
             }
-            const __m256i sc = D::k4_scales(b.sc[j]);
             for (std::size_t t = 0; t < T; ++t) isum[t] = D::k4_done(isum[t], s[t], sc);
         }
         __m256i msum[T];
@@ -264,30 +280,9 @@ struct tile_q4_0 { template <class D> static void run(const void* g, const gemm_
 template <std::size_t T>
 struct tile_q8_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, false, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
-struct tile_q4_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q4k<D, T>(g, a, t0, y, ldy); } };
-
-// gemm_fn: tokens in tiles of 4, then one tile of the remaining 1-3.
-template <class D, template <std::size_t> class Tile>
-void gemm_group(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy) {
-    std::size_t t = 0;
-    for (; t + 4 <= nt; t += 4) Tile<4>::template run<D>(group, a, t0 + t, y + t * ldy, ldy);
-    switch (nt - t) {
-        case 3: Tile<3>::template run<D>(group, a, t0 + t, y + t * ldy, ldy); break;
-        case 2: Tile<2>::template run<D>(group, a, t0 + t, y + t * ldy, ldy); break;
-        case 1: Tile<1>::template run<D>(group, a, t0 + t, y + t * ldy, ldy); break;
-        default: break;
-    }
-}
-
-template <class D>
-gemm_kernel gemm_kernel_for(ggml_type type) {
-    if (type == ggml_type::q4_0) return {gemm_group<D, tile_q4_0>, -8};
-    if (type == ggml_type::q8_0) return {gemm_group<D, tile_q8_0>, D::q8_corr_k};
-    if (type == ggml_type::q5_0) return {gemm_group<D, tile_q5_0>, -16};
-    if (type == ggml_type::q4_k) return {gemm_group<D, tile_q4_k>, 0};
-    if (type == ggml_type::q6_k) return {gemm_group<D, tile_q6_k>, 0};
-    return {};
-}
+struct tile_q4_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q4k<D, false, T>(g, a, t0, y, ldy); } };
+template <std::size_t T>
+struct tile_q5_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q4k<D, true, T>(g, a, t0, y, ldy); } };
 
 }  // namespace
 }  // namespace sluice::kernels

@@ -22,10 +22,10 @@ bool exact_activations() noexcept { return g_exact.load(); }
 act_format activation_format(ggml_type w) noexcept {
     if (g_exact.load(std::memory_order_relaxed)) return act_format::f32;
     switch (w) {
-        case ggml_type::q4_0: case ggml_type::q5_0: case ggml_type::q8_0: return act_format::q8_0;
+        case ggml_type::q4_0: case ggml_type::q5_0: case ggml_type::q8_0: case ggml_type::iq4_nl: return act_format::q8_0;
         case ggml_type::q4_1: case ggml_type::q5_1: return act_format::q8_1;
         case ggml_type::q2_k: case ggml_type::q3_k: case ggml_type::q4_k: case ggml_type::q5_k:
-        case ggml_type::q6_k: return act_format::q8_k;
+        case ggml_type::q6_k: case ggml_type::iq4_xs: return act_format::q8_k;
         default: return act_format::f32;
     }
 }

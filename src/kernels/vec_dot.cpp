@@ -9,7 +9,6 @@
 
 #include "avx2_kernels.hpp"
 #include "gemm.hpp"
-#include "k_scales.hpp"
 #include "vnni_kernels.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/fp16.hpp"
@@ -66,110 +65,7 @@ float ref_quant(std::size_t n, const void* w, const void* x) {
     return sum;
 }
 
-// The integer numerics of gemm.hpp on raw blocks.
-float int_q4_0(std::size_t n, const void* w, const void* x) {
-    const auto* b = static_cast<const block_q4_0*>(w);
-    const auto* a = static_cast<const block_q8_0*>(x);
-    float acc = 0;
-    for (std::size_t i = 0; i < n / qk; ++i) {
-        std::int32_t isum = 0;
-        for (int j = 0; j < qk / 2; ++j) {
-            isum += ((b[i].qs[j] & 0x0F) - 8) * a[i].qs[j] + ((b[i].qs[j] >> 4) - 8) * a[i].qs[j + qk / 2];
-        }
-        acc = std::fma(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d), static_cast<float>(isum), acc);
-    }
-    return acc;
-}
-
-float int_q8_0(std::size_t n, const void* w, const void* x) {
-    const auto* b = static_cast<const block_q8_0*>(w);
-    const auto* a = static_cast<const block_q8_0*>(x);
-    float acc = 0;
-    for (std::size_t i = 0; i < n / qk; ++i) {
-        std::int32_t isum = 0;
-        for (int j = 0; j < qk; ++j) isum += b[i].qs[j] * a[i].qs[j];
-        acc = std::fma(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d), static_cast<float>(isum), acc);
-    }
-    return acc;
-}
-
-float int_q4_k(std::size_t n, const void* w, const void* x) {
-    const auto* b = static_cast<const block_q4_k*>(w);
-    const auto* a = static_cast<const block_q8_k*>(x);
-    float acc = 0;
-    for (std::size_t i = 0; i < n / qk_k; ++i) {
-        std::int32_t isum = 0, msum = 0;
-        for (int j = 0; j < 8; ++j) {
-            std::uint8_t sc, mn;
-            k_scale_min(j, b[i].scales, sc, mn);
-            std::int32_t dot = 0;
-            for (int l = 0; l < 32; ++l) {
-                const int q = b[i].qs[32 * (j / 2) + l];
-                dot += ((j % 2 != 0) ? q >> 4 : q & 0x0F) * a[i].qs[32 * j + l];
-            }
-            isum += sc * dot;
-            msum += mn * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
-        }
-        acc = std::fma(a[i].d * fp16_to_fp32(b[i].d), static_cast<float>(isum), acc);
-        acc = std::fma(-(a[i].d * fp16_to_fp32(b[i].dmin)), static_cast<float>(msum), acc);
-    }
-    return acc;
-}
-
-float int_q6_k(std::size_t n, const void* w, const void* x) {
-    const auto* b = static_cast<const block_q6_k*>(w);
-    const auto* a = static_cast<const block_q8_k*>(x);
-    float acc = 0;
-    for (std::size_t i = 0; i < n / qk_k; ++i) {
-        std::int32_t isum = 0, bias = 0;
-        for (int c = 0; c < 2; ++c) {
-            const std::uint8_t* ql = b[i].ql + 64 * c;
-            const std::uint8_t* qh = b[i].qh + 32 * c;
-            for (int g4 = 0; g4 < 4; ++g4) {  // values 32 g4 .. 32 g4 + 31 of this half
-                for (int hs = 0; hs < 2; ++hs) {
-                    std::int32_t dot = 0;
-                    for (int l = 16 * hs; l < 16 * hs + 16; ++l) {
-                        const int lo = ql[l + 32 * (g4 & 1)];
-                        const int q = ((g4 >> 1) != 0 ? lo >> 4 : lo & 0x0F) | (((qh[l] >> (2 * g4)) & 3) << 4);
-                        dot += q * a[i].qs[128 * c + 32 * g4 + l];
-                    }
-                    isum += b[i].scales[8 * c + 2 * g4 + hs] * dot;
-                }
-            }
-        }
-        for (int s = 0; s < 16; ++s) bias += b[i].scales[s] * a[i].bsums[s];
-        acc = std::fma(a[i].d * fp16_to_fp32(b[i].d), static_cast<float>(isum - 32 * bias), acc);
-    }
-    return acc;
-}
-
-float int_q5_0(std::size_t n, const void* w, const void* x) {
-    const auto* b = static_cast<const block_q5_0*>(w);
-    const auto* a = static_cast<const block_q8_0*>(x);
-    float acc = 0;
-    for (std::size_t i = 0; i < n / qk; ++i) {
-        std::uint32_t qh;
-        std::memcpy(&qh, b[i].qh, 4);
-        std::int32_t isum = 0;
-        for (int j = 0; j < qk / 2; ++j) {
-            const int lo = (b[i].qs[j] & 0x0F) | (((qh >> j) & 1) << 4), hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
-            isum += (lo - 16) * a[i].qs[j] + (hi - 16) * a[i].qs[j + qk / 2];
-        }
-        acc = std::fma(fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d), static_cast<float>(isum), acc);
-    }
-    return acc;
-}
-
 }  // namespace
-
-dot_fn integer_dot(ggml_type type) {
-    if (type == ggml_type::q5_0) return int_q5_0;
-    if (type == ggml_type::q6_k) return int_q6_k;
-    if (type == ggml_type::q4_0) return int_q4_0;
-    if (type == ggml_type::q8_0) return int_q8_0;
-    if (type == ggml_type::q4_k) return int_q4_k;
-    return nullptr;
-}
 
 const cpu_features& cpu() noexcept {
     // CPUID, plus XGETBV to check that the OS saves the AVX registers.
@@ -210,6 +106,8 @@ dot_fn reference_dot(ggml_type type) {
         case ggml_type::q4_k: return ref_quant<ggml_type::q4_k>;
         case ggml_type::q5_k: return ref_quant<ggml_type::q5_k>;
         case ggml_type::q6_k: return ref_quant<ggml_type::q6_k>;
+        case ggml_type::iq4_nl: return ref_quant<ggml_type::iq4_nl>;
+        case ggml_type::iq4_xs: return ref_quant<ggml_type::iq4_xs>;
         default: break;
     }
     throw error(errc::unsupported, "no dot product for type " + std::string(name_of(type)));
@@ -231,7 +129,7 @@ dot_fn best_dot(ggml_type type) {
     if (avx2_enabled()) {
         if (const dot_fn f = avx2::dot_for(type)) return f;
     }
-    // Q4_0 / Q8_0: the scalar form of the integer numerics every product of these types uses.
+    // The GEMM's types: the scalar form of the integer numerics every product of them uses.
     if (const dot_fn f = integer_dot(type)) return f;
     return reference_dot(type);
 }

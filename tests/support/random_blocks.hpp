@@ -46,7 +46,7 @@ inline std::vector<std::byte> random_row(kernels::ggml_type type, std::size_t n,
     // Offsets of the half-precision scale fields inside one block.
     std::vector<std::size_t> halves;
     switch (type) {
-        case ggml_type::q4_0: case ggml_type::q5_0: case ggml_type::q8_0: halves = {0}; break;
+        case ggml_type::q4_0: case ggml_type::q5_0: case ggml_type::q8_0: case ggml_type::iq4_nl: case ggml_type::iq4_xs: halves = {0}; break;
         case ggml_type::q4_1: case ggml_type::q5_1: case ggml_type::q4_k: case ggml_type::q5_k: halves = {0, 2}; break;
         case ggml_type::q2_k: halves = {80, 82}; break;
         case ggml_type::q3_k: halves = {108}; break;

@@ -1,7 +1,7 @@
 // A decoder-only transformer loaded from GGUF: hyper-parameters plus views of the
 // weights inside the file mapping (matrices are never dequantised in full; only the small
-// 1-D norm and bias vectors are converted to float). Q4_0 and Q8_0 matrices are also
-// copied once into the integer GEMM's interleaved layout (kernels::pack_weights).
+// 1-D norm and bias vectors are converted to float). Quantised matrices are also copied
+// once into the integer GEMM's interleaved layout (kernels::pack_weights).
 //
 // Supported architectures: `llama` (Llama 2/3.x, Mistral, SmolLM2, TinyLlama: RMSNorm,
 // SwiGLU, NORM rope, GQA, optional tied output), `qwen2` (+ q/k/v biases, NEOX rope),
@@ -105,7 +105,7 @@ private:
     ffn_activation act_ = ffn_activation::silu;
     bool tied_ = false;
     moe_params moe_;
-    // The Q4_0 / Q8_0 matrices (and the output, tied or not) in the GEMM's packed layout
+    // The quantised matrices (and the output, tied or not) in the GEMM's packed layout
     // (kernels::pack_weights); the weight_matrix views point here through `packed`.
     std::vector<std::unique_ptr<std::byte[]>> packed_;
 };

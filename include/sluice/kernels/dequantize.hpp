@@ -8,7 +8,8 @@
 
 namespace sluice::kernels {
 
-// The weight types sluice can compute with (F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K..Q6_K).
+// The weight types sluice can compute with (F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K..Q6_K
+// IQ4_NL IQ4_XS).
 bool is_computable(ggml_type type) noexcept;
 
 // dst[0..n) = the values of the first n elements at src. n is a multiple of the block size.

@@ -5,13 +5,14 @@
 //   matmul: Y[n_tok x n_out] = X[n_tok x n_in] @ W^T
 //
 // Activations are quantised once per call into the weight type's activation format
-// (kernels/quantize.hpp). Q4_0 and Q8_0 weights (with 8-bit activations) go through one
-// integer GEMM for matvec, matmul and matmul_rows alike: a register-tiled kernel over
-// groups of 8 rows (interleaved at load time by pack_weights, or per call) whose every
-// output is the same chain of per-block integer dots and fmas as integer_dot
-// (vec_dot.hpp), so all three agree bit for bit and are batch-invariant. Other types:
-// matvec with integer (or float) dot products per row, matmul by dequantising tiles of W
-// and the quantised activations to float and calling OpenBLAS sgemm.
+// (kernels/quantize.hpp). Every quantised type (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K..Q6_K
+// IQ4_NL IQ4_XS) goes through one integer GEMM for matvec, matmul and matmul_rows alike: a
+// register-tiled kernel over groups of 8 rows (interleaved at load time by pack_weights,
+// or per call) whose every output is the same chain of per-block integer dots and fmas as
+// integer_dot (vec_dot.hpp), so all three agree bit for bit and are batch-invariant.
+// Float weights (F32 F16 BF16), and every type in exact mode (float activations): matvec
+// with float dot products per row, matmul by dequantising tiles of W to float and calling
+// OpenBLAS sgemm.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +33,8 @@ struct weight_matrix {
     const void* packed = nullptr;
 };
 
-// Bytes pack_weights writes for w, or 0 when its type has no packed layout (only Q4_0
-// and Q8_0 have one).
+// Bytes pack_weights writes for w, or 0 when its type has no packed layout (the float
+// types).
 std::size_t packed_bytes(const weight_matrix& w) noexcept;
 // Writes w's rows in the GEMM's layout to dst (packed_bytes(w) bytes); then set
 // w.packed = dst. The layout does not depend on the CPU.

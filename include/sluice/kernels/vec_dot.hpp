@@ -15,10 +15,10 @@ using dot_fn = float (*)(std::size_t n, const void* w_row, const void* act);
 
 // Plain scalar implementation (dequantise, multiply, add): the test oracle.
 dot_fn reference_dot(ggml_type type);
-// Q4_0 / Q5_0 / Q8_0 / Q4_K / Q6_K only (else nullptr): the scalar integer dot, per block the exact
-// integer sums and one fma per block (two for Q4_K: the scales and the mins) in block
-// order (src/kernels/gemm.hpp). Every product of these types (best_dot, matvec, matmul,
-// matmul_rows, on any instruction set) computes exactly this, bit for bit.
+// The integer GEMM's types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K..Q6_K IQ4_NL IQ4_XS; else
+// nullptr): the scalar integer dot, per block the exact integer sums and one or two fmas
+// in block order (src/kernels/gemm.hpp). Every product of these types (best_dot, matvec,
+// matmul, matmul_rows, on any instruction set) computes exactly this, bit for bit.
 dot_fn integer_dot(ggml_type type);
 // The fastest implementation for this CPU (AVX2/FMA when present, else the reference).
 dot_fn best_dot(ggml_type type);

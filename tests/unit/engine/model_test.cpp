@@ -36,7 +36,7 @@ TEST(llm_model, loads_shapes_and_ties_the_output) {
 }
 
 TEST(llm_model, refuses_a_weight_type_it_cannot_compute_naming_tensor_and_type) {
-    // A complete one-layer model whose blk.0.ffn_up.weight is IQ4_NL.
+    // A complete one-layer model whose blk.0.ffn_up.weight is MXFP4 (no kernels for it).
     model::gguf_writer w;
     w.add_string("general.architecture", "llama");
     w.add_u32("llama.context_length", 64);
@@ -53,10 +53,10 @@ TEST(llm_model, refuses_a_weight_type_it_cannot_compute_naming_tensor_and_type) 
     for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down"}) {
         w.add_tensor(std::string("blk.0.") + n + ".weight", ggml_type::f32, {32, 32}, test::random_matrix(ggml_type::f32, 32, 32, rng));
     }
-    w.add_tensor("blk.0.ffn_up.weight", ggml_type::iq4_nl, {32, 32}, std::vector<std::byte>(32 * 18));
+    w.add_tensor("blk.0.ffn_up.weight", ggml_type::mxfp4, {32, 32}, std::vector<std::byte>(32 * 17));
     const auto msg = load_error(w.bytes());
     EXPECT_NE(msg.find("blk.0.ffn_up.weight"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("IQ4_NL"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("MXFP4"), std::string::npos) << msg;
 }
 
 TEST(llm_model, refuses_unknown_architectures_and_missing_tensors) {

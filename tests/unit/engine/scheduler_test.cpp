@@ -108,8 +108,11 @@ TEST_P(scheduler_model, concurrent_requests_produce_the_tokens_they_produce_alon
     EXPECT_EQ(alone[5].cached_tokens, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, scheduler_model, ::testing::Values("stories260K.gguf", "qfix-Q4_0.gguf", "qwen3-Q4_0.gguf", "qwen3moe-Q4_K_M.gguf",
-                                                            "gemma3-Q8_0.gguf"),
+// qfix-Q4_1 .. Q5_K_M: every other integer-GEMM type (Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) end to end.
+INSTANTIATE_TEST_SUITE_P(shared, scheduler_model,
+                         ::testing::Values("stories260K.gguf", "qfix-Q4_0.gguf", "qwen3-Q4_0.gguf", "qfix-Q4_1.gguf", "qfix-Q5_1.gguf",
+                                           "qfix-Q2_K.gguf", "qfix-Q3_K_M.gguf", "qfix-Q5_K_M.gguf", "qwen3moe-Q4_K_M.gguf",
+                                           "gemma3-Q8_0.gguf"),
                          [](const auto& p) {
                              std::string n = p.param.substr(0, p.param.find('.'));
                              for (auto& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

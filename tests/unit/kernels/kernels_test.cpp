@@ -7,6 +7,7 @@
 #include "sluice/kernels/f16_ops.hpp"
 #include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/matmul.hpp"
+#include "sluice/kernels/quant_blocks.hpp"
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/kernels/vec_dot.hpp"
 #include "support/random_blocks.hpp"
@@ -19,7 +20,7 @@ using sluice::test::random_row;
 
 const ggml_type k_types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0, ggml_type::q4_0,
                              ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q2_k, ggml_type::q3_k,
-                             ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k};
+                             ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k, ggml_type::iq4_nl, ggml_type::iq4_xs};
 
 class kernel_type : public ::testing::TestWithParam<ggml_type> {};
 
@@ -137,7 +138,7 @@ TEST_P(kernel_type, matmul_matches_matvec_and_reference) {
 INSTANTIATE_TEST_SUITE_P(all, kernel_type, ::testing::ValuesIn(k_types),
                          [](const auto& p) { return std::string(name_of(p.param)); });
 
-// The integer GEMM (Q4_0, Q5_0, Q8_0, Q4_K, Q6_K): matmul, matmul_rows and matvec give every output exactly the
+// The integer GEMM (every quantised type): matmul, matmul_rows and matvec give every output exactly the
 // scalar integer dot of its row (integer_dot), whatever the batch size, the row's place in
 // the batch, packed or per-call layout, and the instruction set (AVX-VNNI, AVX2, scalar);
 // and stay within rounding of the dequantising scalar reference.
@@ -201,8 +202,41 @@ TEST_P(gemm_type, gemm_is_bitwise_integer_dot_per_row) {
     force_no_vnni(false);
 }
 
-INSTANTIATE_TEST_SUITE_P(int8, gemm_type, ::testing::Values(ggml_type::q4_0, ggml_type::q5_0, ggml_type::q8_0, ggml_type::q4_k, ggml_type::q6_k),
+INSTANTIATE_TEST_SUITE_P(int8, gemm_type,
+                         ::testing::Values(ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q8_0, ggml_type::q2_k,
+                                           ggml_type::q3_k, ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k, ggml_type::iq4_nl,
+                                           ggml_type::iq4_xs),
                          [](const auto& p) { return std::string(name_of(p.param)); });
+
+// The IQ4 codebook and scale layout: index k of sub-block j decodes to d * (ls_j - 32) * t[k].
+TEST(dequantize, iq4_codebook_and_scales) {
+    block_iq4_nl nl{};
+    nl.d = fp32_to_fp16(0.5f);
+    for (int j = 0; j < 16; ++j) nl.qs[j] = static_cast<std::uint8_t>(j | ((15 - j) << 4));
+    float y[256];
+    dequantize_row(ggml_type::iq4_nl, &nl, y, 32);
+    for (int j = 0; j < 16; ++j) {
+        EXPECT_EQ(y[j], 0.5f * k_iq4_values[j]);
+        EXPECT_EQ(y[16 + j], 0.5f * k_iq4_values[15 - j]);
+    }
+    EXPECT_EQ(y[0], -63.5f);
+    block_iq4_xs xs{};
+    xs.d = fp32_to_fp16(0.25f);
+    const int ls[8] = {0, 63, 32, 33, 31, 17, 48, 5};  // stored scales (value + 32)
+    for (int j = 0; j < 8; ++j) {
+        xs.scales_l[j / 2] = static_cast<std::uint8_t>(xs.scales_l[j / 2] | ((ls[j] & 0x0F) << (4 * (j % 2))));
+        xs.scales_h = static_cast<std::uint16_t>(xs.scales_h | ((ls[j] >> 4) << (2 * j)));
+    }
+    for (int l = 0; l < 128; ++l) xs.qs[l] = static_cast<std::uint8_t>((l % 16) | ((l * 7 % 16) << 4));
+    dequantize_row(ggml_type::iq4_xs, &xs, y, 256);
+    for (int j = 0; j < 8; ++j) {
+        for (int l = 0; l < 16; ++l) {
+            const int b = xs.qs[16 * j + l];
+            EXPECT_EQ(y[32 * j + l], 0.25f * static_cast<float>(ls[j] - 32) * k_iq4_values[b & 0x0F]) << j << " " << l;
+            EXPECT_EQ(y[32 * j + 16 + l], 0.25f * static_cast<float>(ls[j] - 32) * k_iq4_values[b >> 4]) << j << " " << l;
+        }
+    }
+}
 
 // The AVX2 Q8_0 activation quantiser gives the scalar one's bytes exactly, ties and zeros included.
 TEST(quantize, q8_0_avx2_matches_scalar) {
