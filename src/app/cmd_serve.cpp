@@ -5,6 +5,8 @@
 #include <iostream>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "model_download.hpp"
@@ -31,6 +33,14 @@ std::vector<std::string> read_keys(const std::string& path) {
         if (!line.empty() && line[0] != '#') keys.push_back(line);
     }
     return keys;
+}
+
+// Connections the process can hold: its descriptor limit less a margin for the model file,
+// the store and logs, at most 4096.
+std::size_t default_max_connections() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 4096;
+    return static_cast<std::size_t>(std::clamp<rlim_t>(lim.rlim_cur, 128, 4096 + 64) - 64);
 }
 
 bool is_loopback(const std::string& host) {
@@ -138,6 +148,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("cache-ram", po::value<int>()->default_value(256), "MiB of KV kept for the prefix cache (0: off)")
         ("prefill-chunk", po::value<int>()->default_value(64), "prompt tokens per step while other streams decode")
         ("max-body", po::value<std::size_t>()->default_value(16u << 20), "largest request body in bytes")
+        ("max-connections", po::value<std::size_t>(), "open connections at most; more are closed on accept (default: the descriptor limit less 64, at most 4096)")
         ("cors-origin", po::value<std::vector<std::string>>()->composing(), "allowed CORS origin (repeatable; '*' for any)")
         ("chat-template", po::value<std::string>(), "file with a chat template to use instead of the model's")
         ("shutdown-timeout", po::value<int>()->default_value(10), "seconds open requests get to finish on SIGINT/SIGTERM")
@@ -180,6 +191,8 @@ int run_serve(const std::vector<std::string>& args) {
     if (cfg.rate_per_minute < 0 || cfg.rate_burst < 0) throw error(errc::invalid_argument, "--rate-limit and --rate-burst must not be negative");
     cfg.max_body = vm["max-body"].as<std::size_t>();
     if (cfg.max_body < 1024) throw error(errc::invalid_argument, "--max-body must be at least 1024 bytes");
+    cfg.max_connections = vm.count("max-connections") ? vm["max-connections"].as<std::size_t>() : default_max_connections();
+    if (cfg.max_connections < 1) throw error(errc::invalid_argument, "--max-connections must be at least 1");
     if (vm.count("cors-origin")) cfg.cors_origins = vm["cors-origin"].as<std::vector<std::string>>();
     const int shutdown = vm["shutdown-timeout"].as<int>();
     if (shutdown < 0) throw error(errc::invalid_argument, "--shutdown-timeout must not be negative");

@@ -36,13 +36,35 @@ boost::json::object model_object(const served_model& m) {
 // HEAD is GET without the body (RFC 9110 9.3.2), on every route.
 bool is_get(bhttp::verb method) { return method == bhttp::verb::get || method == bhttp::verb::head; }
 
+// Routes that answer without a key: CORS preflights, /health and the API's description.
+bool is_public(const exchange& ex, std::string_view endpoint) {
+    if (ex.req.method() == bhttp::verb::options && !ex.cors_origin.empty()) return true;
+    return endpoint == "/health" || endpoint == "/openapi.json" || endpoint == "/docs";
+}
+
+// The middleware that needs only the request's head, run before any of its body is read:
+// the key (when keys are configured), then a rate-limit token. Throws api_error 401 / 429,
+// so a client without a valid key cannot make the server read (or parse) a body at all.
+void check_access(server_state& st, exchange& ex) {
+    const std::string_view endpoint = endpoint_label(std::string(path_of(ex.req.target())));
+    ex.anthropic = endpoint == "/v1/messages" || endpoint == "/v1/messages/count_tokens";
+    if (is_public(ex, endpoint)) return;
+    if (st.keys.required()) {
+        const auto key = api_keys::extract(field(ex.req, bhttp::to_string(bhttp::field::authorization)), field(ex.req, "x-api-key"));
+        if (!st.keys.accepts(key)) {
+            throw api::unauthorized(key.empty() ? "Missing API key: send 'Authorization: Bearer <key>'." : "Incorrect API key provided.");
+        }
+        ex.client = "key:" + std::to_string(std::hash<std::string_view>{}(key));
+    }
+    if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
+}
+
 // Routes one request; returns the response to write, or nullopt when the handler wrote it.
 net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     const request& req = ex.req;
     const std::string target(path_of(req.target()));
     const std::string_view endpoint = endpoint_label(target);  // the route; aliases without /v1 folded in
     const auto method = req.method();
-    ex.anthropic = endpoint == "/v1/messages" || endpoint == "/v1/messages/count_tokens";
 
     if (method == bhttp::verb::options && !ex.cors_origin.empty()) {  // CORS preflight
         response res{bhttp::status::no_content, req.version()};
@@ -65,15 +87,7 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         co_return handle_documentation(ex, endpoint);
     }
 
-    // Everything else needs a key when keys are configured, then a rate-limit token.
-    if (st.keys.required()) {
-        const auto key = api_keys::extract(field(req, bhttp::to_string(bhttp::field::authorization)), field(req, "x-api-key"));
-        if (!st.keys.accepts(key)) {
-            throw api::unauthorized(key.empty() ? "Missing API key: send 'Authorization: Bearer <key>'." : "Incorrect API key provided.");
-        }
-        ex.client = "key:" + std::to_string(std::hash<std::string_view>{}(key));
-    }
-    if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
+    // Everything else passed check_access (key, rate limit) before its body was read.
     // Metrics answer while loading and draining too: that is when an operator looks.
     if (endpoint == "/metrics") {
         if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
@@ -218,8 +232,7 @@ response error_response(const exchange& ex, const api::api_error& e) {
 }
 
 net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket socket) {
-    ++st.connections;
-    struct conn_guard {
+    struct conn_guard {  // counted in by the accept loop
         std::atomic<int>& n;
         ~conn_guard() { --n; }
     } guard{st.connections};
@@ -254,6 +267,32 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             if (it != head.end() && origin_allowed(st.config, std::string_view(it->value().data(), it->value().size()))) {
                 ex.cors_origin = std::string(it->value());
             }
+        }
+        // Key and rate limit from the head alone: a refused request's body is never read. With
+        // a body still to come the connection then closes (after a bounded drain, so the
+        // answer is not lost to a reset); without one it stays open.
+        std::optional<api::api_error> refused;
+        try {
+            check_access(st, ex);
+        } catch (const api::api_error& e) {
+            refused = e;
+        }
+        if (refused) {
+            const bool body_pending = !parser.is_done();
+            auto res = error_response(ex, *refused);
+            res.keep_alive(head.keep_alive() && !body_pending && !st.draining);
+            res.prepare_payload();
+            finish_request(st, head, static_cast<unsigned>(refused->status), t0);
+            stream.expires_after(st.config.body_timeout);
+            auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+            (void)n;
+            if (wec) break;
+            if (body_pending) {
+                co_await lingering_close(stream);
+                break;
+            }
+            if (!res.keep_alive()) break;
+            continue;
         }
         // The body limit is enforced from Content-Length before any of the body is read;
         // chunked bodies learn their size only while reading.

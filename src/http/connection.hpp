@@ -49,6 +49,7 @@ struct exchange {
     bool anthropic = false;      // an Anthropic route: errors in Anthropic's envelope
 };
 
+// The caller has counted the connection in state.connections; it is counted out on return.
 net::awaitable<void> serve_connection(server_state& state, net::ip::tcp::socket socket);
 
 // Completion endpoints (completion_handler.cpp). Throws api::api_error before anything

@@ -14,13 +14,35 @@ using namespace detail;
 using net::use_awaitable;
 
 net::awaitable<void> accept_loop(server_state& st, net::ip::tcp::acceptor& acceptor) {
+    net::steady_timer pause(co_await net::this_coro::executor);
+    std::chrono::milliseconds backoff{0};
+    std::uint64_t turned_away = 0;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(use_awaitable));
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
-            log::warn("accept failed: " + ec.message());
+            // Out of descriptors (EMFILE) or buffers: retrying at once would spin and flood the
+            // log. Wait, doubling from 10 ms to 1 s, and log when the waiting starts or peaks.
+            backoff = std::min<std::chrono::milliseconds>(backoff.count() == 0 ? std::chrono::milliseconds(10) : backoff * 2,
+                                                          std::chrono::seconds(1));
+            if (backoff.count() == 10 || backoff.count() == 1000) {
+                log::warn("accept failed: " + ec.message() + "; retrying in " + std::to_string(backoff.count()) + " ms");
+            }
+            pause.expires_after(backoff);
+            co_await pause.async_wait(net::as_tuple(use_awaitable));
             continue;
         }
+        backoff = std::chrono::milliseconds(0);
+        if (static_cast<std::size_t>(st.connections.load()) >= st.config.max_connections) {
+            // Full: the new connection is closed at once, before anything is read from it.
+            if (turned_away++ % 1000 == 0) {
+                log::warn("--max-connections " + std::to_string(st.config.max_connections) + " reached: closing new connections (" +
+                          std::to_string(turned_away) + " so far)");
+            }
+            socket.close(ec);
+            continue;
+        }
+        ++st.connections;
         socket.set_option(net::ip::tcp::no_delay(true), ec);
         // One coroutine per connection, on its own strand. Its lifetime is bounded by the
         // io_context, which the drain below stops only after open requests finished.

@@ -28,6 +28,8 @@ struct server_config {
     double rate_per_minute = 0;  // 0: no rate limit
     double rate_burst = 0;       // 0: per_minute / 6
     std::size_t max_body = 16u << 20;
+    // Open connections at most; more are closed as they are accepted (clients retry).
+    std::size_t max_connections = 1024;
     std::vector<std::string> cors_origins;  // empty: CORS off; "*" allows any origin
     std::chrono::seconds shutdown_timeout{10};
     std::chrono::seconds header_timeout{30};

@@ -338,6 +338,69 @@ test('chunked request bodies are read, and limited while reading', { skip }, asy
   assert.equal(big.status, 413);
 });
 
+// Raw exchange on one socket: writes `text`, resolves with everything read until the server
+// closes (or `ms` pass: then closed is false).
+function rawExchange(port, text, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    const started = Date.now();
+    const timer = setTimeout(() => { sock.destroy(); resolve({ data, closed: false, ms: Date.now() - started }); }, ms);
+    sock.on('connect', () => sock.write(text));
+    sock.on('data', (c) => (data += c));
+    // A reset is a close too (a server that closes with our request unread resets).
+    sock.on('error', (e) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+    sock.on('close', () => { clearTimeout(timer); resolve({ data, closed: true, ms: Date.now() - started }); });
+  });
+}
+
+test('keys and rate limits are checked from the head: 401 before any body byte is read', { skip }, async () => {
+  // 10 MB announced, nothing sent: the answer must not wait for the body (the body
+  // deadline is 60 s), and the connection closes after it.
+  for (const key of ['', 'Authorization: Bearer wrong\r\n', 'x-api-key: wrong\r\n']) {
+    const r = await rawExchange(main.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${key}Content-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`);
+    assert.match(r.data, /^HTTP\/1\.1 401 /, r.data);
+    assert.match(r.data, /[Cc]onnection: close/);
+    assert.ok(r.closed, 'the connection stays open after a refused request with a pending body');
+    assert.ok(r.ms < 3000, `answered after ${r.ms} ms`);
+  }
+  // The Anthropic routes answer in Anthropic's envelope.
+  const a = await rawExchange(main.port, 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n');
+  assert.match(a.data, /"type":"error","error":\{"type":"authentication_error"/);
+  // Without a body the connection stays usable: a refused GET, then an accepted one.
+  const sock = net.connect(main.port, '127.0.0.1');
+  await new Promise((r) => sock.on('connect', r));
+  let got = '';
+  sock.on('data', (c) => (got += c));
+  sock.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n');
+  sock.write(`GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n\r\n`);
+  for (let i = 0; i < 100 && !/HTTP\/1\.1 200/.test(got); i++) await new Promise((r) => setTimeout(r, 20));
+  sock.destroy();
+  assert.match(got, /^HTTP\/1\.1 401 [\s\S]*HTTP\/1\.1 200 /);
+});
+
+test('--max-connections: connections beyond it are closed at accept, the server keeps serving', { skip }, async () => {
+  const srv = await startServer(['-m', STORIES, '--max-connections', '2']);
+  try {
+    const held = [];
+    for (let i = 0; i < 2; i++) {
+      const s = net.connect(srv.port, '127.0.0.1');
+      await new Promise((r) => s.on('connect', r));
+      held.push(s);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const third = await rawExchange(srv.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
+    assert.ok(third.closed && third.data === '', `the third connection was served: ${third.data}`);
+    held[0].destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const h = await request(srv.port, { path: '/health' });
+    assert.equal(h.status, 200);
+    for (const s of held) s.destroy();
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
 test('a config file takes the same keys as the command line', { skip }, async () => {
   const cfg = `${process.env.TMPDIR || '/tmp'}/sluice-test-${process.pid}.conf`;
   fs.writeFileSync(cfg, `# comment\nalias = from-config\nctx-size = 128\n`);
