@@ -148,6 +148,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("cache-ram", po::value<int>()->default_value(256), "MiB of KV kept for the prefix cache (0: off)")
         ("prefill-chunk", po::value<int>()->default_value(64), "prompt tokens per step while other streams decode")
         ("max-body", po::value<std::size_t>()->default_value(16u << 20), "largest request body in bytes")
+        ("write-timeout", po::value<int>()->default_value(30), "seconds any write to a client may take; a client that stops reading is dropped")
         ("max-connections", po::value<std::size_t>(), "open connections at most; more are closed on accept (default: the descriptor limit less 64, at most 4096)")
         ("cors-origin", po::value<std::vector<std::string>>()->composing(), "allowed CORS origin (repeatable; '*' for any)")
         ("chat-template", po::value<std::string>(), "file with a chat template to use instead of the model's")
@@ -191,6 +192,9 @@ int run_serve(const std::vector<std::string>& args) {
     if (cfg.rate_per_minute < 0 || cfg.rate_burst < 0) throw error(errc::invalid_argument, "--rate-limit and --rate-burst must not be negative");
     cfg.max_body = vm["max-body"].as<std::size_t>();
     if (cfg.max_body < 1024) throw error(errc::invalid_argument, "--max-body must be at least 1024 bytes");
+    const int write_timeout = vm["write-timeout"].as<int>();
+    if (write_timeout < 1) throw error(errc::invalid_argument, "--write-timeout must be at least 1 second");
+    cfg.write_timeout = std::chrono::seconds(write_timeout);
     cfg.max_connections = vm.count("max-connections") ? vm["max-connections"].as<std::size_t>() : default_max_connections();
     if (cfg.max_connections < 1) throw error(errc::invalid_argument, "--max-connections must be at least 1");
     if (vm.count("cors-origin")) cfg.cors_origins = vm["cors-origin"].as<std::vector<std::string>>();

@@ -262,6 +262,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
         const auto t0 = std::chrono::steady_clock::now();
         const request& head = parser.get();
         exchange ex{stream, head, {}, "addr:" + peer, {}};
+        ex.write_timeout = st.config.write_timeout;
         if (!st.config.cors_origins.empty()) {
             const auto it = head.find(bhttp::field::origin);
             if (it != head.end() && origin_allowed(st.config, std::string_view(it->value().data(), it->value().size()))) {

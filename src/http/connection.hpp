@@ -1,6 +1,8 @@
 // Internals of the HTTP layer shared by its translation units.
 #pragma once
 
+#include <chrono>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
@@ -47,6 +49,9 @@ struct exchange {
     std::string client;       // rate-limit identity
     std::string ignored_fields;  // unknown request fields, comma-separated ("" when none)
     bool anthropic = false;      // an Anthropic route: errors in Anthropic's envelope
+    // Every write of a response (SSE frames included) must complete within this; a client
+    // that stops reading is dropped (the write fails, which cancels its job).
+    std::chrono::seconds write_timeout{30};
 };
 
 // The caller has counted the connection in state.connections; it is counted out on return.

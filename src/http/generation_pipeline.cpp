@@ -78,6 +78,18 @@ private:
     std::shared_ptr<state> state_;
 };
 
+// Tokens waiting for the client at most (all choices together). A stream whose client reads
+// slower than the engine produces (its writes wait on full socket buffers) is cancelled when
+// this many are waiting, so it stops holding KV blocks and compute while the write deadline
+// runs out; non-stream requests consume tokens as they come and never get near it.
+constexpr std::size_t k_max_waiting_tokens = 1024;
+
+// The tokens sent to the pipeline and not yet taken; `lagged` once the bound was hit.
+struct backlog {
+    std::atomic<std::size_t> waiting{0};
+    std::atomic<bool> lagged{false};
+};
+
 struct cancel_on_exit {
     std::vector<std::shared_ptr<std::atomic<bool>>> flags;
     ~cancel_on_exit() {  // the engine stops within one token when we leave early
@@ -131,22 +143,29 @@ struct choice_run {
 
 namespace {
 net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_sink& sink, const std::shared_ptr<event_channel>& ch,
-                           const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived);
+                           const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived,
+                           backlog& lag);
 }  // namespace
 
 net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_plan plan, event_sink& sink) {
     const auto arrived = std::chrono::steady_clock::now();
     const std::size_t n_prompt = plan.request.prompt.size();
     const std::size_t n_choices = std::max<std::size_t>(1, plan.n);
-    auto ch = std::make_shared<event_channel>(co_await net::this_coro::executor,
-                                              n_choices * (static_cast<std::size_t>(std::max(0, plan.request.max_tokens)) + 8));
+    // Room for every waiting token, each choice's done event and the prompt's logprobs.
+    auto ch = std::make_shared<event_channel>(co_await net::this_coro::executor, k_max_waiting_tokens + n_choices + 2);
+    auto lag = std::make_shared<backlog>();
     std::vector<std::shared_ptr<std::atomic<bool>>> flags;
     for (std::size_t i = 0; i < n_choices; ++i) {
         engine::generation_job job;
         job.request = plan.request;
         job.request.sampling.seed += i;
         if (i > 0) job.request.prompt_logprobs.reset();  // the prompt's logprobs come once
-        job.on_token = [ch, i](const engine::generated_token& t) {
+        job.on_token = [ch, i, lag](const engine::generated_token& t) {
+            if (lag->waiting.fetch_add(1) >= k_max_waiting_tokens) {
+                lag->waiting.fetch_sub(1);
+                lag->lagged.store(true);
+                return false;  // ends the job (cancelled)
+            }
             gen_event ev;
             ev.choice = i;
             ev.token = t;
@@ -193,7 +212,7 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
     // throws (other than a failed write: the client is gone) goes to the sink's fail().
     std::optional<api::api_error> late;
     try {
-        co_await relay(st, plan, sink, ch, flags, arrived);
+        co_await relay(st, plan, sink, ch, flags, arrived, *lag);
     } catch (const boost::system::system_error&) {
         throw;
     } catch (const api::api_error& e) {
@@ -208,7 +227,8 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
 namespace {
 
 net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_sink& sink, const std::shared_ptr<event_channel>& ch,
-                           const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived) {
+                           const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived,
+                           backlog& lag) {
     const std::size_t n_prompt = plan.request.prompt.size();
     const std::size_t n_choices = flags.size();
     std::vector<std::unique_ptr<choice_run>> runs;
@@ -238,6 +258,7 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
             continue;
         }
         choice_run& c = *runs[ev.choice];
+        if (!ev.done) lag.waiting.fetch_sub(1);
         if (!ev.done) {
             // After a stop string the answer is complete; tokens the engine made before it saw
             // the cancel are dropped, and the loop waits for the result (its cached_tokens).
@@ -269,6 +290,10 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
         c.usage.cached_tokens = ev.result.cached_tokens;
         if (!c.stops.stopped() && !ev.error.empty()) {
             error = ev.error;
+            break;
+        }
+        if (!c.stops.stopped() && ev.result.finish == engine::finish_reason::cancelled && lag.lagged.load()) {
+            error = "the client read its stream too slowly (" + std::to_string(k_max_waiting_tokens) + " tokens waiting); generation cancelled";
             break;
         }
         std::string tail;  // what the decoder and the stop matcher still hold

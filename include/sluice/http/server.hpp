@@ -35,6 +35,7 @@ struct server_config {
     std::chrono::seconds header_timeout{30};
     std::chrono::seconds body_timeout{60};
     std::chrono::seconds idle_timeout{120};
+    std::chrono::seconds write_timeout{30};  // each write of a response, SSE frames included
     bool log_json = false;
     bool strict_fields = false;  // unknown request fields: 400 instead of ignored and named
     int n_predict = 0;           // > 0: no request generates more tokens than this (llama-server's --n-predict)

@@ -379,6 +379,33 @@ test('keys and rate limits are checked from the head: 401 before any body byte i
   assert.match(got, /^HTTP\/1\.1 401 [\s\S]*HTTP\/1\.1 200 /);
 });
 
+test('a client that stops reading mid-stream stops its generation (bounded backlog, write deadline)', { skip }, async () => {
+  // Long SSE frames (20 alternatives each), a tiny fast model and a long answer: without a
+  // bound the engine would run all 16000 tokens into a buffer for a client that reads nothing.
+  const srv = await startServer(['-m', STORIES, '--ctx-size', '16384', '--write-timeout', '2']);
+  try {
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 16000, ignore_eos: true, stream: true,
+                                  logprobs: true, top_logprobs: 20 });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    sock.on('error', () => {});
+    sock.on('connect', () => sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`));
+    sock.once('data', () => sock.pause());  // reads the head, then nothing more
+    const metric = async (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec((await request(srv.port, { path: '/metrics' })).body)?.[1]);
+    await new Promise((r) => setTimeout(r, 500));
+    let running = null;
+    for (let i = 0; i < 100 && running !== 0; i++) {
+      running = await metric('sluice_sequences_running');
+      if (running !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(running, 0, 'the generation of a client that stopped reading is still running');
+    const generated = await metric('sluice_generated_tokens_total');
+    assert.ok(generated < 8000, `${generated} tokens generated for a client that stopped reading`);
+    sock.destroy();
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
 test('--max-connections: connections beyond it are closed at accept, the server keeps serving', { skip }, async () => {
   const srv = await startServer(['-m', STORIES, '--max-connections', '2']);
   try {
