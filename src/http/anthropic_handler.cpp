@@ -11,10 +11,26 @@
 
 namespace sluice::http::detail {
 
+namespace {
+
+// The decoded request and its plan (made on a request worker).
+struct prepared_messages {
+    api::completion_request r;
+    generation_plan plan;
+};
+
+}  // namespace
+
 net::awaitable<void> handle_messages(server_state& st, exchange& ex) {
-    auto r = api::parse_messages_request(ex.req.body(), api::parse_options{st.config.strict_fields});
+    prepared_messages p = co_await st.workers.run([&st, &ex] {
+        prepared_messages out;
+        out.r = api::parse_messages_request(ex.req.body(), api::parse_options{st.config.strict_fields});
+        out.plan = plan_generation(st, out.r);
+        return out;
+    });
+    auto& r = p.r;
+    auto& plan = p.plan;
     report_ignored(ex, r.ignored_fields);
-    generation_plan plan = plan_generation(st, r);
     anthropic_encoder encoder(st, ex, r.stream, plan.request.prompt.size());
     co_await run_generation(st, ex, std::move(plan), encoder);
 }

@@ -23,11 +23,23 @@ void echo_prompt(const server_state& st, const api::completion_request& r, const
 
 }  // namespace
 
+// The decoded request and its plan (made on a request worker).
+struct prepared_completion {
+    api::completion_request r;
+    generation_plan plan;
+};
+
 net::awaitable<void> handle_completion(server_state& st, exchange& ex, bool chat) {
-    const api::parse_options popt{st.config.strict_fields};
-    auto r = chat ? api::parse_chat_request(ex.req.body(), popt) : api::parse_completion_request(ex.req.body(), popt);
+    prepared_completion p = co_await st.workers.run([&st, &ex, chat] {
+        const api::parse_options popt{st.config.strict_fields};
+        prepared_completion out;
+        out.r = chat ? api::parse_chat_request(ex.req.body(), popt) : api::parse_completion_request(ex.req.body(), popt);
+        out.plan = plan_generation(st, out.r);
+        return out;
+    });
+    auto& r = p.r;
+    auto& plan = p.plan;
     report_ignored(ex, r.ignored_fields);
-    generation_plan plan = plan_generation(st, r);
     openai_options options;
     options.chat = chat;
     options.stream = r.stream;

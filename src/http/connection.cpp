@@ -105,7 +105,10 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
 
     const bool chat = endpoint == "/v1/chat/completions";
     const bool completion = endpoint == "/v1/completions";
-    if (endpoint == "/v1/responses/{id}") co_return handle_stored_response(st, ex, std::string_view(target).substr(target.find("/responses/") + 11));
+    if (endpoint == "/v1/responses/{id}") {  // the store's reads and writes: on a request worker
+        const std::string_view id = std::string_view(target).substr(target.find("/responses/") + 11);
+        co_return co_await st.workers.run([&st, &ex, id] { return handle_stored_response(st, ex, id); });
+    }
     const bool utility = endpoint == "/tokenize" || endpoint == "/detokenize" || endpoint == "/apply-template";
     if (chat || completion || ex.anthropic || utility || endpoint == "/v1/responses") {
         if (method != bhttp::verb::post) throw api::method_not_allowed("Use POST for " + target);
@@ -113,8 +116,9 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         if (type.substr(0, std::min<std::size_t>(type.size(), 16)) != "application/json") {
             throw api::unsupported_media_type("Content-Type must be application/json, got '" + std::string(type) + "'");
         }
-        if (utility) co_return handle_utility(st, ex, endpoint);
-        if (endpoint == "/v1/messages/count_tokens") co_return handle_count_tokens(st, ex);
+        // Decoding, rendering and tokenizing: on a request worker.
+        if (utility) co_return co_await st.workers.run([&st, &ex, endpoint] { return handle_utility(st, ex, endpoint); });
+        if (endpoint == "/v1/messages/count_tokens") co_return co_await st.workers.run([&st, &ex] { return handle_count_tokens(st, ex); });
         ++st.in_flight;
         struct done_guard {
             std::atomic<int>& n;

@@ -12,6 +12,7 @@
 #include "sluice/api/constraint.hpp"
 #include "sluice/http/api_keys.hpp"
 #include "sluice/http/metrics.hpp"
+#include "request_workers.hpp"
 #include "sluice/http/server.hpp"
 #include "sluice/http/token_bucket.hpp"
 
@@ -36,6 +37,8 @@ struct server_state {
     std::atomic<int> connections{0};
 
     std::atomic<bool> ready{false};  // model loaded (set once, after `model` is filled)
+    // Decoding, rendering and tokenizing run here, not on the network threads.
+    request_workers workers{0, 64};
 
     explicit server_state(server_config c)
         : config(std::move(c)), keys(config.api_keys), limiter(config.rate_per_minute, config.rate_burst) {}

@@ -37,18 +37,32 @@ json::array with_ids(json::array items) {
 
 }  // namespace
 
-net::awaitable<void> handle_responses(server_state& st, exchange& ex) {
-    auto req = api::parse_responses_request(ex.req.body(), api::parse_options{st.config.strict_fields});
-    report_ignored(ex, req.canonical.ignored_fields);
-    const std::string owner = owner_of(st, ex);
+// The decoded request, the stored conversation it continues and its plan (made on a
+// request worker: decoding, the store's read, rendering and tokenizing).
+struct prepared_response {
+    api::responses_request req;
     json::array history;
-    if (!req.previous_response_id.empty()) {
-        const auto prev = st.config.responses ? st.config.responses->get(req.previous_response_id, owner) : std::nullopt;
-        if (!prev) throw response_not_found(req.previous_response_id);
-        history = json::parse(prev->history_json).as_array();
-    }
-    req.canonical.messages = api::items_to_messages(history, req.input, req.instructions);
-    generation_plan plan = plan_generation(st, req.canonical);
+    generation_plan plan;
+};
+
+net::awaitable<void> handle_responses(server_state& st, exchange& ex) {
+    const std::string owner = owner_of(st, ex);
+    prepared_response p = co_await st.workers.run([&st, &ex, &owner] {
+        prepared_response out;
+        out.req = api::parse_responses_request(ex.req.body(), api::parse_options{st.config.strict_fields});
+        if (!out.req.previous_response_id.empty()) {
+            const auto prev = st.config.responses ? st.config.responses->get(out.req.previous_response_id, owner) : std::nullopt;
+            if (!prev) throw response_not_found(out.req.previous_response_id);
+            out.history = json::parse(prev->history_json).as_array();
+        }
+        out.req.canonical.messages = api::items_to_messages(out.history, out.req.input, out.req.instructions);
+        out.plan = plan_generation(st, out.req.canonical);
+        return out;
+    });
+    auto& req = p.req;
+    auto& history = p.history;
+    auto& plan = p.plan;
+    report_ignored(ex, req.canonical.ignored_fields);
 
     responses_settings settings;
     settings.stream = req.canonical.stream;

@@ -406,6 +406,43 @@ test('a client that stops reading mid-stream stops its generation (bounded backl
   }
 });
 
+test('12 MB bodies are decoded and tokenized off the network threads: /health stays prompt', { skip }, async () => {
+  // A context large enough that no byte-count bound refuses the text early: both bodies are
+  // decoded and tokenized in full (seconds of work), then refused for the KV memory.
+  const srv = await startServer(['-m', STORIES, '--ctx-size', '16000000', '--kv-memory', '64']);
+  try {
+    const big = 'word '.repeat(12 * 1024 * 1024 / 5);
+    const bodies = [JSON.stringify({ prompt: big, max_tokens: 4 }),
+                    JSON.stringify({ messages: [{ role: 'user', content: big }], max_tokens: 4 })];
+    let done = false, worst = 0, polls = 0;
+    const poll = (async () => {
+      while (!done) {
+        const t0 = Date.now();
+        const h = await request(srv.port, { path: '/health' });
+        assert.equal(h.status, 200);
+        worst = Math.max(worst, Date.now() - t0);
+        polls++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    // More heavy requests than the server has network threads (two).
+    const answers = await Promise.all([0, 1, 0, 1].map((i) => request(srv.port, { method: 'POST', path: i ? '/v1/chat/completions' : '/v1/completions',
+                                                                               headers: { 'Content-Type': 'application/json' }, body: bodies[i] })));
+    done = true;
+    await poll;
+    console.log(`/health worst ${worst} ms over ${polls} polls`);
+    for (const a of answers) {
+      assert.equal(a.status, 400, a.body.slice(0, 300));
+      assert.match(a.body, /context/);
+    }
+    // Generous for a shared machine; what it guards against is seconds (the whole decode,
+    // render and tokenize of both bodies on the thread that answers /health).
+    assert.ok(worst < 1000, `/health took ${worst} ms while four 12 MB bodies were prepared (${polls} polls)`);
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
 test('--max-connections: connections beyond it are closed at accept, the server keeps serving', { skip }, async () => {
   const srv = await startServer(['-m', STORIES, '--max-connections', '2']);
   try {
