@@ -17,16 +17,15 @@ const char* to_string(finish_reason r) noexcept {
 
 generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history) {
     generated_token step;
-    if (req.top_logprobs > 0) step.top = top_logprobs(logits, req.top_logprobs);
-    float log_z = 0;
-    std::vector<float> raw;
-    if (req.logprobs) {  // log Z = logit_top1 - logprob_top1
-        const auto best = top_logprobs(logits, 1).front();
-        log_z = logits[static_cast<std::size_t>(best.id)] - best.logprob;
-        raw.assign(logits.begin(), logits.end());
-    }
+    log_normalizer z{};
+    if (req.top_logprobs > 0 || req.logprobs) z = log_softmax_normalizer(logits);  // of the raw logits
+    if (req.top_logprobs > 0) step.top = top_logprobs(logits, req.top_logprobs, z);
     step.id = smp.sample(logits, history);
-    if (req.logprobs) step.logprob = raw[static_cast<std::size_t>(step.id)] - log_z;
+    if (req.logprobs) {
+        // log Z as top1 logit - top1 logprob, the rounding the reported top list shows.
+        const float log_z = z.max - (z.max - z.log_z);
+        step.logprob = smp.original_logit(logits, step.id) - log_z;
+    }
     return step;
 }
 

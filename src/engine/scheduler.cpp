@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "sluice/engine/block_manager.hpp"
 #include "sluice/engine/token_constraint.hpp"
@@ -37,6 +38,8 @@ struct sequence {
     std::optional<token_constraint> constraint;  // set when the job has a grammar
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
     std::string grammar_error;      // why the grammar failed (masked == 2)
+    std::optional<generated_token> picked;  // this step's token, sampled on the pool by sample_rows
+    std::string sample_error;       // why sampling failed on the pool (picked empty)
     std::vector<generated_token> prompt_lp;  // prompt_logprobs: one per prompt token after the first
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
@@ -83,6 +86,7 @@ struct scheduler::state {
     bool waits_for_running_prompt(const sequence& s, std::size_t cached_blocks) const;
     void append_forced(sequence& s);
     void mask_rows();
+    void sample_rows_on_pool();
     void ensure_blocks(sequence& s, std::size_t positions);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
@@ -112,6 +116,7 @@ struct scheduler::state {
     // prompt chunk always fit one batch.
     std::size_t max_forced = 0;
     std::vector<std::pair<sequence*, float*>> mask_jobs;  // mask_rows' work list
+    std::vector<std::pair<sequence*, float*>> sample_jobs;  // sample_rows_on_pool's work list
 };
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
@@ -317,13 +322,20 @@ void scheduler::state::run_batch() {
         row += batch[i].n_logits * n_vocab;
     }
     mask_rows();
+    sample_rows_on_pool();
     row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
         sequence& s = *batch_seqs[i];
         const std::size_t n = batch[i].tokens.size();
-        if (!s.decoding() && s.job.request.prompt_logprobs) prompt_rows(s, batch[i].pos0, n, row);
+        // A failure in one sequence's own work (its callbacks, its grammar, its sampling)
+        // finishes that sequence only.
+        try {
+            if (!s.decoding() && s.job.request.prompt_logprobs) prompt_rows(s, batch[i].pos0, n, row);
+            after_forward(s, n, sample_rows[i]);
+        } catch (const std::exception& e) {
+            finish(s, finish_reason::cancelled, e.what());
+        }
         row += batch[i].n_logits * n_vocab;
-        after_forward(s, n, sample_rows[i]);
     }
     std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
 }
@@ -346,6 +358,29 @@ void scheduler::state::mask_rows() {
         } catch (const std::exception& e) {  // a grammar too ambiguous here: this sequence fails, not the batch
             s.masked = 2;
             s.grammar_error = e.what();
+        }
+    });
+}
+
+// Samples every row whose sequence needs no more grammar work first (unconstrained, or
+// masked by mask_rows) across the pool: each sequence's sampler is its own and writes only
+// its own row and `picked`. The bookkeeping stays with after_forward, in batch order.
+void scheduler::state::sample_rows_on_pool() {
+    sample_jobs.clear();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (sample_rows[i] == nullptr) continue;
+        sequence& s = *batch_seqs[i];
+        s.picked.reset();
+        s.sample_error.clear();
+        if (!s.constraint || (s.masked == 1 && !s.constraint->must_end())) sample_jobs.push_back({&s, sample_rows[i]});
+    }
+    if (sample_jobs.size() < 2) return;  // one row: after_forward samples it inline
+    pool.run(sample_jobs.size(), [this](std::size_t j) {
+        sequence& s = *sample_jobs[j].first;
+        try {
+            s.picked = pick_token(s.job.request, s.smp, std::span<float>(sample_jobs[j].second, tf.model().n_vocab()), s.tokens);
+        } catch (const std::exception& e) {
+            s.sample_error = e.what();
         }
     });
 }
@@ -393,7 +428,8 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
             return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
         }
     }
-    const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
+    if (!s.sample_error.empty()) return finish(s, finish_reason::cancelled, std::exchange(s.sample_error, {}));
+    const generated_token t = s.picked ? *std::exchange(s.picked, std::nullopt) : pick_token(s.job.request, s.smp, own, s.tokens);
     if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return finish(s, finish_reason::stop);
     if (s.constraint) {
         try {
