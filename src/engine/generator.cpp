@@ -29,8 +29,17 @@ generated_token pick_token(const generation_request& req, sampler& smp, std::spa
     return step;
 }
 
+void check_vocabulary(const llm_model& m, const vocab& v) {
+    if (v.size() != m.n_vocab()) {
+        throw error(errc::invalid_argument, "the model file is inconsistent: its tokenizer has " + std::to_string(v.size()) +
+                                                " tokens but the model outputs " + std::to_string(m.n_vocab()) + " logits");
+    }
+}
+
 generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision)
-    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {}
+    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {
+    check_vocabulary(m, v);
+}
 
 generation_result generator::generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token) {
     using clock = std::chrono::steady_clock;

@@ -14,6 +14,7 @@
 #include "sluice/engine/block_manager.hpp"
 #include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
+#include "sluice/util/log.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -80,6 +81,7 @@ struct scheduler::state {
     void step();
     void reap();
     void admit();
+    bool admit_one(sequence& s, std::vector<std::uint32_t>& prefix);
     void run_batch();
     void after_forward(sequence& s, std::size_t n, float* logits);
     void prompt_rows(sequence& s, std::size_t pos0, std::size_t n, const float* rows);
@@ -121,6 +123,7 @@ struct scheduler::state {
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
     : cfg_(cfg), tok_(tok), grammar_vocab_(tok ? grammar_vocabulary(*tok, cfg.grammar_markup) : nullptr) {
+    check_vocabulary(m, v);
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
@@ -150,6 +153,10 @@ scheduler::~scheduler() {
 scheduler::admission scheduler::submit(generation_job job) {
     const auto& r = job.request;
     if (r.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
+    const std::size_t n_vocab = st_->tf.model().n_vocab();
+    for (const token_id t : r.prompt) {
+        if (t < 0 || static_cast<std::size_t>(t) >= n_vocab) return admission::invalid_token;
+    }
     if (r.grammar && !grammar_vocab_) throw error(errc::invalid_argument, "this scheduler has no vocabulary for constrained generation");
     const std::size_t wanted = r.max_tokens < 0 ? cfg_.n_ctx : r.prompt.size() + static_cast<std::size_t>(r.max_tokens);
     if (r.prompt.size() >= max_sequence_ || wanted > max_sequence_) return admission::too_large;
@@ -183,7 +190,13 @@ void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
     }
     const auto& r = s->job.request;
     s->limit = r.max_tokens < 0 ? self.cfg_.n_ctx : static_cast<std::size_t>(r.max_tokens);
-    if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_, r.trigger);
+    try {
+        if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_, r.trigger);
+    } catch (const std::exception& e) {  // this job fails; the strand keeps running
+        finish(*s, finish_reason::cancelled, e.what());
+        notify();
+        return;
+    }
     waiting.push_back(std::move(s));
     publish_load();
     kick();
@@ -199,14 +212,22 @@ void scheduler::state::kick() {
     });
 }
 
+// Nothing may throw out of a step: the strand would stop and every client would hang.
+// Per-sequence failures finish their sequence where they happen (admit, run_batch); what
+// escapes from the forward pass cannot be attributed and fails the sequences it computed.
 void scheduler::state::step() {
-    reap();
+    try {
+        reap();
+    } catch (const std::exception& e) {
+        log::error(std::string("scheduler: reaping cancelled jobs failed: ") + e.what());
+    }
     admit();
     publish_load();  // admissions show before the (possibly long) forward pass
     if (!running.empty()) {
         try {
             run_batch();
-        } catch (const std::exception& e) {  // an engine fault fails this batch's requests, not the server
+        } catch (const std::exception& e) {  // an engine fault fails this step's requests, not the server
+            log::error(std::string("scheduler: a step failed: ") + e.what());
             for (auto& s : running) finish(*s, finish_reason::cancelled, e.what());
             running.clear();
         }
@@ -229,36 +250,55 @@ void scheduler::state::reap() {
 }
 
 void scheduler::state::admit() {
-    const std::size_t bs = cache.block_size();
     while (!waiting.empty() && running.size() < self.cfg_.parallel) {
         sequence& s = *waiting.front();
-        // A job that wants its prompt's logprobs computes every position.
         std::vector<std::uint32_t> prefix;
-        if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
-        if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
+        try {
+            if (!admit_one(s, prefix)) return;
+        } catch (const std::exception& e) {  // this job fails, the queue moves on
+            log::error(std::string("scheduler: admitting a job failed: ") + e.what());
             for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
-            return;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
-        }
-        const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
-        if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
-            for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
-            if (!running.empty()) return;
-            // Nothing runs, so nothing will free blocks: cannot happen with the pool sized in
-            // the constructor, but a job that cannot fit must fail rather than wait forever.
-            finish(s, finish_reason::cancelled, "the request does not fit the KV cache");
+            finish(s, finish_reason::cancelled, e.what());
             waiting.pop_front();
-            continue;
         }
-        s.blocks = std::move(prefix);
-        s.reserved = need;
-        s.n_published = s.blocks.size();
-        s.n_done = s.blocks.size() * bs;
-        s.result.cached_tokens = s.n_done;
-        cached_prompt_tokens += s.n_done;
-        s.admitted = clock_type::now();
-        running.push_back(std::move(waiting.front()));
-        waiting.pop_front();
     }
+}
+
+// Admits the job at the head of the queue, or leaves it waiting (false: stop admitting);
+// `prefix` holds the cached blocks acquired for it, for the caller to release on failure.
+bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix) {
+    const std::size_t bs = cache.block_size();
+    auto release_prefix = [&] {
+        for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
+        prefix.clear();
+    };
+    // A job that wants its prompt's logprobs computes every position.
+    if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
+    if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
+        release_prefix();
+        return false;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
+    }
+    const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
+    if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
+        release_prefix();
+        if (!running.empty()) return false;
+        // Nothing runs, so nothing will free blocks: cannot happen with the pool sized in
+        // the constructor, but a job that cannot fit must fail rather than wait forever.
+        finish(s, finish_reason::cancelled, "the request does not fit the KV cache");
+        waiting.pop_front();
+        return true;
+    }
+    s.blocks = std::move(prefix);
+    prefix.clear();
+    s.reserved = need;
+    s.n_published = s.blocks.size();
+    s.n_done = s.blocks.size() * bs;
+    s.result.cached_tokens = s.n_done;
+    cached_prompt_tokens += s.n_done;
+    s.admitted = clock_type::now();
+    running.push_back(std::move(waiting.front()));
+    waiting.pop_front();
+    return true;
 }
 
 // True when a running sequence still computing its prompt will publish more of `s`'s
@@ -498,8 +538,18 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
 }
 
 void scheduler::state::notify() {
-    publish_load();
-    for (auto& call : done_calls) call();
+    try {
+        publish_load();
+    } catch (const std::exception& e) {
+        log::error(std::string("scheduler: publishing the load failed: ") + e.what());
+    }
+    for (auto& call : done_calls) {
+        try {  // a throwing on_done is its own job's problem; the others are still told
+            call();
+        } catch (const std::exception& e) {
+            log::error(std::string("scheduler: a job's completion callback threw: ") + e.what());
+        }
+    }
     done_calls.clear();
 }
 

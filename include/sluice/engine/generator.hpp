@@ -58,6 +58,11 @@ struct generation_result {
     std::size_t forced_tokens = 0;  // completion tokens a grammar forced (not sampled)
 };
 
+// Throws invalid_argument unless the tokenizer's vocabulary and the model's output rows
+// (n_vocab) have the same size: ids from one must be valid for the other. Both the
+// generator and the scheduler check it when they are built over a model.
+void check_vocabulary(const llm_model& m, const vocab& v);
+
 // Samples the next token of a sequence from its logits (modified in place), with the
 // log-probabilities the request asks for, taken from the raw logits.
 generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history);
