@@ -8,12 +8,18 @@ namespace {
 
 // Candidate order: logit descending, ties by lower id. A strict total order, so selection
 // and sorting give the same sequence a full sort would.
-bool before(const std::pair<float, token_id>& a, const std::pair<float, token_id>& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-}
+// A function object (not a function pointer), so the selections inline it.
+struct before_t {
+    bool operator()(const std::pair<float, token_id>& a, const std::pair<float, token_id>& b) const noexcept {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    }
+};
+constexpr before_t before{};
 
 // Below this many, the top-k set is sorted outright and its mass summed in order.
 constexpr std::size_t k_first_sort = 256;
+// Buckets of logit value for the draw over unsorted candidates.
+constexpr std::size_t k_buckets = 4096;
 
 }  // namespace
 
@@ -83,8 +89,11 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
     }
     // Probabilities at temperature 1 over the set, for top-p and min-p (as llama.cpp applies
     // them). A small set is summed in candidate order; a large one in double, in any order.
+    const bool use_p = p_.top_p < 1.0f, use_m = p_.min_p > 0.0f;
     float sum = 0;
-    if (n_set_ <= k_first_sort) {
+    if (!use_p && !use_m) {
+        // no cut: the temperature-1 probabilities are not needed
+    } else if (n_set_ <= k_first_sort) {
         sort_prefix(n_set_);
         for (std::size_t i = 0; i < n_set_; ++i) sum += std::exp(cand_[i].first - max);
     } else {
@@ -95,7 +104,6 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
     // Top-p and min-p each keep a prefix of the ordered candidates: walk it, sorting ahead
     // in doubling steps, until the shorter prefix ends.
     std::size_t keep = n_set_;
-    const bool use_p = p_.top_p < 1.0f, use_m = p_.min_p > 0.0f;
     if (use_p || use_m) {
         const float threshold = (1.0f / sum) * p_.min_p;  // probs[0] = exp(0) / sum
         float cum = 0;
@@ -112,18 +120,49 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
             }
         }
     }
-    // Temperature, then draw: the weights are recomputed rather than stored.
-    auto weight = [&](std::size_t i) -> double { return std::exp((cand_[i].first - max) / p_.temperature); };
+    // Temperature, then draw: the first candidate, in order, where the running sum of the
+    // weights reaches r. The sorted prefix is walked one by one; the unsorted rest (no cut
+    // at all: top_k 0, top_p 1, min_p 0) goes by buckets of logit value (the mass of each
+    // in one pass, then only the bucket where the sum reaches r is sorted), so that case
+    // costs O(vocab), not a sort. Weights are recomputed rather than stored.
+    auto weight = [&](float l) -> double { return std::exp((l - max) / p_.temperature); };
+    const std::size_t n_walk = std::min(n_sorted_, keep);
     double total = 0;
-    for (std::size_t i = 0; i < keep; ++i) total += weight(i);
+    for (std::size_t i = 0; i < n_walk; ++i) total += weight(cand_[i].first);
+    const auto first = cand_.begin() + static_cast<std::ptrdiff_t>(n_walk);
+    const auto last = cand_.begin() + static_cast<std::ptrdiff_t>(keep);
+    float top = 0, scale = 0;
+    auto bucket = [&](float l) { return std::min(k_buckets - 1, static_cast<std::size_t>((top - l) * scale)); };  // 0: highest logits
+    if (first != last) {
+        const auto [lmin, lmax] = std::minmax_element(first, last, [](const auto& a, const auto& b) { return a.first < b.first; });
+        top = lmax->first;
+        scale = static_cast<float>(k_buckets - 1) / std::max(top - lmin->first, 1e-30f);
+        bucket_sum_.assign(k_buckets, 0.0);
+        for (auto it = first; it != last; ++it) bucket_sum_[bucket(it->first)] += weight(it->first);
+        for (const double m : bucket_sum_) total += m;
+    }
     std::uniform_real_distribution<double> u(0.0, total);
     double r = u(rng_);
-    for (std::size_t i = 0; i < keep; ++i) {
-        if (i >= n_sorted_) sort_prefix(std::max(2 * n_sorted_, k_first_sort));
-        if ((r -= weight(i)) <= 0) return cand_[i].second;
+    for (std::size_t i = 0; i < n_walk; ++i) {
+        if ((r -= weight(cand_[i].first)) <= 0) return cand_[i].second;
     }
-    sort_prefix(keep);
-    return cand_[keep - 1].second;
+    if (first == last) return cand_[keep - 1].second;  // rounding left r above the kept mass
+    std::size_t b = 0;
+    while (b + 1 < k_buckets && r - bucket_sum_[b] > 0) r -= bucket_sum_[b++];
+    // Buckets above b come before it in candidate order (their mass is spent); b's own
+    // candidates are sorted and walked.
+    const auto mid = std::partition(first, last, [&](const auto& c) { return bucket(c.first) < b; });
+    const auto end = std::partition(mid, last, [&](const auto& c) { return bucket(c.first) == b; });
+    std::sort(mid, end, before);
+    for (auto it = mid; it != end; ++it) {
+        if ((r -= weight(it->first)) <= 0) return it->second;
+    }
+    // Rounding left a sliver of r past bucket b: go on as the plain walk would (rare).
+    std::sort(end, last, before);
+    for (auto it = end; it != last; ++it) {
+        if ((r -= weight(it->first)) <= 0) return it->second;
+    }
+    return (last - 1)->second;
 }
 
 log_normalizer log_softmax_normalizer(std::span<const float> logits) {

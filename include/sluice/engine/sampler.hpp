@@ -57,6 +57,7 @@ private:
     std::vector<std::pair<float, token_id>> cand_;  // finite logits; the kept set leads
     std::size_t n_set_ = 0;                         // the top-k set: cand_[0, n_set_)
     std::size_t n_sorted_ = 0;                      // cand_[0, n_sorted_) is in final order
+    std::vector<double> bucket_sum_;                // the draw's mass per bucket of logit value
     std::vector<token_id> window_;                  // penalty window, sorted to count repeats
     std::vector<std::pair<token_id, float>> edits_; // (id, value before) of each edit in sample()
 };
