@@ -16,15 +16,26 @@ const char* to_string(finish_reason r) noexcept {
 }
 
 generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history) {
+    raw_logprobs lp = logprobs_of(req, logits);
+    const token_id id = smp.sample(logits, history);
+    return token_with_logprobs(req, smp, logits, id, std::move(lp));
+}
+
+raw_logprobs logprobs_of(const generation_request& req, std::span<const float> logits) {
+    raw_logprobs lp;
+    if (req.top_logprobs > 0 || req.logprobs) lp.z = log_softmax_normalizer(logits);
+    if (req.top_logprobs > 0) lp.top = top_logprobs(logits, req.top_logprobs, lp.z);
+    return lp;
+}
+
+generated_token token_with_logprobs(const generation_request& req, const sampler& smp, std::span<const float> logits, token_id id, raw_logprobs lp) {
     generated_token step;
-    log_normalizer z{};
-    if (req.top_logprobs > 0 || req.logprobs) z = log_softmax_normalizer(logits);  // of the raw logits
-    if (req.top_logprobs > 0) step.top = top_logprobs(logits, req.top_logprobs, z);
-    step.id = smp.sample(logits, history);
+    step.id = id;
+    step.top = std::move(lp.top);
     if (req.logprobs) {
         // log Z as top1 logit - top1 logprob, the rounding the reported top list shows.
-        const float log_z = z.max - (z.max - z.log_z);
-        step.logprob = smp.original_logit(logits, step.id) - log_z;
+        const float log_z = lp.z.max - (lp.z.max - lp.z.log_z);
+        step.logprob = smp.original_logit(logits, id) - log_z;
     }
     return step;
 }

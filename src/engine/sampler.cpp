@@ -41,6 +41,11 @@ float sampler::original_logit(std::span<const float> logits, token_id id) const 
     return logits[static_cast<std::size_t>(id)];
 }
 
+bool sampler::edits_logits() const noexcept {
+    const bool penalties = p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f;
+    return !p_.logit_bias.empty() || (penalties && p_.penalty_last_n != 0);
+}
+
 token_id sampler::sample(std::span<float> logits, std::span<const token_id> history) {
     const std::size_t n = logits.size();
     edits_.clear();

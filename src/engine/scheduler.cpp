@@ -40,7 +40,10 @@ struct sequence {
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
     std::string grammar_error;      // why the grammar failed (masked == 2)
     std::optional<generated_token> picked;  // this step's token, sampled on the pool by sample_rows
+    raw_logprobs pool_lp;           // its log-probabilities, when computed beside the draw
+    token_id pool_id = 0;           // the draw, when made beside the log-probabilities
     std::string sample_error;       // why sampling failed on the pool (picked empty)
+    std::string lp_error;           // why the log-probabilities failed beside the draw
     std::vector<generated_token> prompt_lp;  // prompt_logprobs: one per prompt token after the first
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
@@ -118,7 +121,14 @@ struct scheduler::state {
     // prompt chunk always fit one batch.
     std::size_t max_forced = 0;
     std::vector<std::pair<sequence*, float*>> mask_jobs;  // mask_rows' work list
-    std::vector<std::pair<sequence*, float*>> sample_jobs;  // sample_rows_on_pool's work list
+    // sample_rows_on_pool's work list: 0 pick_token; 1 the draw and 2 the log-probabilities
+    // of a row whose sampler leaves the logits unedited (run side by side).
+    struct sample_job {
+        sequence* s;
+        float* row;
+        int part;
+    };
+    std::vector<sample_job> sample_jobs;
 };
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
@@ -412,17 +422,37 @@ void scheduler::state::sample_rows_on_pool() {
         sequence& s = *batch_seqs[i];
         s.picked.reset();
         s.sample_error.clear();
-        if (!s.constraint || (s.masked == 1 && !s.constraint->must_end())) sample_jobs.push_back({&s, sample_rows[i]});
+        s.lp_error.clear();
+        if (s.constraint && (s.masked != 1 || s.constraint->must_end())) continue;
+        const auto& r = s.job.request;
+        if ((r.logprobs || r.top_logprobs > 0) && r.sampling.temperature > 0 && !s.smp.edits_logits()) {
+            sample_jobs.push_back({&s, sample_rows[i], 1});
+            sample_jobs.push_back({&s, sample_rows[i], 2});
+        } else {
+            sample_jobs.push_back({&s, sample_rows[i], 0});
+        }
     }
     if (sample_jobs.size() < 2) return;  // one row: after_forward samples it inline
-    pool.run(sample_jobs.size(), [this](std::size_t j) {
-        sequence& s = *sample_jobs[j].first;
+    const std::size_t n_vocab = tf.model().n_vocab();
+    pool.run(sample_jobs.size(), [this, n_vocab](std::size_t j) {
+        const sample_job& job = sample_jobs[j];
+        sequence& s = *job.s;
+        const std::span<float> row(job.row, n_vocab);
         try {
-            s.picked = pick_token(s.job.request, s.smp, std::span<float>(sample_jobs[j].second, tf.model().n_vocab()), s.tokens);
+            if (job.part == 0) s.picked = pick_token(s.job.request, s.smp, row, s.tokens);
+            if (job.part == 1) s.pool_id = s.smp.sample(row, s.tokens);
+            if (job.part == 2) s.pool_lp = logprobs_of(s.job.request, row);
         } catch (const std::exception& e) {
-            s.sample_error = e.what();
+            (job.part == 2 ? s.lp_error : s.sample_error) = e.what();  // the halves write distinct fields
         }
     });
+    for (const sample_job& job : sample_jobs) {
+        sequence& s = *job.s;
+        if (job.part != 2) continue;
+        if (s.sample_error.empty()) s.sample_error = std::exchange(s.lp_error, {});
+        if (!s.sample_error.empty()) continue;
+        s.picked = token_with_logprobs(s.job.request, s.smp, std::span<const float>(job.row, n_vocab), s.pool_id, std::move(s.pool_lp));
+    }
 }
 
 // Reduces the logits rows of prompt positions [pos0, pos0 + n) to the logprob of the prompt

@@ -47,6 +47,9 @@ public:
     // The value logits[id] had before the last sample() edited it (bias, penalties); `logits`
     // is the span that sample() edited.
     float original_logit(std::span<const float> logits, token_id id) const noexcept;
+    // Whether sample() writes to `logits` (a logit bias or a penalty is set); when it does
+    // not, other readers of the same logits may run beside it.
+    bool edits_logits() const noexcept;
 
 private:
     // Sorts the candidates so that cand_[0, m) (m capped at the kept set) is the top m in order.
