@@ -77,13 +77,16 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
     if (p_.temperature <= 0.0f) {
         return static_cast<token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
-    cand_.clear();
+    cand_.resize(n);  // allocates once per vocabulary size; then written in place
     float max = -INFINITY;
+    std::size_t n_cand = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(logits[i])) continue;
-        cand_.emplace_back(logits[i], static_cast<token_id>(i));
-        max = std::max(max, logits[i]);
+        const float l = logits[i];
+        if (!std::isfinite(l)) continue;
+        cand_[n_cand++] = {l, static_cast<token_id>(i)};
+        max = std::max(max, l);
     }
+    cand_.resize(n_cand);
     if (cand_.empty()) return 0;
     // The top-k set, unordered, leads.
     n_set_ = cand_.size();
