@@ -238,8 +238,8 @@ void scheduler::state::step() {
             run_batch();
         } catch (const std::exception& e) {  // an engine fault fails this step's requests, not the server
             log::error(std::string("scheduler: a step failed: ") + e.what());
-            for (auto& s : running) finish(*s, finish_reason::cancelled, e.what());
-            running.clear();
+            for (sequence* s : batch_seqs) finish(*s, finish_reason::cancelled, e.what());
+            std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
         }
     }
     notify();
@@ -351,12 +351,21 @@ void scheduler::state::run_batch() {
             if (n == 0) continue;
             budget -= n;
         }
-        ensure_blocks(s, s.n_done + n);
+        try {
+            ensure_blocks(s, s.n_done + n);
+        } catch (const std::exception& e) {  // this sequence's accounting: it fails alone
+            finish(s, finish_reason::cancelled, e.what());
+            continue;
+        }
         const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
         const std::size_t rows = prompt_lp ? n : ends_prompt ? 1 : 0;
         batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows});
         batch_seqs.push_back(&s);
         n_logits += rows;
+    }
+    if (batch.empty()) {  // every candidate failed its accounting
+        std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
+        return;
     }
     const std::size_t n_vocab = tf.model().n_vocab();
     logits.resize(std::max<std::size_t>(1, n_logits) * n_vocab);
