@@ -16,22 +16,41 @@ const char* to_string(finish_reason r) noexcept {
 }
 
 generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history) {
+    raw_logprobs lp = logprobs_of(req, logits);
+    const token_id id = smp.sample(logits, history);
+    return token_with_logprobs(req, smp, logits, id, std::move(lp));
+}
+
+raw_logprobs logprobs_of(const generation_request& req, std::span<const float> logits) {
+    raw_logprobs lp;
+    if (req.top_logprobs > 0 || req.logprobs) lp.z = log_softmax_normalizer(logits);
+    if (req.top_logprobs > 0) lp.top = top_logprobs(logits, req.top_logprobs, lp.z);
+    return lp;
+}
+
+generated_token token_with_logprobs(const generation_request& req, const sampler& smp, std::span<const float> logits, token_id id, raw_logprobs lp) {
     generated_token step;
-    if (req.top_logprobs > 0) step.top = top_logprobs(logits, req.top_logprobs);
-    float log_z = 0;
-    std::vector<float> raw;
-    if (req.logprobs) {  // log Z = logit_top1 - logprob_top1
-        const auto best = top_logprobs(logits, 1).front();
-        log_z = logits[static_cast<std::size_t>(best.id)] - best.logprob;
-        raw.assign(logits.begin(), logits.end());
+    step.id = id;
+    step.top = std::move(lp.top);
+    if (req.logprobs) {
+        // log Z as top1 logit - top1 logprob, the rounding the reported top list shows.
+        const float log_z = lp.z.max - (lp.z.max - lp.z.log_z);
+        step.logprob = smp.original_logit(logits, id) - log_z;
     }
-    step.id = smp.sample(logits, history);
-    if (req.logprobs) step.logprob = raw[static_cast<std::size_t>(step.id)] - log_z;
     return step;
 }
 
+void check_vocabulary(const llm_model& m, const vocab& v) {
+    if (v.size() != m.n_vocab()) {
+        throw error(errc::invalid_argument, "the model file is inconsistent: its tokenizer has " + std::to_string(v.size()) +
+                                                " tokens but the model outputs " + std::to_string(m.n_vocab()) + " logits");
+    }
+}
+
 generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision)
-    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {}
+    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {
+    check_vocabulary(m, v);
+}
 
 generation_result generator::generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token) {
     using clock = std::chrono::steady_clock;

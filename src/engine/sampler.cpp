@@ -4,20 +4,72 @@
 #include <cmath>
 
 namespace sluice::engine {
+namespace {
+
+// Candidate order: logit descending, ties by lower id. A strict total order, so selection
+// and sorting give the same sequence a full sort would.
+// A function object (not a function pointer), so the selections inline it.
+struct before_t {
+    bool operator()(const std::pair<float, token_id>& a, const std::pair<float, token_id>& b) const noexcept {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    }
+};
+constexpr before_t before{};
+
+// Below this many, the top-k set is sorted outright and its mass summed in order.
+constexpr std::size_t k_first_sort = 256;
+// Buckets of logit value for the draw over unsorted candidates.
+constexpr std::size_t k_buckets = 4096;
+
+}  // namespace
+
+void sampler::sort_prefix(std::size_t m) {
+    m = std::min(m, n_set_);
+    if (m <= n_sorted_) return;
+    const auto first = cand_.begin() + static_cast<std::ptrdiff_t>(n_sorted_);
+    const auto mid = cand_.begin() + static_cast<std::ptrdiff_t>(m);
+    const auto last = cand_.begin() + static_cast<std::ptrdiff_t>(n_set_);
+    if (mid < last) std::nth_element(first, mid, last, before);
+    std::sort(first, mid, before);
+    n_sorted_ = m;
+}
+
+float sampler::original_logit(std::span<const float> logits, token_id id) const noexcept {
+    for (const auto& [t, old] : edits_) {
+        if (t == id) return old;  // the first edit recorded the untouched value
+    }
+    return logits[static_cast<std::size_t>(id)];
+}
+
+bool sampler::edits_logits() const noexcept {
+    const bool penalties = p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f;
+    return !p_.logit_bias.empty() || (penalties && p_.penalty_last_n != 0);
+}
 
 token_id sampler::sample(std::span<float> logits, std::span<const token_id> history) {
     const std::size_t n = logits.size();
+    edits_.clear();
     for (const auto& [id, bias] : p_.logit_bias) {
-        if (id >= 0 && static_cast<std::size_t>(id) < n) logits[static_cast<std::size_t>(id)] += bias;
+        if (id < 0 || static_cast<std::size_t>(id) >= n) continue;
+        float& l = logits[static_cast<std::size_t>(id)];
+        edits_.emplace_back(id, l);
+        l += bias;
     }
     const bool penalties = p_.repeat_penalty != 1.0f || p_.presence_penalty != 0.0f || p_.frequency_penalty != 0.0f;
     if (penalties && p_.penalty_last_n != 0) {
         const std::size_t window = p_.penalty_last_n < 0 ? history.size() : std::min<std::size_t>(history.size(), p_.penalty_last_n);
-        std::unordered_map<token_id, int> counts;
-        for (const token_id t : history.subspan(history.size() - window)) ++counts[t];
-        for (const auto& [t, c] : counts) {
+        const auto w = history.subspan(history.size() - window);
+        window_.assign(w.begin(), w.end());
+        std::sort(window_.begin(), window_.end());
+        for (std::size_t i = 0; i < window_.size();) {
+            const token_id t = window_[i];
+            std::size_t j = i;
+            while (j < window_.size() && window_[j] == t) ++j;
+            const auto c = static_cast<int>(j - i);
+            i = j;
             if (t < 0 || static_cast<std::size_t>(t) >= n) continue;
             float& l = logits[static_cast<std::size_t>(t)];
+            edits_.emplace_back(t, l);
             l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
             l -= static_cast<float>(c) * p_.frequency_penalty + p_.presence_penalty;
         }
@@ -25,67 +77,126 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
     if (p_.temperature <= 0.0f) {
         return static_cast<token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
-    cand_.clear();
+    cand_.resize(n);  // allocates once per vocabulary size; then written in place
+    float max = -INFINITY;
+    std::size_t n_cand = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        if (std::isfinite(logits[i])) cand_.emplace_back(logits[i], static_cast<token_id>(i));
+        const float l = logits[i];
+        if (!std::isfinite(l)) continue;
+        cand_[n_cand++] = {l, static_cast<token_id>(i)};
+        max = std::max(max, l);
     }
+    cand_.resize(n_cand);
     if (cand_.empty()) return 0;
-    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
-    std::size_t keep = cand_.size();
-    if (p_.top_k > 0 && static_cast<std::size_t>(p_.top_k) < keep) keep = static_cast<std::size_t>(p_.top_k);
-    std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(keep), cand_.end(), by_logit);
-    cand_.resize(keep);
-    // Probabilities at temperature 1 for top-p and min-p (as llama.cpp applies them).
-    std::vector<float> probs(keep);
-    const float max = cand_.front().first;
+    // The top-k set, unordered, leads.
+    n_set_ = cand_.size();
+    n_sorted_ = 0;
+    if (p_.top_k > 0 && static_cast<std::size_t>(p_.top_k) < n_set_) {
+        n_set_ = static_cast<std::size_t>(p_.top_k);
+        std::nth_element(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(n_set_), cand_.end(), before);
+    }
+    // Probabilities at temperature 1 over the set, for top-p and min-p (as llama.cpp applies
+    // them). A small set is summed in candidate order; a large one in double, in any order.
+    const bool use_p = p_.top_p < 1.0f, use_m = p_.min_p > 0.0f;
     float sum = 0;
-    for (std::size_t i = 0; i < keep; ++i) sum += (probs[i] = std::exp(cand_[i].first - max));
-    for (auto& p : probs) p /= sum;
-    if (p_.top_p < 1.0f) {
+    if (!use_p && !use_m) {
+        // no cut: the temperature-1 probabilities are not needed
+    } else if (n_set_ <= k_first_sort) {
+        sort_prefix(n_set_);
+        for (std::size_t i = 0; i < n_set_; ++i) sum += std::exp(cand_[i].first - max);
+    } else {
+        double s = 0;
+        for (std::size_t i = 0; i < n_set_; ++i) s += std::exp(cand_[i].first - max);
+        sum = static_cast<float>(s);
+    }
+    // Top-p and min-p each keep a prefix of the ordered candidates: walk it, sorting ahead
+    // in doubling steps, until the shorter prefix ends.
+    std::size_t keep = n_set_;
+    if (use_p || use_m) {
+        const float threshold = (1.0f / sum) * p_.min_p;  // probs[0] = exp(0) / sum
         float cum = 0;
-        std::size_t cut = keep;
-        for (std::size_t i = 0; i < keep; ++i) {
-            cum += probs[i];
-            if (cum >= p_.top_p) {
-                cut = i + 1;
+        for (std::size_t i = 0; i < n_set_; ++i) {
+            if (i >= n_sorted_) sort_prefix(std::max(2 * n_sorted_, k_first_sort));
+            const float prob = std::exp(cand_[i].first - max) / sum;
+            if (use_m && i > 0 && prob < threshold) {
+                keep = i;
+                break;
+            }
+            if (use_p && (cum += prob) >= p_.top_p) {
+                keep = i + 1;
                 break;
             }
         }
-        keep = cut;
     }
-    if (p_.min_p > 0.0f) {
-        const float threshold = probs.front() * p_.min_p;
-        std::size_t cut = 1;
-        while (cut < keep && probs[cut] >= threshold) ++cut;
-        keep = cut;
-    }
-    cand_.resize(keep);
-    // Temperature, then draw.
-    std::vector<double> w(keep);
+    // Temperature, then draw: the first candidate, in order, where the running sum of the
+    // weights reaches r. The sorted prefix is walked one by one; the unsorted rest (no cut
+    // at all: top_k 0, top_p 1, min_p 0) goes by buckets of logit value (the mass of each
+    // in one pass, then only the bucket where the sum reaches r is sorted), so that case
+    // costs O(vocab), not a sort. Weights are recomputed rather than stored.
+    auto weight = [&](float l) -> double { return std::exp((l - max) / p_.temperature); };
+    const std::size_t n_walk = std::min(n_sorted_, keep);
     double total = 0;
-    for (std::size_t i = 0; i < keep; ++i) total += (w[i] = std::exp((cand_[i].first - max) / p_.temperature));
+    for (std::size_t i = 0; i < n_walk; ++i) total += weight(cand_[i].first);
+    const auto first = cand_.begin() + static_cast<std::ptrdiff_t>(n_walk);
+    const auto last = cand_.begin() + static_cast<std::ptrdiff_t>(keep);
+    float top = 0, scale = 0;
+    auto bucket = [&](float l) { return std::min(k_buckets - 1, static_cast<std::size_t>((top - l) * scale)); };  // 0: highest logits
+    if (first != last) {
+        const auto [lmin, lmax] = std::minmax_element(first, last, [](const auto& a, const auto& b) { return a.first < b.first; });
+        top = lmax->first;
+        scale = static_cast<float>(k_buckets - 1) / std::max(top - lmin->first, 1e-30f);
+        bucket_sum_.assign(k_buckets, 0.0);
+        for (auto it = first; it != last; ++it) bucket_sum_[bucket(it->first)] += weight(it->first);
+        for (const double m : bucket_sum_) total += m;
+    }
     std::uniform_real_distribution<double> u(0.0, total);
     double r = u(rng_);
-    for (std::size_t i = 0; i < keep; ++i) {
-        if ((r -= w[i]) <= 0) return cand_[i].second;
+    for (std::size_t i = 0; i < n_walk; ++i) {
+        if ((r -= weight(cand_[i].first)) <= 0) return cand_[i].second;
     }
-    return cand_.back().second;
+    if (first == last) return cand_[keep - 1].second;  // rounding left r above the kept mass
+    std::size_t b = 0;
+    while (b + 1 < k_buckets && r - bucket_sum_[b] > 0) r -= bucket_sum_[b++];
+    // Buckets above b come before it in candidate order (their mass is spent); b's own
+    // candidates are sorted and walked.
+    const auto mid = std::partition(first, last, [&](const auto& c) { return bucket(c.first) < b; });
+    const auto end = std::partition(mid, last, [&](const auto& c) { return bucket(c.first) == b; });
+    std::sort(mid, end, before);
+    for (auto it = mid; it != end; ++it) {
+        if ((r -= weight(it->first)) <= 0) return it->second;
+    }
+    // Rounding left a sliver of r past bucket b: go on as the plain walk would (rare).
+    std::sort(end, last, before);
+    for (auto it = end; it != last; ++it) {
+        if ((r -= weight(it->first)) <= 0) return it->second;
+    }
+    return (last - 1)->second;
 }
 
-std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k) {
+log_normalizer log_softmax_normalizer(std::span<const float> logits) {
     const float max = *std::max_element(logits.begin(), logits.end());
     double sum = 0;
     for (const float l : logits) sum += std::exp(static_cast<double>(l - max));
-    const float log_z = max + static_cast<float>(std::log(sum));
+    return {max, max + static_cast<float>(std::log(sum))};
+}
+
+std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k) {
+    return top_logprobs(logits, k, log_softmax_normalizer(logits));
+}
+
+std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k, const log_normalizer& z) {
     k = std::min(k, logits.size());
-    std::vector<token_id> idx(logits.size());
-    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<token_id>(i);
-    std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(), [&](token_id a, token_id b) {
-        return logits[static_cast<std::size_t>(a)] > logits[static_cast<std::size_t>(b)] ||
-               (logits[static_cast<std::size_t>(a)] == logits[static_cast<std::size_t>(b)] && a < b);
-    });
-    std::vector<token_logprob> out;
-    for (std::size_t i = 0; i < k; ++i) out.push_back({idx[i], logits[static_cast<std::size_t>(idx[i])] - log_z});
+    std::vector<token_logprob> out;  // the best k so far, in order; logprob holds the logit until the end
+    if (k == 0) return out;
+    out.reserve(k + 1);
+    auto better = [](const token_logprob& a, const token_logprob& b) { return a.logprob > b.logprob || (a.logprob == b.logprob && a.id < b.id); };
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+        const token_logprob c{static_cast<token_id>(i), logits[i]};
+        if (out.size() == k && !better(c, out.back())) continue;
+        out.insert(std::upper_bound(out.begin(), out.end(), c, better), c);
+        if (out.size() > k) out.pop_back();
+    }
+    for (auto& t : out) t.logprob -= z.log_z;
     return out;
 }
 

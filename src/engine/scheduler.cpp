@@ -9,10 +9,12 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "sluice/engine/block_manager.hpp"
 #include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
+#include "sluice/util/log.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -37,6 +39,11 @@ struct sequence {
     std::optional<token_constraint> constraint;  // set when the job has a grammar
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
     std::string grammar_error;      // why the grammar failed (masked == 2)
+    std::optional<generated_token> picked;  // this step's token, sampled on the pool by sample_rows
+    raw_logprobs pool_lp;           // its log-probabilities, when computed beside the draw
+    token_id pool_id = 0;           // the draw, when made beside the log-probabilities
+    std::string sample_error;       // why sampling failed on the pool (picked empty)
+    std::string lp_error;           // why the log-probabilities failed beside the draw
     std::vector<generated_token> prompt_lp;  // prompt_logprobs: one per prompt token after the first
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
@@ -77,12 +84,14 @@ struct scheduler::state {
     void step();
     void reap();
     void admit();
+    bool admit_one(sequence& s, std::vector<std::uint32_t>& prefix);
     void run_batch();
     void after_forward(sequence& s, std::size_t n, float* logits);
     void prompt_rows(sequence& s, std::size_t pos0, std::size_t n, const float* rows);
     bool waits_for_running_prompt(const sequence& s, std::size_t cached_blocks) const;
     void append_forced(sequence& s);
     void mask_rows();
+    void sample_rows_on_pool();
     void ensure_blocks(sequence& s, std::size_t positions);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
@@ -112,10 +121,19 @@ struct scheduler::state {
     // prompt chunk always fit one batch.
     std::size_t max_forced = 0;
     std::vector<std::pair<sequence*, float*>> mask_jobs;  // mask_rows' work list
+    // sample_rows_on_pool's work list: 0 pick_token; 1 the draw and 2 the log-probabilities
+    // of a row whose sampler leaves the logits unedited (run side by side).
+    struct sample_job {
+        sequence* s;
+        float* row;
+        int part;
+    };
+    std::vector<sample_job> sample_jobs;
 };
 
 scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config& cfg, const tokenizer* tok)
     : cfg_(cfg), tok_(tok), grammar_vocab_(tok ? grammar_vocabulary(*tok, cfg.grammar_markup) : nullptr) {
+    check_vocabulary(m, v);
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
@@ -145,6 +163,10 @@ scheduler::~scheduler() {
 scheduler::admission scheduler::submit(generation_job job) {
     const auto& r = job.request;
     if (r.prompt.empty()) throw error(errc::invalid_argument, "the prompt has no tokens");
+    const std::size_t n_vocab = st_->tf.model().n_vocab();
+    for (const token_id t : r.prompt) {
+        if (t < 0 || static_cast<std::size_t>(t) >= n_vocab) return admission::invalid_token;
+    }
     if (r.grammar && !grammar_vocab_) throw error(errc::invalid_argument, "this scheduler has no vocabulary for constrained generation");
     const std::size_t wanted = r.max_tokens < 0 ? cfg_.n_ctx : r.prompt.size() + static_cast<std::size_t>(r.max_tokens);
     if (r.prompt.size() >= max_sequence_ || wanted > max_sequence_) return admission::too_large;
@@ -178,7 +200,13 @@ void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
     }
     const auto& r = s->job.request;
     s->limit = r.max_tokens < 0 ? self.cfg_.n_ctx : static_cast<std::size_t>(r.max_tokens);
-    if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_, r.trigger);
+    try {
+        if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_, r.trigger);
+    } catch (const std::exception& e) {  // this job fails; the strand keeps running
+        finish(*s, finish_reason::cancelled, e.what());
+        notify();
+        return;
+    }
     waiting.push_back(std::move(s));
     publish_load();
     kick();
@@ -194,16 +222,24 @@ void scheduler::state::kick() {
     });
 }
 
+// Nothing may throw out of a step: the strand would stop and every client would hang.
+// Per-sequence failures finish their sequence where they happen (admit, run_batch); what
+// escapes from the forward pass cannot be attributed and fails the sequences it computed.
 void scheduler::state::step() {
-    reap();
+    try {
+        reap();
+    } catch (const std::exception& e) {
+        log::error(std::string("scheduler: reaping cancelled jobs failed: ") + e.what());
+    }
     admit();
     publish_load();  // admissions show before the (possibly long) forward pass
     if (!running.empty()) {
         try {
             run_batch();
-        } catch (const std::exception& e) {  // an engine fault fails this batch's requests, not the server
-            for (auto& s : running) finish(*s, finish_reason::cancelled, e.what());
-            running.clear();
+        } catch (const std::exception& e) {  // an engine fault fails this step's requests, not the server
+            log::error(std::string("scheduler: a step failed: ") + e.what());
+            for (sequence* s : batch_seqs) finish(*s, finish_reason::cancelled, e.what());
+            std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
         }
     }
     notify();
@@ -224,36 +260,55 @@ void scheduler::state::reap() {
 }
 
 void scheduler::state::admit() {
-    const std::size_t bs = cache.block_size();
     while (!waiting.empty() && running.size() < self.cfg_.parallel) {
         sequence& s = *waiting.front();
-        // A job that wants its prompt's logprobs computes every position.
         std::vector<std::uint32_t> prefix;
-        if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
-        if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
+        try {
+            if (!admit_one(s, prefix)) return;
+        } catch (const std::exception& e) {  // this job fails, the queue moves on
+            log::error(std::string("scheduler: admitting a job failed: ") + e.what());
             for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
-            return;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
-        }
-        const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
-        if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
-            for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
-            if (!running.empty()) return;
-            // Nothing runs, so nothing will free blocks: cannot happen with the pool sized in
-            // the constructor, but a job that cannot fit must fail rather than wait forever.
-            finish(s, finish_reason::cancelled, "the request does not fit the KV cache");
+            finish(s, finish_reason::cancelled, e.what());
             waiting.pop_front();
-            continue;
         }
-        s.blocks = std::move(prefix);
-        s.reserved = need;
-        s.n_published = s.blocks.size();
-        s.n_done = s.blocks.size() * bs;
-        s.result.cached_tokens = s.n_done;
-        cached_prompt_tokens += s.n_done;
-        s.admitted = clock_type::now();
-        running.push_back(std::move(waiting.front()));
-        waiting.pop_front();
     }
+}
+
+// Admits the job at the head of the queue, or leaves it waiting (false: stop admitting);
+// `prefix` holds the cached blocks acquired for it, for the caller to release on failure.
+bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix) {
+    const std::size_t bs = cache.block_size();
+    auto release_prefix = [&] {
+        for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
+        prefix.clear();
+    };
+    // A job that wants its prompt's logprobs computes every position.
+    if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
+    if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
+        release_prefix();
+        return false;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
+    }
+    const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
+    if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
+        release_prefix();
+        if (!running.empty()) return false;
+        // Nothing runs, so nothing will free blocks: cannot happen with the pool sized in
+        // the constructor, but a job that cannot fit must fail rather than wait forever.
+        finish(s, finish_reason::cancelled, "the request does not fit the KV cache");
+        waiting.pop_front();
+        return true;
+    }
+    s.blocks = std::move(prefix);
+    prefix.clear();
+    s.reserved = need;
+    s.n_published = s.blocks.size();
+    s.n_done = s.blocks.size() * bs;
+    s.result.cached_tokens = s.n_done;
+    cached_prompt_tokens += s.n_done;
+    s.admitted = clock_type::now();
+    running.push_back(std::move(waiting.front()));
+    waiting.pop_front();
+    return true;
 }
 
 // True when a running sequence still computing its prompt will publish more of `s`'s
@@ -296,12 +351,21 @@ void scheduler::state::run_batch() {
             if (n == 0) continue;
             budget -= n;
         }
-        ensure_blocks(s, s.n_done + n);
+        try {
+            ensure_blocks(s, s.n_done + n);
+        } catch (const std::exception& e) {  // this sequence's accounting: it fails alone
+            finish(s, finish_reason::cancelled, e.what());
+            continue;
+        }
         const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
         const std::size_t rows = prompt_lp ? n : ends_prompt ? 1 : 0;
         batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows});
         batch_seqs.push_back(&s);
         n_logits += rows;
+    }
+    if (batch.empty()) {  // every candidate failed its accounting
+        std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
+        return;
     }
     const std::size_t n_vocab = tf.model().n_vocab();
     logits.resize(std::max<std::size_t>(1, n_logits) * n_vocab);
@@ -317,13 +381,20 @@ void scheduler::state::run_batch() {
         row += batch[i].n_logits * n_vocab;
     }
     mask_rows();
+    sample_rows_on_pool();
     row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
         sequence& s = *batch_seqs[i];
         const std::size_t n = batch[i].tokens.size();
-        if (!s.decoding() && s.job.request.prompt_logprobs) prompt_rows(s, batch[i].pos0, n, row);
+        // A failure in one sequence's own work (its callbacks, its grammar, its sampling)
+        // finishes that sequence only.
+        try {
+            if (!s.decoding() && s.job.request.prompt_logprobs) prompt_rows(s, batch[i].pos0, n, row);
+            after_forward(s, n, sample_rows[i]);
+        } catch (const std::exception& e) {
+            finish(s, finish_reason::cancelled, e.what());
+        }
         row += batch[i].n_logits * n_vocab;
-        after_forward(s, n, sample_rows[i]);
     }
     std::erase_if(running, [](const std::unique_ptr<sequence>& s) { return s->finished; });
 }
@@ -348,6 +419,49 @@ void scheduler::state::mask_rows() {
             s.grammar_error = e.what();
         }
     });
+}
+
+// Samples every row whose sequence needs no more grammar work first (unconstrained, or
+// masked by mask_rows) across the pool: each sequence's sampler is its own and writes only
+// its own row and `picked`. The bookkeeping stays with after_forward, in batch order.
+void scheduler::state::sample_rows_on_pool() {
+    sample_jobs.clear();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (sample_rows[i] == nullptr) continue;
+        sequence& s = *batch_seqs[i];
+        s.picked.reset();
+        s.sample_error.clear();
+        s.lp_error.clear();
+        if (s.constraint && (s.masked != 1 || s.constraint->must_end())) continue;
+        const auto& r = s.job.request;
+        if ((r.logprobs || r.top_logprobs > 0) && r.sampling.temperature > 0 && !s.smp.edits_logits()) {
+            sample_jobs.push_back({&s, sample_rows[i], 1});
+            sample_jobs.push_back({&s, sample_rows[i], 2});
+        } else {
+            sample_jobs.push_back({&s, sample_rows[i], 0});
+        }
+    }
+    if (sample_jobs.size() < 2) return;  // one row: after_forward samples it inline
+    const std::size_t n_vocab = tf.model().n_vocab();
+    pool.run(sample_jobs.size(), [this, n_vocab](std::size_t j) {
+        const sample_job& job = sample_jobs[j];
+        sequence& s = *job.s;
+        const std::span<float> row(job.row, n_vocab);
+        try {
+            if (job.part == 0) s.picked = pick_token(s.job.request, s.smp, row, s.tokens);
+            if (job.part == 1) s.pool_id = s.smp.sample(row, s.tokens);
+            if (job.part == 2) s.pool_lp = logprobs_of(s.job.request, row);
+        } catch (const std::exception& e) {
+            (job.part == 2 ? s.lp_error : s.sample_error) = e.what();  // the halves write distinct fields
+        }
+    });
+    for (const sample_job& job : sample_jobs) {
+        sequence& s = *job.s;
+        if (job.part != 2) continue;
+        if (s.sample_error.empty()) s.sample_error = std::exchange(s.lp_error, {});
+        if (!s.sample_error.empty()) continue;
+        s.picked = token_with_logprobs(s.job.request, s.smp, std::span<const float>(job.row, n_vocab), s.pool_id, std::move(s.pool_lp));
+    }
 }
 
 // Reduces the logits rows of prompt positions [pos0, pos0 + n) to the logprob of the prompt
@@ -393,7 +507,8 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
             return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
         }
     }
-    const generated_token t = pick_token(s.job.request, s.smp, own, s.tokens);
+    if (!s.sample_error.empty()) return finish(s, finish_reason::cancelled, std::exchange(s.sample_error, {}));
+    const generated_token t = s.picked ? *std::exchange(s.picked, std::nullopt) : pick_token(s.job.request, s.smp, own, s.tokens);
     if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return finish(s, finish_reason::stop);
     if (s.constraint) {
         try {
@@ -462,8 +577,18 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
 }
 
 void scheduler::state::notify() {
-    publish_load();
-    for (auto& call : done_calls) call();
+    try {
+        publish_load();
+    } catch (const std::exception& e) {
+        log::error(std::string("scheduler: publishing the load failed: ") + e.what());
+    }
+    for (auto& call : done_calls) {
+        try {  // a throwing on_done is its own job's problem; the others are still told
+            call();
+        } catch (const std::exception& e) {
+            log::error(std::string("scheduler: a job's completion callback threw: ") + e.what());
+        }
+    }
     done_calls.clear();
 }
 

@@ -199,6 +199,9 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
             throw api::unavailable("The server is at capacity (" + std::to_string(cfg.parallel) + " requests generating, " +
                                    std::to_string(cfg.queue_size) + " waiting). Retry shortly.");
         }
+        if (admitted == engine::scheduler::admission::invalid_token) {  // the HTTP layer checks ids first; this is the backstop
+            throw api::invalid_request("The prompt contains a token id outside the model's vocabulary.", plan.prompt_field, "invalid_token");
+        }
         throw api::invalid_request("This model's maximum context length is " + std::to_string(st.model.generator->max_sequence()) +
                                        " tokens. However, this request's prompt and max_tokens can never fit the server's KV memory.",
                                    plan.prompt_field, "context_length_exceeded");

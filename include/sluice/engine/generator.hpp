@@ -58,9 +58,24 @@ struct generation_result {
     std::size_t forced_tokens = 0;  // completion tokens a grammar forced (not sampled)
 };
 
+// Throws invalid_argument unless the tokenizer's vocabulary and the model's output rows
+// (n_vocab) have the same size: ids from one must be valid for the other. Both the
+// generator and the scheduler check it when they are built over a model.
+void check_vocabulary(const llm_model& m, const vocab& v);
+
 // Samples the next token of a sequence from its logits (modified in place), with the
 // log-probabilities the request asks for, taken from the raw logits.
 generated_token pick_token(const generation_request& req, sampler& smp, std::span<float> logits, std::span<const token_id> history);
+
+// pick_token in two halves, which may run at the same time on the same logits when the
+// sampler does not edit them (sampler::edits_logits() false): the log-probabilities the
+// request wants from the raw logits, then, once the sampler has drawn `id`, the token.
+struct raw_logprobs {
+    log_normalizer z{};
+    std::vector<token_logprob> top;
+};
+raw_logprobs logprobs_of(const generation_request& req, std::span<const float> logits);
+generated_token token_with_logprobs(const generation_request& req, const sampler& smp, std::span<const float> logits, token_id id, raw_logprobs lp);
 
 class generator {
 public:

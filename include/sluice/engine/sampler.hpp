@@ -3,7 +3,12 @@
 // greedy argmax when temperature <= 0, else top-k -> top-p -> min-p -> temperature ->
 // a draw from the sampler's own seeded generator (same seed + inputs = same output).
 //
-// One sampler per sequence; not thread-safe.
+// Cost: O(vocab) per token plus a sort of only the candidates the cuts and the draw reach
+// (top-k by selection; top-p / min-p / the draw grow a sorted prefix geometrically). The
+// buffers live in the sampler, so a token allocates nothing once they have grown.
+// Candidate order is by logit descending, ties by lower id (as a full sort would give).
+//
+// One sampler per sequence; not thread-safe (distinct samplers may run on distinct threads).
 #pragma once
 
 #include <cstdint>
@@ -39,10 +44,25 @@ public:
 
     const sampling_params& params() const noexcept { return p_; }
 
+    // The value logits[id] had before the last sample() edited it (bias, penalties); `logits`
+    // is the span that sample() edited.
+    float original_logit(std::span<const float> logits, token_id id) const noexcept;
+    // Whether sample() writes to `logits` (a logit bias or a penalty is set); when it does
+    // not, other readers of the same logits may run beside it.
+    bool edits_logits() const noexcept;
+
 private:
+    // Sorts the candidates so that cand_[0, m) (m capped at the kept set) is the top m in order.
+    void sort_prefix(std::size_t m);
+
     sampling_params p_;
     std::mt19937_64 rng_;
-    std::vector<std::pair<float, token_id>> cand_;
+    std::vector<std::pair<float, token_id>> cand_;  // finite logits; the kept set leads
+    std::size_t n_set_ = 0;                         // the top-k set: cand_[0, n_set_)
+    std::size_t n_sorted_ = 0;                      // cand_[0, n_sorted_) is in final order
+    std::vector<double> bucket_sum_;                // the draw's mass per bucket of logit value
+    std::vector<token_id> window_;                  // penalty window, sorted to count repeats
+    std::vector<std::pair<token_id, float>> edits_; // (id, value before) of each edit in sample()
 };
 
 struct token_logprob {
@@ -50,7 +70,17 @@ struct token_logprob {
     float logprob;
 };
 
-// The k most likely tokens under log-softmax of `logits`, most likely first.
+// The largest logit and log Z = max + log sum exp(l - max) (summed in double, in id order).
+struct log_normalizer {
+    float max;
+    float log_z;
+};
+log_normalizer log_softmax_normalizer(std::span<const float> logits);
+
+// The k most likely tokens under log-softmax of `logits`, most likely first (ties: lower id).
+// One pass for the normalizer (skipped when given) and one selection pass keeping k entries;
+// no vocabulary-sized buffer.
 std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k);
+std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k, const log_normalizer& z);
 
 }  // namespace sluice::engine

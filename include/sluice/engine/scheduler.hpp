@@ -76,10 +76,13 @@ public:
     scheduler(const scheduler&) = delete;
     scheduler& operator=(const scheduler&) = delete;
 
-    enum class admission { accepted, queue_full, too_large };
+    enum class admission { accepted, queue_full, too_large, invalid_token };
     // Any thread. queue_full: `parallel` jobs run and `queue_size` wait (retry later);
-    // too_large: prompt + max_tokens can never fit a sequence or the KV cache. A job that
-    // is not accepted gets no callbacks.
+    // too_large: prompt + max_tokens can never fit a sequence or the KV cache;
+    // invalid_token: a prompt id is outside the model's vocabulary (a client error: the
+    // forward pass would fail the whole step). A job that is not accepted gets no callbacks.
+    // Once accepted, a job's own failures (its callbacks throwing, its grammar, its
+    // sampling) finish that job with an error; the other jobs keep running.
     admission submit(generation_job job);
 
     // Any thread. Running sequences and KV figures: a snapshot published after every

@@ -8,6 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <array>
+#include <limits>
+#include <map>
+#include <random>
 #include <set>
 
 namespace {
@@ -137,3 +141,137 @@ TEST_F(logit_bias_spec, refuses_what_does_not_parse) {
 }
 
 }  // namespace
+
+// --- The selection-based sampler against the straightforward one it replaced ---------------
+namespace reference {
+
+// The sampler as it was: full candidate list, partial_sort to top-k (a full sort for top_k 0),
+// per-token buffers. Kept here as the oracle for candidate order and the draw.
+token_id sample(const sampling_params& p, std::mt19937_64& rng, std::span<float> logits, std::span<const token_id> history) {
+    const std::size_t n = logits.size();
+    for (const auto& [id, bias] : p.logit_bias) {
+        if (id >= 0 && static_cast<std::size_t>(id) < n) logits[static_cast<std::size_t>(id)] += bias;
+    }
+    const bool penalties = p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f;
+    if (penalties && p.penalty_last_n != 0) {
+        const std::size_t window = p.penalty_last_n < 0 ? history.size() : std::min<std::size_t>(history.size(), p.penalty_last_n);
+        std::map<token_id, int> counts;
+        for (const token_id t : history.subspan(history.size() - window)) ++counts[t];
+        for (const auto& [t, c] : counts) {
+            if (t < 0 || static_cast<std::size_t>(t) >= n) continue;
+            float& l = logits[static_cast<std::size_t>(t)];
+            l = l > 0 ? l / p.repeat_penalty : l * p.repeat_penalty;
+            l -= static_cast<float>(c) * p.frequency_penalty + p.presence_penalty;
+        }
+    }
+    if (p.temperature <= 0.0f) return static_cast<token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    std::vector<std::pair<float, token_id>> cand;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isfinite(logits[i])) cand.emplace_back(logits[i], static_cast<token_id>(i));
+    }
+    if (cand.empty()) return 0;
+    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+    std::size_t keep = cand.size();
+    if (p.top_k > 0 && static_cast<std::size_t>(p.top_k) < keep) keep = static_cast<std::size_t>(p.top_k);
+    std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(keep), cand.end(), by_logit);
+    cand.resize(keep);
+    std::vector<float> probs(keep);
+    const float max = cand.front().first;
+    float sum = 0;
+    for (std::size_t i = 0; i < keep; ++i) sum += (probs[i] = std::exp(cand[i].first - max));
+    for (auto& q : probs) q /= sum;
+    if (p.top_p < 1.0f) {
+        float cum = 0;
+        std::size_t cut = keep;
+        for (std::size_t i = 0; i < keep; ++i) {
+            cum += probs[i];
+            if (cum >= p.top_p) {
+                cut = i + 1;
+                break;
+            }
+        }
+        keep = cut;
+    }
+    if (p.min_p > 0.0f) {
+        const float threshold = probs.front() * p.min_p;
+        std::size_t cut = 1;
+        while (cut < keep && probs[cut] >= threshold) ++cut;
+        keep = cut;
+    }
+    cand.resize(keep);
+    std::vector<double> w(keep);
+    double total = 0;
+    for (std::size_t i = 0; i < keep; ++i) total += (w[i] = std::exp((cand[i].first - max) / p.temperature));
+    std::uniform_real_distribution<double> u(0.0, total);
+    double r = u(rng);
+    for (std::size_t i = 0; i < keep; ++i) {
+        if ((r -= w[i]) <= 0) return cand[i].second;
+    }
+    return cand.back().second;
+}
+
+}  // namespace reference
+
+TEST(sampler, matches_the_full_sort_reference_over_random_logits_and_settings) {
+    std::mt19937_64 gen(20261130);
+    const float inf = std::numeric_limits<float>::infinity();
+    int checked = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        const std::size_t n = std::uniform_int_distribution<std::size_t>(1, trial % 10 == 0 || trial % 6 == 5 ? 5000 : 600)(gen);
+        sampling_params p;
+        p.seed = gen();
+        const int kind = trial % 6;
+        p.temperature = kind == 0 ? 0.0f : std::uniform_real_distribution<float>(0.2f, 2.0f)(gen);
+        p.top_k = std::array{0, 0, 1, 5, 40, 300}[gen() % 6];
+        p.top_p = gen() % 2 ? 1.0f : std::uniform_real_distribution<float>(0.05f, 0.99f)(gen);
+        p.min_p = gen() % 2 ? 0.0f : std::uniform_real_distribution<float>(0.001f, 0.3f)(gen);
+        if (kind == 5) p.top_p = 1.0f, p.min_p = 0.0f;  // top_k 0 + no cuts: the draw walks everything
+        if (gen() % 3 == 0) {
+            p.repeat_penalty = 1.3f;
+            p.presence_penalty = 0.5f;
+            p.frequency_penalty = 0.2f;
+            p.penalty_last_n = gen() % 2 ? -1 : 16;
+        }
+        for (int b = 0; b < 4 && gen() % 2; ++b) p.logit_bias[static_cast<token_id>(gen() % n)] = b % 2 ? -inf : 2.0f;
+        std::vector<token_id> history;
+        for (int h = 0; h < 40; ++h) history.push_back(static_cast<token_id>(gen() % n));
+        const float spread = std::uniform_real_distribution<float>(0.5f, 12.0f)(gen);
+        sampler s(p);
+        std::mt19937_64 ref_rng(p.seed);
+        for (int tok = 0; tok < 8; ++tok) {
+            std::vector<float> l(n);
+            for (auto& x : l) x = std::normal_distribution<float>(0.0f, spread)(gen);
+            if (trial % 7 == 0) for (std::size_t i = 0; i < n; i += 3) l[i] = std::round(l[i]);  // ties
+            auto mine = l, theirs = l;
+            const token_id a = s.sample(mine, history);
+            const token_id b = reference::sample(p, ref_rng, theirs, history);
+            ASSERT_EQ(a, b) << "trial " << trial << " token " << tok << " n " << n << " top_k " << p.top_k << " top_p " << p.top_p << " min_p " << p.min_p;
+            for (const token_id id : {a, static_cast<token_id>(0), static_cast<token_id>(n - 1)}) EXPECT_EQ(s.original_logit(mine, id), l[static_cast<std::size_t>(id)]);
+            history.push_back(a);
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 300 * 8);
+}
+
+TEST(sampler, top_logprobs_select_what_a_full_sort_would) {
+    std::mt19937_64 gen(7);
+    for (int trial = 0; trial < 100; ++trial) {
+        const std::size_t n = 1 + gen() % 3000;
+        std::vector<float> l(n);
+        for (auto& x : l) x = std::round(std::normal_distribution<float>(0.0f, 4.0f)(gen) * 4) / 4;  // many ties
+        const std::size_t k = gen() % 25;
+        const auto z = log_softmax_normalizer(l);
+        std::vector<token_id> idx(n);
+        for (std::size_t i = 0; i < n; ++i) idx[i] = static_cast<token_id>(i);
+        std::sort(idx.begin(), idx.end(), [&](token_id a, token_id b) {
+            return l[static_cast<std::size_t>(a)] > l[static_cast<std::size_t>(b)] || (l[static_cast<std::size_t>(a)] == l[static_cast<std::size_t>(b)] && a < b);
+        });
+        const auto top = top_logprobs(l, k);
+        ASSERT_EQ(top.size(), std::min(k, n));
+        for (std::size_t i = 0; i < top.size(); ++i) {
+            EXPECT_EQ(top[i].id, idx[i]);
+            EXPECT_EQ(top[i].logprob, l[static_cast<std::size_t>(idx[i])] - z.log_z);
+        }
+    }
+}

@@ -304,3 +304,84 @@ TEST(scheduler, prompt_logprobs_match_the_next_token_distribution_at_each_positi
 }
 
 }  // namespace
+
+// --- One bad request fails alone (issue 17, item 5) ---------------------------------------
+
+namespace faults {
+
+struct outcome {
+    engine::generation_result result;
+    std::string error;
+};
+
+std::future<outcome> submit_any(engine::scheduler& s, engine::generation_job job) {
+    auto done = std::make_shared<std::promise<outcome>>();
+    auto fut = done->get_future();
+    job.on_done = [done](const engine::generation_result& r, const std::string& err) { done->set_value({r, err}); };
+    EXPECT_EQ(s.submit(std::move(job)), engine::scheduler::admission::accepted);
+    return fut;
+}
+
+}  // namespace faults
+
+TEST(scheduler, a_throwing_callback_fails_only_its_own_job) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    const auto requests = mixed_requests(lm.m->n_vocab());
+    std::vector<engine::generation_result> alone;
+    {
+        engine::scheduler one(*lm.m, lm.tok.get_vocab(), config(1, 64));
+        for (const auto& r : requests) alone.push_back(submit(one, job_of(r)).get());
+    }
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(4, 16));
+    // Job 0 throws from on_token after three tokens; job 2 throws from on_done (after it is
+    // reported finished); the others run beside them.
+    auto bad = job_of(requests[0]);
+    auto seen = std::make_shared<int>(0);
+    bad.on_token = [seen](const engine::generated_token&) -> bool {
+        if (++*seen == 3) throw std::runtime_error("client callback failed");
+        return true;
+    };
+    auto failed = faults::submit_any(s, std::move(bad));
+    auto loud = job_of(requests[2]);
+    auto loud_done = std::make_shared<std::promise<void>>();
+    loud.on_done = [loud_done](const engine::generation_result&, const std::string&) {
+        loud_done->set_value();
+        throw std::runtime_error("on_done failed");
+    };
+    ASSERT_EQ(s.submit(std::move(loud)), engine::scheduler::admission::accepted);
+    std::vector<std::future<engine::generation_result>> others;
+    for (const std::size_t i : {1u, 3u, 4u, 5u}) others.push_back(submit(s, job_of(requests[i])));
+    const auto f = failed.get();
+    EXPECT_EQ(f.error, "client callback failed");
+    loud_done->get_future().get();
+    std::size_t k = 0;
+    for (const std::size_t i : {1u, 3u, 4u, 5u}) EXPECT_EQ(others[k++].get().tokens, alone[i].tokens) << "request " << i;
+    // And the scheduler still serves.
+    EXPECT_EQ(submit(s, job_of(requests[6])).get().tokens, alone[6].tokens);
+}
+
+TEST(scheduler, refuses_a_prompt_id_outside_the_vocabulary_while_others_run) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    const auto requests = mixed_requests(lm.m->n_vocab());
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2, 16));
+    auto running = submit(s, job_of(requests[3]));
+    for (const engine::token_id bad : {static_cast<engine::token_id>(lm.m->n_vocab()), engine::token_id{-1}}) {
+        auto job = job_of(requests[1]);
+        job.request.prompt[1] = bad;
+        bool called = false;
+        job.on_done = [&called](const engine::generation_result&, const std::string&) { called = true; };
+        EXPECT_EQ(s.submit(std::move(job)), engine::scheduler::admission::invalid_token);
+        EXPECT_FALSE(called);
+    }
+    EXPECT_EQ(running.get().tokens.size(), 20u);
+    EXPECT_EQ(s.current_load().queued, 0u);
+}
+
+TEST(scheduler, refuses_a_tokenizer_that_does_not_match_the_model) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    SLUICE_SHARED_PATH_OR_SKIP(other, "models/qwen3-Q4_0.gguf");
+    const loaded_model lm(path), lo(other);
+    EXPECT_THROW(engine::scheduler(*lm.m, lo.tok.get_vocab(), config(1)), sluice::error);
+}
