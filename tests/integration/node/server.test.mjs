@@ -437,9 +437,9 @@ test('12 MB bodies are decoded and tokenized off the network threads: /health st
       assert.equal(a.status, 400, a.body.slice(0, 300));
       assert.match(a.body, /context/);
     }
-    // Generous for a shared machine; what it guards against is seconds (the whole decode,
+    // Generous for a shared machine (seen: under 0.5 s); what it guards against is seconds (the whole decode,
     // render and tokenize of both bodies on the thread that answers /health).
-    assert.ok(worst < 1000, `/health took ${worst} ms while four 12 MB bodies were prepared (${polls} polls)`);
+    assert.ok(worst < 2000, `/health took ${worst} ms while four 12 MB bodies were prepared (${polls} polls)`);
   } finally {
     srv.kill('SIGKILL');
   }
