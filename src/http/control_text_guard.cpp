@@ -23,7 +23,7 @@ control_text_guard::control_text_guard(const engine::vocab& v) : by_first_byte_(
     by_first_byte_[static_cast<unsigned char>(k_mark.front())].push_back(k_mark);
 }
 
-std::string control_text_guard::protect_string(std::string_view s) {
+std::optional<std::string> control_text_guard::protect_string(std::string_view s) {
     std::string out;
     std::size_t copied = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -40,30 +40,29 @@ std::string control_text_guard::protect_string(std::string_view s) {
         i += hit.size() - 1;
         copied = i + 1;
     }
-    if (copied == 0) return std::string(s);
+    if (copied == 0) return std::nullopt;
     out.append(s, copied);
     return out;
 }
 
 void control_text_guard::protect(json::object& o) {
-    std::vector<std::string> keys;
     bool keys_changed = false;
     for (auto& kv : o) {
         protect(kv.value());
-        keys.push_back(protect_string(kv.key()));
-        keys_changed = keys_changed || keys.back() != kv.key();
+        keys_changed = keys_changed || protect_string(kv.key()).has_value();
     }
-    if (!keys_changed) return;
+    if (!keys_changed) return;  // the usual case: keys are the API's own names
     json::object renamed;
-    std::size_t i = 0;
-    for (auto& kv : o) renamed[keys[i++]] = std::move(kv.value());
+    for (auto& kv : o) {
+        auto key = protect_string(kv.key());
+        renamed[key ? *key : std::string(kv.key())] = std::move(kv.value());
+    }
     o = std::move(renamed);
 }
 
 void control_text_guard::protect(json::value& v) {
     if (v.is_string()) {
-        std::string p = protect_string(v.get_string());
-        if (p != v.get_string()) v = json::string(p);
+        if (auto p = protect_string(v.get_string())) v = json::string(*p);
     } else if (v.is_array()) {
         for (auto& e : v.get_array()) protect(e);
     } else if (v.is_object()) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,8 @@ public:
     guarded_prompt restore(std::string_view rendered) const;
 
 private:
-    std::string protect_string(std::string_view s);
+    // `s` with markers, or nullopt when it holds no control-token text (nothing is copied).
+    std::optional<std::string> protect_string(std::string_view s);
 
     std::vector<std::vector<std::string_view>> by_first_byte_;  // control-token texts
     std::vector<std::string> originals_;                        // what each marker stands for

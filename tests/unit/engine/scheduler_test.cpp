@@ -216,15 +216,22 @@ TEST(scheduler, refuses_beyond_the_queue_and_what_can_never_fit) {
     EXPECT_EQ(submit(s, std::move(again)).get().tokens.size(), 2u);
 }
 
+// A greedy 8-token request over a 100-token prompt (six full blocks and a partial one);
+// `stride` varies the prompt.
+engine::generation_request greedy_prompt_of_100(int stride) {
+    engine::generation_request r;
+    for (int i = 0; i < 100; ++i) r.prompt.push_back(static_cast<engine::token_id>(1 + (i * stride) % 500));
+    r.max_tokens = 8;
+    r.ignore_eos = true;
+    r.sampling.temperature = 0;
+    return r;
+}
+
 TEST(scheduler, a_repeated_prompt_is_served_from_the_prefix_cache) {
     SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
     const loaded_model lm(path);
     engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
-    engine::generation_request r;
-    for (int i = 0; i < 100; ++i) r.prompt.push_back(static_cast<engine::token_id>(1 + (i * 37) % 500));
-    r.max_tokens = 8;
-    r.ignore_eos = true;
-    r.sampling.temperature = 0;
+    const engine::generation_request r = greedy_prompt_of_100(37);
     const auto first = submit(s, job_of(r)).get();
     const auto second = submit(s, job_of(r)).get();
     EXPECT_EQ(first.cached_tokens, 0u);
@@ -245,11 +252,7 @@ TEST(scheduler, identical_prompts_submitted_together_compute_the_prompt_once) {
     SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
     const loaded_model lm(path);
     engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
-    engine::generation_request r;
-    for (int i = 0; i < 100; ++i) r.prompt.push_back(static_cast<engine::token_id>(1 + (i * 41) % 500));
-    r.max_tokens = 8;
-    r.ignore_eos = true;
-    r.sampling.temperature = 0;
+    const engine::generation_request r = greedy_prompt_of_100(41);
     auto a = submit(s, job_of(r));
     auto b = submit(s, job_of(r));
     const auto first = a.get(), second = b.get();
