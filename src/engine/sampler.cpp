@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sluice/kernels/softmax.hpp"
+
 namespace sluice::engine {
 namespace {
 
@@ -74,9 +76,9 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
             l -= static_cast<float>(c) * p_.frequency_penalty + p_.presence_penalty;
         }
     }
-    if (p_.temperature <= 0.0f) {
-        return static_cast<token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    }
+    if (p_.temperature <= 0.0f) return static_cast<token_id>(kernels::argmax(logits));
+    const bool use_p = p_.top_p < 1.0f, use_m = p_.min_p > 0.0f;
+    if (!use_p && !use_m && (p_.top_k <= 0 || static_cast<std::size_t>(p_.top_k) >= n)) return draw_uncut(logits);
     cand_.resize(n);  // allocates once per vocabulary size; then written in place
     float max = -INFINITY;
     std::size_t n_cand = 0;
@@ -97,7 +99,6 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
     }
     // Probabilities at temperature 1 over the set, for top-p and min-p (as llama.cpp applies
     // them). A small set is summed in candidate order; a large one in double, in any order.
-    const bool use_p = p_.top_p < 1.0f, use_m = p_.min_p > 0.0f;
     float sum = 0;
     if (!use_p && !use_m) {
         // no cut: the temperature-1 probabilities are not needed
@@ -173,10 +174,23 @@ token_id sampler::sample(std::span<float> logits, std::span<const token_id> hist
     return (last - 1)->second;
 }
 
+token_id sampler::draw_uncut(std::span<const float> logits) {
+    const float max = kernels::max_finite(logits);
+    if (max == -INFINITY) return 0;  // nothing finite to draw from
+    weight_.resize(logits.size());   // allocates once per vocabulary size
+    const double total = kernels::exp_sum(logits, max, 1.0f / p_.temperature, weight_.data());
+    std::uniform_real_distribution<double> u(0.0, total);
+    const std::size_t i = kernels::weighted_pick(weight_, u(rng_));
+    if (i < weight_.size()) return static_cast<token_id>(i);
+    for (std::size_t j = weight_.size(); j-- > 0;) {  // rounding left r above the summed mass
+        if (weight_[j] > 0.0f) return static_cast<token_id>(j);
+    }
+    return 0;
+}
+
 log_normalizer log_softmax_normalizer(std::span<const float> logits) {
-    const float max = *std::max_element(logits.begin(), logits.end());
-    double sum = 0;
-    for (const float l : logits) sum += std::exp(static_cast<double>(l - max));
+    const float max = kernels::max_finite(logits);
+    const double sum = kernels::exp_sum(logits, max, 1.0f, nullptr);
     return {max, max + static_cast<float>(std::log(sum))};
 }
 
@@ -191,6 +205,10 @@ std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size
     out.reserve(k + 1);
     auto better = [](const token_logprob& a, const token_logprob& b) { return a.logprob > b.logprob || (a.logprob == b.logprob && a.id < b.id); };
     for (std::size_t i = 0; i < logits.size(); ++i) {
+        if (out.size() == k) {  // full: skip ahead to the next logit that can enter
+            i += kernels::find_at_least(logits.subspan(i), out.back().logprob);
+            if (i == logits.size()) break;
+        }
         const token_logprob c{static_cast<token_id>(i), logits[i]};
         if (out.size() == k && !better(c, out.back())) continue;
         out.insert(std::upper_bound(out.begin(), out.end(), c, better), c);

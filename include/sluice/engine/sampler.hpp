@@ -6,7 +6,10 @@
 // Cost: O(vocab) per token plus a sort of only the candidates the cuts and the draw reach
 // (top-k by selection; top-p / min-p / the draw grow a sorted prefix geometrically). The
 // buffers live in the sampler, so a token allocates nothing once they have grown.
-// Candidate order is by logit descending, ties by lower id (as a full sort would give).
+// Candidate order is by logit descending, ties by lower id (as a full sort would give),
+// with one exception: when nothing is cut (top_k off or >= vocabulary, top_p 1, min_p 0)
+// the draw walks every finite logit in id order, its weights exp((l - max) / T) from
+// kernels::exp_sum (vectorised; the same distribution, without ordering anything).
 //
 // One sampler per sequence; not thread-safe (distinct samplers may run on distinct threads).
 #pragma once
@@ -54,6 +57,8 @@ public:
 private:
     // Sorts the candidates so that cand_[0, m) (m capped at the kept set) is the top m in order.
     void sort_prefix(std::size_t m);
+    // The draw when nothing is cut: over all finite logits, in id order.
+    token_id draw_uncut(std::span<const float> logits);
 
     sampling_params p_;
     std::mt19937_64 rng_;
@@ -61,6 +66,7 @@ private:
     std::size_t n_set_ = 0;                         // the top-k set: cand_[0, n_set_)
     std::size_t n_sorted_ = 0;                      // cand_[0, n_sorted_) is in final order
     std::vector<double> bucket_sum_;                // the draw's mass per bucket of logit value
+    std::vector<float> weight_;                     // draw_uncut's weights, one per token
     std::vector<token_id> window_;                  // penalty window, sorted to count repeats
     std::vector<std::pair<token_id, float>> edits_; // (id, value before) of each edit in sample()
 };
@@ -70,7 +76,8 @@ struct token_logprob {
     float logprob;
 };
 
-// The largest logit and log Z = max + log sum exp(l - max) (summed in double, in id order).
+// The largest finite logit and log Z = max + log sum exp(l - max) (kernels::exp_sum: sluice's
+// exp, summed in double; non-finite logits count as 0).
 struct log_normalizer {
     float max;
     float log_z;
