@@ -296,8 +296,13 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
             break;
         }
         if (!c.stops.stopped() && ev.result.finish == engine::finish_reason::cancelled && lag.lagged.load()) {
-            error = "the client read its stream too slowly (" + std::to_string(k_max_waiting_tokens) + " tokens waiting); generation cancelled";
-            break;
+            // Not the server's fault: a timeout on the client's side, said so in the stream.
+            log::warn("a client read its stream too slowly; generation cancelled");
+            co_await sink.fail(api::api_error(408, "timeout_error",
+                                              "The client read its stream too slowly (" + std::to_string(k_max_waiting_tokens) +
+                                                  " generated tokens waiting); the generation was cancelled.",
+                                              {}, "stream_backlog"));
+            co_return;
         }
         std::string tail;  // what the decoder and the stop matcher still hold
         if (!c.stops.stopped()) {

@@ -268,9 +268,11 @@ net::awaitable<void> openai_encoder::finish_choices(std::span<const generation_o
 
 net::awaitable<void> openai_encoder::fail(const api::api_error& e) {
     if (!opt_.stream || !out_.started()) throw e;
+    // The error is the stream's last event: no [DONE] after it, which would read as a
+    // normal end to a client that skips unknown frames.
     const json::object frame = json::parse(e.body()).as_object();
     co_await write_frame(frame);
-    co_await end_stream();
+    co_await out_.end();
 }
 
 }  // namespace sluice::http::detail

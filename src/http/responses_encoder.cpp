@@ -180,11 +180,10 @@ net::awaitable<void> responses_encoder::finish(const generation_outcome& outcome
 }
 
 net::awaitable<void> responses_encoder::fail(const api::api_error& e) {
-    const bool grammar = e.code == "grammar_failed";
     if (!settings_.stream || !out_.started()) throw e;
     co_await close_item();
     json::object r = response("failed");
-    r["error"] = json::object{{"code", grammar ? "grammar_failed" : "server_error"}, {"message", e.what()}};
+    r["error"] = json::object{{"code", e.code.empty() ? std::string("server_error") : e.code}, {"message", e.what()}};
     json::object failed{{"type", "response.failed"}};
     failed["response"] = std::move(r);
     co_await send(std::move(failed));

@@ -408,6 +408,47 @@ test('a client that stops reading mid-stream stops its generation (bounded backl
   }
 });
 
+test('an error after the SSE head is one error event in the stream\'s own format, then a clean end', { skip }, async () => {
+  // The backlog bound cancels a generation mid-stream: the client pauses until the server has
+  // given up on it, then reads on and must find the events so far, one error event in the
+  // protocol's format, and a terminated chunked body -- no HTTP response inside the stream.
+  // (Chat Completions: its frames with 20 alternatives fill the socket buffers within a few
+  // thousand tokens; Anthropic's small text deltas would need a hundred thousand. The
+  // Messages encoder's fail() writes its `event: error` the same way.)
+  const srv = await startServer(['-m', STORIES, '--ctx-size', '16384']);
+  const metric = async (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec((await request(srv.port, { path: '/metrics' })).body)?.[1]);
+  try {
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 16000, ignore_eos: true, stream: true,
+                                  logprobs: true, top_logprobs: 20 });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    const chunks = [];
+    const ended = new Promise((resolve) => sock.on('close', resolve));
+    sock.on('error', () => {});
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('connect', () => sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+                                        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`));
+    sock.once('data', () => sock.pause());
+    await new Promise((r) => setTimeout(r, 500));
+    let running = null;
+    for (let i = 0; i < 900 && running !== 0; i++) {
+      running = await metric('sluice_sequences_running');
+      if (running !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(running, 0, 'the stalled generation was not cancelled');
+    sock.resume();
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 60000))]);
+    const t = Buffer.concat(chunks).toString('utf8');
+    assert.match(t, /^HTTP\/1\.1 200 /, t.slice(0, 200));
+    assert.equal(t.match(/HTTP\/1\.1 /g).length, 1, 'a second HTTP response inside the stream');
+    assert.ok(t.length > 100000, `only ${t.length} bytes before the error`);
+    assert.match(t, /\r\ndata: \{"error":\{[^\n]*too slowly[^\n]*"code":"stream_backlog"[^\n]*\n\n\r\n0\r\n\r\n$/,
+                 `the stream ends: ${JSON.stringify(t.slice(-400))}`);
+    assert.doesNotMatch(t, /\[DONE\]/, 'a failed stream must not claim a normal end');
+  } finally {
+    srv.kill('SIGKILL');
+  }
+});
+
 test('12 MB bodies are decoded and tokenized off the network threads: /health stays prompt', { skip }, async () => {
   // A context large enough that no byte-count bound refuses the text early: both bodies are
   // decoded and tokenized in full (seconds of work), then refused for the KV memory.
