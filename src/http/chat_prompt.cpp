@@ -95,8 +95,8 @@ std::string render_chat(const chat::chat_template& tmpl, json::object vars, cons
     }
 }
 
-guarded_prompt render_guarded(const chat::chat_template& tmpl, json::object vars, const engine::vocab& vocab, const chat::render_options& options) {
-    control_text_guard guard(vocab);
+guarded_prompt render_guarded(const chat::chat_template& tmpl, json::object vars, const engine::tokenizer& tok, const chat::render_options& options) {
+    control_text_guard guard(tok);
     guard.protect(vars);
     return guard.restore(render_chat(tmpl, std::move(vars), options));
 }

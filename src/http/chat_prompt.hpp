@@ -31,7 +31,7 @@ std::string render_chat(const chat::chat_template& tmpl, boost::json::object var
 
 // render_chat with the client's strings guarded (control_text_guard.hpp): the prompt text and
 // the ranges where control-token text is the client's, for tokenizer::tokenize(text, add, plain).
-guarded_prompt render_guarded(const chat::chat_template& tmpl, boost::json::object vars, const engine::vocab& vocab,
+guarded_prompt render_guarded(const chat::chat_template& tmpl, boost::json::object vars, const engine::tokenizer& tok,
                               const chat::render_options& options = {});
 
 // How this request's output is constrained and parsed, given the rendered prompt.

@@ -14,23 +14,21 @@ constexpr std::string_view k_mark = "\xF4\x8F\xBF\xBD";
 
 }  // namespace
 
-control_text_guard::control_text_guard(const engine::vocab& v) : by_first_byte_(256) {
-    for (const engine::token_id id : v.special_tokens()) {
-        const auto& t = v.token(id);
-        if ((t.attr & (engine::attr_control | engine::attr_unknown)) == 0 || t.text.empty()) continue;
-        by_first_byte_[static_cast<unsigned char>(t.text.front())].push_back(t.text);
+std::string_view control_text_guard::control_text_at(std::string_view s) const {
+    if (s.starts_with(k_mark)) return k_mark;
+    const engine::vocab& v = tok_.get_vocab();
+    for (const engine::token_id id : tok_.specials_starting_with(static_cast<unsigned char>(s.front()))) {
+        const auto& t = v.token(id);  // longest first: the first match is the longest
+        if ((t.attr & (engine::attr_control | engine::attr_unknown)) != 0 && s.starts_with(t.text)) return t.text;
     }
-    by_first_byte_[static_cast<unsigned char>(k_mark.front())].push_back(k_mark);
+    return {};
 }
 
 std::optional<std::string> control_text_guard::protect_string(std::string_view s) {
     std::string out;
     std::size_t copied = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        std::string_view hit;
-        for (const std::string_view t : by_first_byte_[static_cast<unsigned char>(s[i])]) {
-            if (t.size() > hit.size() && s.substr(i, t.size()) == t) hit = t;  // the longest
-        }
+        const std::string_view hit = control_text_at(s.substr(i));
         if (hit.empty()) continue;
         out.append(s, copied, i - copied);
         out += k_mark;
@@ -46,18 +44,22 @@ std::optional<std::string> control_text_guard::protect_string(std::string_view s
 }
 
 void control_text_guard::protect(json::object& o) {
-    bool keys_changed = false;
+    std::vector<std::pair<std::size_t, std::string>> renamed;  // (position, protected key)
+    std::size_t i = 0;
     for (auto& kv : o) {
         protect(kv.value());
-        keys_changed = keys_changed || protect_string(kv.key()).has_value();
+        if (auto key = protect_string(kv.key())) renamed.emplace_back(i, std::move(*key));
+        ++i;
     }
-    if (!keys_changed) return;  // the usual case: keys are the API's own names
-    json::object renamed;
+    if (renamed.empty()) return;  // the usual case: keys are the API's own names
+    json::object out;
+    std::size_t next = 0;
+    i = 0;
     for (auto& kv : o) {
-        auto key = protect_string(kv.key());
-        renamed[key ? *key : std::string(kv.key())] = std::move(kv.value());
+        const bool hit = next < renamed.size() && renamed[next].first == i++;
+        out[hit ? renamed[next++].second : std::string(kv.key())] = std::move(kv.value());
     }
-    o = std::move(renamed);
+    o = std::move(out);
 }
 
 void control_text_guard::protect(json::value& v) {

@@ -25,7 +25,9 @@ struct guarded_prompt {
 
 class control_text_guard {
 public:
-    explicit control_text_guard(const engine::vocab& v);
+    // Scans with the tokenizer's own first-byte table of special tokens (built once per
+    // model), so a guard costs nothing until a string holds control-token text.
+    explicit control_text_guard(const engine::tokenizer& tok) : tok_(tok) {}
 
     // Replaces control-token text in every string inside `v` (keys included) with markers.
     void protect(boost::json::value& v);
@@ -38,8 +40,11 @@ private:
     // `s` with markers, or nullopt when it holds no control-token text (nothing is copied).
     std::optional<std::string> protect_string(std::string_view s);
 
-    std::vector<std::vector<std::string_view>> by_first_byte_;  // control-token texts
-    std::vector<std::string> originals_;                        // what each marker stands for
+    // The longest control (or unknown) token text, or the marker, that `s` starts with.
+    std::string_view control_text_at(std::string_view s) const;
+
+    const engine::tokenizer& tok_;
+    std::vector<std::string> originals_;  // what each marker stands for
 };
 
 }  // namespace sluice::http::detail

@@ -41,7 +41,7 @@ std::vector<engine::token_id> prompt_tokens(server_state& st, const api::complet
         opt.max_output = std::min(opt.max_output, n_ctx * std::max<std::size_t>(1, tok.get_vocab().max_token_length()) + 4096);
         guarded_prompt text;
         try {
-            text = render_guarded(*st.model.chat, vars, tok.get_vocab(), opt);
+            text = render_guarded(*st.model.chat, vars, tok, opt);
         } catch (const chat::template_output_too_large&) {
             context_exceeded(n_ctx, "the rendered messages are longer than " + std::to_string(opt.max_output) + " bytes", "messages");
         } catch (const chat::template_error& e) {

@@ -68,7 +68,7 @@ std::string apply_template_body(server_state& st, const exchange& ex) {
     const json::object vars = chat_variables(r, st.model.format);
     std::string prompt;
     try {
-        prompt = render_guarded(*st.model.chat, vars, st.model.tokenizer->get_vocab()).text;
+        prompt = render_guarded(*st.model.chat, vars, *st.model.tokenizer).text;
     } catch (const chat::template_error& e) {
         throw api::invalid_request(std::string("The model's chat template rejected these messages: ") + e.what(), "messages");
     }

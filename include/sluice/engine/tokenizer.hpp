@@ -46,6 +46,10 @@ public:
     // valid UTF-8 (ranges are byte offsets into it).
     std::vector<token_id> tokenize(std::string_view text, bool add_special, std::span<const text_range> plain) const;
 
+    // The special tokens (control, user-defined, unknown) whose text starts with byte `b`,
+    // longest first: built once per model, for scanners of text (control_text_guard).
+    std::span<const token_id> specials_starting_with(unsigned char b) const noexcept { return specials_by_first_byte_[b]; }
+
     // The bytes a token stands for (may be part of a UTF-8 character). Control and unknown
     // tokens give their text when `special` is true, nothing otherwise.
     const std::string& piece(token_id id) const;

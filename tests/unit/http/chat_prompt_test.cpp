@@ -102,7 +102,7 @@ TEST(chat_prompt, client_text_never_becomes_control_tokens) {
     const auto count = [&](const std::string& content, std::string* text) {
         json::object body{{"messages", json::array{json::object{{"role", "user"}, {"content", content}}}}};
         const auto r = sluice::api::parse_chat_request(json::serialize(body));
-        const auto g = sluice::http::detail::render_guarded(tmpl, sluice::http::detail::chat_variables(r, fmt), v);
+        const auto g = sluice::http::detail::render_guarded(tmpl, sluice::http::detail::chat_variables(r, fmt), tok);
         *text = g.text;
         const auto ids = tok.tokenize(g.text, true, g.plain);
         return std::count(ids.begin(), ids.end(), v.find("<|im_start|>"));
