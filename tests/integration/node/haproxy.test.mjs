@@ -64,14 +64,14 @@ async function waitForPort(port, ms) {
 }
 
 // One chat completion through the balancer. Resolves (never rejects) with what the client saw:
-// {status, replica, body, json | events+done, error, ms}. A request still open after
+// {status, replica, body, json | events+done, error, ms, end (performance.now() when settled)}. A request still open after
 // `limitMs` is destroyed and reported as error 'hung', so a hang fails an assertion instead of
 // the whole run.
 function chat({ session, key = KEY_A, messages, maxTokens = 4, stream = false, limitMs = 30000 }) {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (r) => { if (!settled) { settled = true; resolve({ ms: performance.now() - t0, ...r }); } };
+    const finish = (r) => { if (!settled) { settled = true; resolve({ ms: performance.now() - t0, end: performance.now(), ...r }); } };
     const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` };
     if (session !== undefined) headers['X-Session-Id'] = session;
     const body = JSON.stringify({ model: 'm', messages, max_tokens: maxTokens, temperature: 0, stream,
@@ -211,11 +211,12 @@ test('without X-Session-Id the API key is the conversation key', { skip }, async
 
 // Streams of `maxTokens` tokens for `sessions`, started together.
 function load(sessions, maxTokens) {
-  return sessions.map((session, i) => chat({ session, messages: [{ role: 'user', content: `Story number ${i}, please.` }], maxTokens, stream: true }));
+  return sessions.map((session, i) => chat({ session, messages: [{ role: 'user', content: `Story number ${i}, please.` }], maxTokens, stream: true,
+                                             limitMs: 60000 }));
 }
 
 async function untilRunning(name) {
-  for (let i = 0; i < 200; ++i) {
+  for (let i = 0; i < 400; ++i) {
     if (await metric(name, 'sluice_sequences_running') > 0) return;
     await sleep(25);
   }
@@ -256,7 +257,7 @@ test('a replica killed with SIGKILL loses only its in-flight requests, clearly, 
   const target = 'sluice1';
   const alive = 'sluice3';
   const sessions = Object.keys(routed).filter((s) => routed[s] !== 'sluice2');
-  const streams = load(sessions, 200);
+  const streams = load(sessions, 160);
   await untilRunning(target);
   const t0 = performance.now();
   replicas[target].kill('SIGKILL');
@@ -276,7 +277,7 @@ test('a replica killed with SIGKILL loses only its in-flight requests, clearly, 
     assert.ok(r.error === 'aborted' || r.status === 502 || (r.status === 200 && r.done === false),
               JSON.stringify({ ...r, body: r.body?.slice(0, 200) }));
     if (r.status === 502) assert.equal(r.json.error.code, 'bad_gateway');
-    assert.ok(r.ms < 15000, `took ${r.ms} ms to fail`);
+    assert.ok(r.end - t0 < 10000, `failed ${(r.end - t0).toFixed(0)} ms after the kill`);
   }
   // Its conversations are served by the survivor, at once (connection refused is retried on
   // another server) and after the health check marks it down.
