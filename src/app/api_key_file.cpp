@@ -20,7 +20,9 @@ std::vector<std::string> parse_api_keys(std::istream& in, const std::string& sou
         keys.push_back(line.substr(first, last - first + 1));
     }
     if (in.bad()) throw error(errc::io, "--api-key-file: cannot read '" + source + "'");
-    if (keys.empty()) throw error(errc::invalid_argument, "--api-key-file: '" + source + "' holds no key (only blank or # lines)");
+    if (keys.empty())
+        throw error(errc::invalid_argument,
+                    "--api-key-file: '" + source + "' holds no key (only blank or # lines)");
     return keys;
 }
 

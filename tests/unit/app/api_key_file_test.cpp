@@ -1,8 +1,8 @@
 #include "api_key_file.hpp"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,7 +18,8 @@ std::vector<std::string> parse(const std::string& text) {
 }
 
 TEST(api_key_file, one_key_per_line_with_comments_and_blank_lines) {
-    const auto keys = parse("# team keys\nalpha-key\n\n   \n  # an indented comment is a comment\nbeta-key\n");
+    const auto keys =
+        parse("# team keys\nalpha-key\n\n   \n  # an indented comment is a comment\nbeta-key\n");
     EXPECT_EQ(keys, (std::vector<std::string>{"alpha-key", "beta-key"}));
 }
 
@@ -43,13 +44,15 @@ TEST(api_key_file, a_file_without_keys_is_refused_not_served_open) {
             ADD_FAILURE() << "accepted " << testing::PrintToString(text);
         } catch (const error& e) {
             EXPECT_EQ(e.code(), errc::invalid_argument);
-            EXPECT_NE(std::string(e.what()).find("'keys' holds no key"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("'keys' holds no key"), std::string::npos)
+                << e.what();
         }
     }
 }
 
 TEST(api_key_file, reads_a_file_and_names_a_missing_one) {
-    const auto path = std::filesystem::temp_directory_path() / ("sluice_keys_" + std::to_string(::getpid()));
+    const auto path =
+        std::filesystem::temp_directory_path() / ("sluice_keys_" + std::to_string(::getpid()));
     {
         std::ofstream f(path);
         f << "# credential\nsecret-1\n";
