@@ -13,7 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, request, sseEvents } from './helpers.mjs';
+import { startServer, request, sseEvents, specialTokenIds } from './helpers.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CONFIG = path.resolve(HERE, '../../../deploy/haproxy/haproxy.cfg');
@@ -67,14 +67,14 @@ async function waitForPort(port, ms) {
 // {status, replica, body, json | events+done, error, ms, end (performance.now() when settled)}. A request still open after
 // `limitMs` is destroyed and reported as error 'hung', so a hang fails an assertion instead of
 // the whole run.
-function chat({ session, key = KEY_A, messages, maxTokens = 4, stream = false, limitMs = 30000 }) {
+function chat({ session, key = KEY_A, messages, maxTokens = 4, stream = false, limitMs = 30000, extra = {} }) {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let settled = false;
     const finish = (r) => { if (!settled) { settled = true; resolve({ ms: performance.now() - t0, end: performance.now(), ...r }); } };
     const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` };
     if (session !== undefined) headers['X-Session-Id'] = session;
-    const body = JSON.stringify({ model: 'm', messages, max_tokens: maxTokens, temperature: 0, stream,
+    const body = JSON.stringify({ model: 'm', messages, max_tokens: maxTokens, temperature: 0, stream, ...extra,
                                   ...(stream ? { stream_options: { include_usage: true } } : {}) });
     const req = http.request({ host: '127.0.0.1', port: lb.port, method: 'POST', path: '/v1/chat/completions', headers, agent: false }, (res) => {
       let data = '';
@@ -209,10 +209,13 @@ test('without X-Session-Id the API key is the conversation key', { skip }, async
   }
 });
 
-// Streams of `maxTokens` tokens for `sessions`, started together.
-function load(sessions, maxTokens) {
+// Streams of exactly `maxTokens` tokens (the end-of-turn tokens banned, so none ends early
+// and a replica's streams are surely in flight when it is signalled) for `sessions`, together.
+let noEnd = null;
+async function load(sessions, maxTokens) {
+  noEnd ??= Object.fromEntries((await specialTokenIds(MODEL, ['<|im_end|>', '<|endoftext|>'])).map((id) => [id, -100]));
   return sessions.map((session, i) => chat({ session, messages: [{ role: 'user', content: `Story number ${i}, please.` }], maxTokens, stream: true,
-                                             limitMs: 60000 }));
+                                             limitMs: 60000, extra: { logit_bias: noEnd } }));
 }
 
 async function untilRunning(name) {
@@ -227,7 +230,7 @@ test('a replica drained with SIGTERM fails no request: its streams finish, new r
   const target = 'sluice2';
   const sessions = Object.keys(routed);
   const mine = sessions.filter((s) => routed[s] === target);
-  const streams = load(sessions, 48);
+  const streams = await load(sessions, 96);
   await untilRunning(target);
   const exited = new Promise((r) => replicas[target].on('exit', (code, signal) => r({ code, signal })));
   const t0 = performance.now();
@@ -257,7 +260,8 @@ test('a replica killed with SIGKILL loses only its in-flight requests, clearly, 
   const target = 'sluice1';
   const alive = 'sluice3';
   const sessions = Object.keys(routed).filter((s) => routed[s] !== 'sluice2');
-  const streams = load(sessions, 160);
+  const started = performance.now();
+  const streams = await load(sessions, 200);
   await untilRunning(target);
   const t0 = performance.now();
   replicas[target].kill('SIGKILL');
@@ -268,6 +272,7 @@ test('a replica killed with SIGKILL loses only its in-flight requests, clearly, 
   for (const r of kept) {
     assert.ok(complete(r), JSON.stringify(r).slice(0, 300));
     assert.equal(r.replica, alive);
+    assert.equal(usageOf(r).completion_tokens, 200);
   }
   // The killed replica's streams end at once with an error the client sees: the stream is cut
   // before [DONE] (the response had begun) or HAProxy's JSON 502 (it had not). None hangs.
@@ -292,5 +297,5 @@ test('a replica killed with SIGKILL loses only its in-flight requests, clearly, 
   }
   t.diagnostic(`SIGKILL with ${done.length} streams in flight: ${lost.length} on ${target} failed ` +
                `(${lost.map((r) => r.error ?? r.status).join(', ')}), ${kept.length} on ${alive} completed; ` +
-               `all settled ${settleMs.toFixed(0)} ms after the kill`);
+               `killed ${(t0 - started).toFixed(0)} ms after they started; all settled ${settleMs.toFixed(0)} ms after the kill`);
 });
