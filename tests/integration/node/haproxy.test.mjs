@@ -2,7 +2,9 @@
 // running deploy/haproxy/haproxy.cfg unchanged (its addresses come from the environment).
 // Conversations spread over the replicas and stick to theirs (cached_tokens grow); a replica
 // drained with SIGTERM fails no request; one killed with SIGKILL loses only its in-flight
-// requests, with an error and no hang, and its conversations move to the others.
+// requests, with an error and no hang, and its conversations move to the others; a full
+// replica's 503 is retried on another, and when all are full the client gets sluice's 503
+// with its Retry-After.
 // Needs SLUICE_BINARY, SLUICE_SHARED and Debian's haproxy; without haproxy or the shared
 // models it skips, unless SLUICE_REQUIRE_SHARED=1 (CI), where it fails.
 import { test, before, after } from 'node:test';
@@ -49,25 +51,25 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitForPort(port, ms) {
+async function waitForPort(proc, ms) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (lb.exitCode !== null) throw new Error(`haproxy exited ${lb.exitCode}:\n${lb.log()}`);
+    if (proc.exitCode !== null) throw new Error(`haproxy exited ${proc.exitCode}:\n${proc.log()}`);
     const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = net.connect(proc.port, '127.0.0.1', () => { s.destroy(); resolve(true); });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
     await sleep(50);
   }
-  throw new Error(`nothing listens on ${port} after ${ms} ms:\n${lb?.log?.()}`);
+  throw new Error(`nothing listens on ${proc.port} after ${ms} ms:\n${proc.log()}`);
 }
 
 // One chat completion through the balancer. Resolves (never rejects) with what the client saw:
 // {status, replica, body, json | events+done, error, ms, end (performance.now() when settled)}. A request still open after
 // `limitMs` is destroyed and reported as error 'hung', so a hang fails an assertion instead of
 // the whole run.
-function chat({ session, key = KEY_A, messages, maxTokens = 4, stream = false, limitMs = 30000, extra = {} }) {
+function chat({ session, key = KEY_A, messages, maxTokens = 4, stream = false, limitMs = 30000, extra = {}, via = lb, signal }) {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let settled = false;
@@ -76,11 +78,11 @@ function chat({ session, key = KEY_A, messages, maxTokens = 4, stream = false, l
     if (session !== undefined) headers['X-Session-Id'] = session;
     const body = JSON.stringify({ model: 'm', messages, max_tokens: maxTokens, temperature: 0, stream, ...extra,
                                   ...(stream ? { stream_options: { include_usage: true } } : {}) });
-    const req = http.request({ host: '127.0.0.1', port: lb.port, method: 'POST', path: '/v1/chat/completions', headers, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: via.port, method: 'POST', path: '/v1/chat/completions', headers, agent: false, signal }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (data += c));
-      const base = () => ({ status: res.statusCode, replica: res.headers['x-sluice-replica'], body: data });
+      const base = () => ({ status: res.statusCode, replica: res.headers['x-sluice-replica'], headers: res.headers, body: data });
       res.on('aborted', () => finish({ ...base(), error: 'aborted' }));
       res.on('error', (e) => finish({ ...base(), error: e.code || e.message }));
       res.on('close', () => finish({ ...base(), error: 'closed before the end' }));  // after 'end' this changes nothing
@@ -105,12 +107,13 @@ const usageOf = (r) => r.json?.usage ?? r.events?.at(-1)?.usage;
 const textOf = (r) => r.json ? r.json.choices[0].message.content : r.events.map((e) => e.choices[0]?.delta?.content ?? '').join('');
 const complete = (r) => !r.error && r.status === 200 && (r.json ? r.json.choices?.length === 1 : r.done === true);
 
-async function metric(name, line) {
-  const m = await request(replicas[name].port, { path: '/metrics', headers: { Authorization: `Bearer ${KEY_A}` } });
+async function metricOf(proc, line) {
+  const m = await request(proc.port, { path: '/metrics', headers: { Authorization: `Bearer ${KEY_A}` } });
   assert.equal(m.status, 200, m.body);
   const row = m.body.split('\n').find((l) => l.startsWith(`${line} `));
   return row ? Number(row.split(' ').at(-1)) : 0;
 }
+const metric = (name, line) => metricOf(replicas[name], line);
 const chatsServed = (name) => metric(name, 'sluice_requests_total{endpoint="/v1/chat/completions",status="200"}');
 
 const hello = [{ role: 'user', content: 'Hello there.' }];
@@ -129,18 +132,24 @@ before(async () => {
                 '--kv-memory', '192', '--cache-ram', '64', '--shutdown-timeout', '20', '--no-store'];
   const started = await Promise.all(NAMES.map(() => startServer(args)));
   NAMES.forEach((n, i) => { replicas[n] = started[i]; });
+  lb = await startBalancer(NAMES.map((n) => replicas[n].port));
+});
+
+// HAProxy on deploy/haproxy/haproxy.cfg over replicas on `ports`; .port is its frontend.
+async function startBalancer(ports) {
   const port = await freePort();
   const env = { ...process.env, SLUICE_LB_BIND: `127.0.0.1:${port}` };
-  NAMES.forEach((n, i) => { env[`SLUICE_REPLICA_${i + 1}`] = `127.0.0.1:${replicas[n].port}`; });
+  ports.forEach((p, i) => { env[`SLUICE_REPLICA_${i + 1}`] = `127.0.0.1:${p}`; });
   execFileSync(HAPROXY, ['-c', '-q', '-f', CONFIG], { env });
-  lb = spawn(HAPROXY, ['-db', '-f', CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(HAPROXY, ['-db', '-f', CONFIG], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  lb.stdout.on('data', (d) => (log += d));
-  lb.stderr.on('data', (d) => (log += d));
-  lb.log = () => log;
-  lb.port = port;
-  await waitForPort(port, 10000);
-});
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  proc.log = () => log;
+  proc.port = port;
+  await waitForPort(proc, 10000);
+  return proc;
+}
 
 after(() => {
   for (const p of [...Object.values(replicas), lb]) if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
@@ -211,20 +220,22 @@ test('without X-Session-Id the API key is the conversation key', { skip }, async
 
 // Streams of exactly `maxTokens` tokens (the end-of-turn tokens banned, so none ends early
 // and a replica's streams are surely in flight when it is signalled) for `sessions`, together.
-let noEnd = null;
+let noEndBias = null;
+const noEnd = async () => (noEndBias ??= Object.fromEntries((await specialTokenIds(MODEL, ['<|im_end|>', '<|endoftext|>'])).map((id) => [id, -100])));
 async function load(sessions, maxTokens) {
-  noEnd ??= Object.fromEntries((await specialTokenIds(MODEL, ['<|im_end|>', '<|endoftext|>'])).map((id) => [id, -100]));
+  const logit_bias = await noEnd();
   return sessions.map((session, i) => chat({ session, messages: [{ role: 'user', content: `Story number ${i}, please.` }], maxTokens, stream: true,
-                                             limitMs: 60000, extra: { logit_bias: noEnd } }));
+                                             limitMs: 60000, extra: { logit_bias } }));
 }
 
-async function untilRunning(name) {
+async function untilRunningOn(proc) {
   for (let i = 0; i < 400; ++i) {
-    if (await metric(name, 'sluice_sequences_running') > 0) return;
+    if (await metricOf(proc, 'sluice_sequences_running') > 0) return;
     await sleep(25);
   }
-  throw new Error(`${name} never started generating`);
+  throw new Error(`the replica on ${proc.port} never started generating`);
 }
+const untilRunning = (name) => untilRunningOn(replicas[name]);
 
 test('a replica drained with SIGTERM fails no request: its streams finish, new requests go elsewhere', { skip }, async (t) => {
   const target = 'sluice2';
@@ -298,4 +309,47 @@ test('a replica killed with SIGKILL loses only its in-flight requests, clearly, 
   t.diagnostic(`SIGKILL with ${done.length} streams in flight: ${lost.length} on ${target} failed ` +
                `(${lost.map((r) => r.error ?? r.status).join(', ')}), ${kept.length} on ${alive} completed; ` +
                `killed ${(t0 - started).toFixed(0)} ms after they started; all settled ${settleMs.toFixed(0)} ms after the kill`);
+});
+
+test('a full replica\'s 503 is retried on another; when all are full the client gets sluice\'s 503 and Retry-After', { skip }, async () => {
+  // Replicas that take one request and queue none: a second one is refused with 503 at once.
+  const own = await Promise.all(NAMES.map(() => startServer(['-m', MODEL, '--api-key', KEY_A, '--threads', '1', '--parallel', '1', '--queue-size', '0',
+                                                              '--ctx-size', '4096', '--kv-memory', '64', '--cache-ram', '0', '--no-store'])));
+  const byName = Object.fromEntries(NAMES.map((n, i) => [n, own[i]]));
+  const bal = await startBalancer(own.map((p) => p.port));
+  const holds = [];
+  try {
+    const pick = {};  // replica -> a session id it owns
+    for (let i = 0; Object.keys(pick).length < NAMES.length && i < 60; ++i) {
+      const r = await chat({ via: bal, session: `full-${i}`, messages: hello, maxTokens: 1 });
+      assert.ok(complete(r), JSON.stringify(r));
+      pick[r.replica] ??= `full-${i}`;
+    }
+    assert.deepEqual(Object.keys(pick).sort(), NAMES);
+    const logit_bias = await noEnd();
+    const hold = (name) => {
+      const ac = new AbortController();
+      holds.push(ac);
+      chat({ via: bal, session: pick[name], messages: hello, maxTokens: 3500, stream: true, signal: ac.signal, extra: { logit_bias } });
+      return untilRunningOn(byName[name]);
+    };
+    await hold('sluice1');
+    const moved = await chat({ via: bal, session: pick.sluice1, messages: hello });
+    assert.ok(complete(moved), JSON.stringify(moved));
+    assert.notEqual(moved.replica, 'sluice1', 'a busy replica\'s conversation is answered elsewhere');
+    assert.ok(await metricOf(byName.sluice1, 'sluice_requests_total{endpoint="/v1/chat/completions",status="503"}') >= 1, 'after sluice1 refused it');
+
+    await Promise.all([hold('sluice2'), hold('sluice3')]);
+    const refused = await chat({ via: bal, session: pick.sluice1, messages: hello });
+    assert.equal(refused.status, 503, JSON.stringify(refused));
+    assert.ok(Number(refused.headers['retry-after']) >= 1, 'sluice\'s Retry-After reaches the client');
+    assert.notEqual(refused.json.error.code, 'unavailable', 'the replica\'s own 503, not the balancer\'s "no replica"');
+    let refusals = 0;
+    for (const p of own) refusals += await metricOf(p, 'sluice_requests_total{endpoint="/v1/chat/completions",status="503"}');
+    assert.ok(refusals >= 1 + NAMES.length, `each replica was tried: ${refusals} refusals`);
+  } finally {
+    for (const ac of holds) ac.abort();
+    bal.kill('SIGKILL');
+    for (const p of own) p.kill('SIGKILL');
+  }
 });
