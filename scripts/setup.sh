@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything sluice needs to build and test on Debian 12. Idempotent.
+# (haproxy: the prefix-affinity load-balancing test runs deploy/haproxy/haproxy.cfg for real.)
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
@@ -10,6 +11,7 @@ packages=(
   libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
+  haproxy
 )
 # Node.js runs the server integration tests with the official openai client.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

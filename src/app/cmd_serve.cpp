@@ -7,6 +7,7 @@
 
 #include <sys/resource.h>
 
+#include "api_key_file.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "model_download.hpp"
@@ -23,17 +24,6 @@
 
 namespace sluice::app {
 namespace {
-
-std::vector<std::string> read_keys(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw error(errc::io, "--api-key-file: cannot read '" + path + "'");
-    std::vector<std::string> keys;
-    for (std::string line; std::getline(f, line);) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-        if (!line.empty() && line[0] != '#') keys.push_back(line);
-    }
-    return keys;
-}
 
 // Connections the process can hold: its descriptor limit less a margin for the model file,
 // the store and logs, at most 4096.
@@ -133,7 +123,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("port", po::value<int>()->default_value(8080), "port (0: any free port)")
         ("alias", po::value<std::string>(), "model id clients see (default: the file name)")
         ("api-key", po::value<std::vector<std::string>>()->composing(), "accepted API key (repeatable; also $SLUICE_API_KEY)")
-        ("api-key-file", po::value<std::string>(), "file with one API key per line")
+        ("api-key-file", po::value<std::string>(), "file with one API key per line (# comments; keeps keys out of argv)")
         ("insecure-no-auth", "allow a non-loopback address without API keys")
         ("rate-limit", po::value<double>()->default_value(0), "requests per minute per key or address (0: off)")
         ("rate-burst", po::value<double>()->default_value(0), "bucket size (default: rate / 6, at least 1)")
@@ -178,7 +168,7 @@ int run_serve(const std::vector<std::string>& args) {
     cfg.port = static_cast<std::uint16_t>(port);
     if (vm.count("api-key")) cfg.api_keys = vm["api-key"].as<std::vector<std::string>>();
     if (vm.count("api-key-file")) {
-        const auto more = read_keys(vm["api-key-file"].as<std::string>());
+        const auto more = read_api_key_file(vm["api-key-file"].as<std::string>());
         cfg.api_keys.insert(cfg.api_keys.end(), more.begin(), more.end());
     }
     if (const char* env = std::getenv("SLUICE_API_KEY"); env && *env) cfg.api_keys.emplace_back(env);

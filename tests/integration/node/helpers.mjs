@@ -100,3 +100,53 @@ export async function specialTokenIds(modelPath, texts) {
   }
   return ids;
 }
+
+// The options of `sluice serve`, read from the binary's own --help: a Map from the long name
+// ('port') to {arg: whether it takes a value, def: its default as printed or undefined,
+// short: the one-letter alias or undefined}. Tests that check configuration files against
+// sluice (deploy/, packaging/) use this, not copies of the flags.
+export async function serveOptions() {
+  const { execFileSync } = await import('node:child_process');
+  const help = execFileSync(BIN, ['serve', '--help']).toString();
+  const options = new Map();
+  for (const line of help.split('\n')) {
+    const m = line.match(/^ {2}(?:-(\w) \[ )?--([a-z][\w-]*)(?: \])?( arg)?(?: \(=([^)]*)\))?(?:\s|$)/);
+    if (m) options.set(m[2], { short: m[1], arg: Boolean(m[3]), def: m[4] });
+  }
+  if (!options.has('port') || !options.has('shutdown-timeout')) throw new Error(`unexpected serve --help:\n${help}`);
+  return options;
+}
+
+// Parses a `sluice serve` argument list the way the binary would, against serveOptions():
+// a Map from long name to its values. Throws on an option sluice does not have or a missing
+// value, so a typo in a unit file or manifest fails the test.
+export function parseServeArgs(args, options) {
+  const byShort = new Map([...options].filter(([, o]) => o.short).map(([name, o]) => [o.short, name]));
+  const out = new Map();
+  for (let i = 0; i < args.length; ++i) {
+    const a = args[i];
+    let name, value;
+    if (a.startsWith('--')) {
+      [name, value] = a.slice(2).split(/=(.*)/s);
+    } else if (/^-\w$/.test(a)) {
+      name = byShort.get(a[1]);
+    } else {
+      throw new Error(`positional argument ${JSON.stringify(a)}: sluice serve takes none`);
+    }
+    const o = options.get(name);
+    if (!o) throw new Error(`sluice serve has no option ${JSON.stringify(a)}`);
+    if (o.arg && value === undefined) {
+      if (i + 1 >= args.length) throw new Error(`${a} needs a value`);
+      value = args[++i];
+    }
+    if (!o.arg && value !== undefined) throw new Error(`${a} takes no value`);
+    out.set(name, [...(out.get(name) ?? []), value ?? true]);
+  }
+  return out;
+}
+
+// The value of option `name` in parsed arguments, else its default from --help.
+export function serveOption(parsed, options, name) {
+  const v = parsed.get(name);
+  return v ? v.at(-1) : options.get(name)?.def;
+}
