@@ -1,5 +1,7 @@
 #include "sluice/engine/block_manager.hpp"
 
+#include <algorithm>
+
 #include "sluice/util/error.hpp"
 
 namespace sluice::engine {
@@ -22,10 +24,10 @@ std::vector<std::uint32_t> block_manager::acquire_prefix(std::span<const token_i
     key k{0, {}};
     for (std::size_t pos = 0; pos + block_size_ < tokens.size(); pos += block_size_) {  // < : one token left over
         k.tokens.assign(tokens.begin() + static_cast<std::ptrdiff_t>(pos), tokens.begin() + static_cast<std::ptrdiff_t>(pos + block_size_));
-        const auto it = published_.find(k);
+        const auto it = published_.find(k);  // a full-length key: only full blocks match
         if (it == published_.end()) break;
         const std::uint32_t b = it->second;
-        if (blocks_[b].refs++ == 0) take_from_lru(b);
+        hold(b);
         chain.push_back(b);
         k.parent_uid = blocks_[b].uid;
     }
@@ -51,13 +53,35 @@ std::uint32_t block_manager::allocate() {
 }
 
 void block_manager::publish(std::uint32_t block, std::uint32_t parent, std::span<const token_id> tokens) {
-    if (blocks_[block].uid != 0 || tokens.size() != block_size_) return;
+    if (blocks_[block].uid != 0 || tokens.empty() || tokens.size() > block_size_) return;
     if (parent != npos && blocks_[parent].uid == 0) return;  // the chain is broken: no key can reach this block
     key k{parent == npos ? 0 : blocks_[parent].uid, {tokens.begin(), tokens.end()}};
     if (published_.contains(k)) return;
     blocks_[block].uid = next_uid_++;
+    children_[k.parent_uid].push_back(block);
     published_.emplace(k, block);
     keys_.emplace(block, std::move(k));
+}
+
+block_manager::partial_match block_manager::best_child(std::uint32_t parent, std::span<const token_id> tokens, std::size_t max_len) const {
+    partial_match best;
+    const std::uint64_t parent_uid = parent == npos ? 0 : blocks_[parent].uid;
+    if (parent != npos && parent_uid == 0) return best;  // an unpublished parent has no children
+    const auto it = children_.find(parent_uid);
+    if (it == children_.end()) return best;
+    const std::size_t limit = std::min(max_len, tokens.size());
+    for (const std::uint32_t b : it->second) {
+        const auto& have = keys_.at(b).tokens;
+        const std::size_t n = std::min(limit, have.size());
+        std::size_t len = 0;
+        while (len < n && have[len] == tokens[len]) ++len;
+        if (len > best.length) best = {b, len};
+    }
+    return best;
+}
+
+void block_manager::hold(std::uint32_t block) {
+    if (blocks_[block].refs++ == 0) take_from_lru(block);
 }
 
 void block_manager::release(std::uint32_t block) {
@@ -78,6 +102,9 @@ void block_manager::unpublish(std::uint32_t block) {
     auto& s = blocks_[block];
     if (s.uid == 0) return;
     const auto it = keys_.find(block);
+    auto& siblings = children_[it->second.parent_uid];
+    std::erase(siblings, block);
+    if (siblings.empty()) children_.erase(it->second.parent_uid);
     published_.erase(it->second);
     keys_.erase(it);
     s.uid = 0;  // children keyed by this uid can no longer be reached; uids are never reused

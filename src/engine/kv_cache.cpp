@@ -1,5 +1,7 @@
 #include "sluice/engine/kv_cache.hpp"
 
+#include <algorithm>
+
 #include "sluice/util/error.hpp"
 
 namespace sluice::engine {
@@ -36,6 +38,18 @@ std::size_t kv_cache::block_bytes() const noexcept {
     const std::size_t layers = precision_ == kv_precision::f16 ? k16_.size() : k32_.size();
     const std::size_t elem = precision_ == kv_precision::f16 ? sizeof(std::uint16_t) : sizeof(float);
     return layers * block_size_ * (k_row_ + v_row_) * elem;
+}
+
+void kv_cache::copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept {
+    n = std::min(n, block_size_);
+    for (std::size_t l = 0; l < k16_.size(); ++l) {
+        std::copy_n(k(l, from, 0), n * k_row_, k(l, to, 0));
+        std::copy_n(v(l, from, 0), n * v_row_, v(l, to, 0));
+    }
+    for (std::size_t l = 0; l < k32_.size(); ++l) {
+        std::copy_n(k_f32(l, from, 0), n * k_row_, k_f32(l, to, 0));
+        std::copy_n(v_f32(l, from, 0), n * v_row_, v_f32(l, to, 0));
+    }
 }
 
 }  // namespace sluice::engine

@@ -288,8 +288,18 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
         release_prefix();
         return false;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
     }
+    // After the shared full blocks: the longest run of a cached block's first rows that
+    // continues the prompt (leaving one token to compute), copied into a block of its own.
+    const std::size_t shared = prefix.size() * bs;
+    block_manager::partial_match lent;
+    if (!s.job.request.prompt_logprobs && s.tokens.size() > shared + 1) {
+        lent = blocks.best_child(prefix.empty() ? block_manager::npos : prefix.back(), std::span<const token_id>(s.tokens).subspan(shared),
+                                 std::min(bs, s.tokens.size() - shared - 1));
+        if (lent.length > 0) blocks.hold(lent.block);  // out of reach of the eviction allocate() may do
+    }
     const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
     if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
+        if (lent.length > 0) blocks.release(lent.block);
         release_prefix();
         if (!running.empty()) return false;
         // Nothing runs, so nothing will free blocks: cannot happen with the pool sized in
@@ -302,7 +312,14 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
     prefix.clear();
     s.reserved = need;
     s.n_published = s.blocks.size();
-    s.n_done = s.blocks.size() * bs;
+    s.n_done = shared;
+    if (lent.length > 0) {
+        s.blocks.push_back(blocks.allocate());
+        --s.reserved;
+        cache.copy_rows(lent.block, s.blocks.back(), lent.length);
+        blocks.release(lent.block);
+        s.n_done += lent.length;
+    }
     s.result.cached_tokens = s.n_done;
     cached_prompt_tokens += s.n_done;
     s.admitted = clock_type::now();
@@ -560,6 +577,11 @@ void scheduler::state::append_forced(sequence& s) {
 void scheduler::state::finish(sequence& s, finish_reason why, const std::string& err) {
     if (s.finished) return;
     s.finished = true;
+    // The partly filled last block is offered too: its rows can start another prompt.
+    if (const std::size_t full = s.n_done / cache.block_size(); s.n_done % cache.block_size() != 0 && full < s.blocks.size() && s.n_published == full) {
+        blocks.publish(s.blocks[full], full == 0 ? block_manager::npos : s.blocks[full - 1],
+                       std::span<const token_id>(s.tokens).subspan(full * cache.block_size(), s.n_done % cache.block_size()));
+    }
     for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks.release(*b);  // leaf first: roots stay cached longest
     s.blocks.clear();
     blocks.unreserve(s.reserved);

@@ -4,10 +4,13 @@
 // A block is free, referenced (by one or more running sequences: full blocks of a
 // shared prefix are shared), or cached (no references, but published under its
 // contents, reusable until evicted, least recently used first). A published block is
-// keyed by its parent block's publication id and its own block_size tokens, so a
-// match is exact: the KV rows of position p depend only on tokens [0, p] (the
-// scheduler's forward pass is batch-invariant), and a chain of matching keys means the
-// same tokens from position 0.
+// keyed by its parent block's publication id and its own tokens, so a match is exact:
+// the KV rows of position p depend only on tokens [0, p] (the scheduler's forward pass
+// is batch-invariant), and a chain of matching keys means the same tokens from
+// position 0. Full blocks (block_size tokens) are shared by reference; a finished
+// sequence's last, partly filled block is published too, and any published block whose
+// first tokens continue a prompt can lend those rows (best_child), which the scheduler
+// copies into a block of the new sequence's own.
 //
 // Reservation: a sequence reserves, when admitted, every block it may ever need, so it
 // never fails halfway for lack of KV; allocate() draws on that reservation and evicts
@@ -49,11 +52,24 @@ public:
     // A block from the reservation with one reference.
     std::uint32_t allocate();
 
-    // Offers a full block for reuse, as the child of `parent` (npos for the first
-    // block of a sequence) holding `tokens` (block_size of them). A block whose
-    // contents are already published stays private (freed on release).
+    // Offers a block for reuse, as the child of `parent` (npos for the first block of a
+    // sequence) holding `tokens` (1..block_size of them: fewer for a finished sequence's
+    // last block, which no one may write to afterwards). A block whose contents are
+    // already published stays private (freed on release).
     static constexpr std::uint32_t npos = UINT32_MAX;
     void publish(std::uint32_t block, std::uint32_t parent, std::span<const token_id> tokens);
+
+    // The published child of `parent` (npos: a first block) whose tokens share the longest
+    // prefix with `tokens`, counting at most `max_len`: {block, length}; {npos, 0} when
+    // none shares a token. Its first `length` KV rows are those `tokens` would compute.
+    struct partial_match {
+        std::uint32_t block = npos;
+        std::size_t length = 0;
+    };
+    partial_match best_child(std::uint32_t parent, std::span<const token_id> tokens, std::size_t max_len) const;
+    // Takes a reference on a block (out of the cache when it had none): keeps a block
+    // being copied from out of reach of eviction. Undone by release().
+    void hold(std::uint32_t block);
 
     // Drops one reference; the last one frees the block, or caches it if published.
     void release(std::uint32_t block);
@@ -83,6 +99,7 @@ private:
     std::list<std::uint32_t> lru_;  // cached blocks, least recently used first
     std::unordered_map<key, std::uint32_t, key_hash> published_;
     std::unordered_map<std::uint32_t, key> keys_;  // published block -> its key
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> children_;  // parent uid (0: none) -> published blocks
 };
 
 }  // namespace sluice::engine

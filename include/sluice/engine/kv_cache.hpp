@@ -44,6 +44,9 @@ public:
     std::uint16_t* v(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return v16_[layer].get() + row(block, offset) * v_row_; }
     float* k_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return k32_[layer].get() + row(block, offset) * k_row_; }
     float* v_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return v32_[layer].get() + row(block, offset) * v_row_; }
+    // Copies rows [0, n) of block `from` into block `to`, K and V of every layer (a prefix
+    // of a cached block lent to a new sequence; kv_cache does not know which blocks are whose).
+    void copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept;
     std::size_t k_stride() const noexcept { return k_row_; }  // elements between rows
     std::size_t v_stride() const noexcept { return v_row_; }
 

@@ -83,6 +83,50 @@ TEST(block_manager, reuses_the_longest_published_prefix_and_leaves_one_token) {
     EXPECT_TRUE(bm.acquire_prefix(iota_tokens(10, 4)).empty());
 }
 
+// A finished sequence's partly filled last block is published too; any published child
+// lends its first rows to a prompt that continues the parent's chain with them.
+TEST(block_manager, children_lend_their_first_rows) {
+    block_manager bm(8, 4, 8);
+    const auto tokens = iota_tokens(10);
+    const auto table = run_sequence(bm, tokens, 3, false);  // blocks [0..3] [4..7] published
+    bm.publish(table[2], table[1], std::span<const token_id>(tokens).subspan(8, 2));  // [8, 9]: partial
+    for (auto b = table.rbegin(); b != table.rend(); ++b) bm.release(*b);
+    EXPECT_EQ(bm.cached(), 3u);
+
+    const std::vector<token_id> next{8, 9, 42};
+    auto m = bm.best_child(table[1], next, 4);
+    EXPECT_EQ(m.block, table[2]);
+    EXPECT_EQ(m.length, 2u);
+    EXPECT_EQ(bm.best_child(table[1], next, 1).length, 1u);       // bounded by max_len
+    m = bm.best_child(block_manager::npos, std::vector<token_id>{0, 1, 2, 77}, 4);  // a full block's first rows
+    EXPECT_EQ(m.block, table[0]);
+    EXPECT_EQ(m.length, 3u);
+    EXPECT_EQ(bm.best_child(block_manager::npos, std::vector<token_id>{5}, 4).block, block_manager::npos);
+    EXPECT_EQ(bm.best_child(table[0], std::vector<token_id>{8}, 4).length, 0u);  // [8, 9] is not table[0]'s child
+    // A partial block is never shared whole: the full-block chain stops before it.
+    EXPECT_EQ(bm.acquire_prefix(iota_tokens(12)).size(), 2u);
+    bm.release(table[1]);
+    bm.release(table[0]);
+
+    // hold() keeps a lender out of the cache while its rows are copied.
+    bm.hold(table[2]);
+    EXPECT_EQ(bm.used(), 1u);
+    EXPECT_EQ(bm.cached(), 2u);
+    bm.release(table[2]);
+    EXPECT_EQ(bm.cached(), 3u);
+
+    // The same contents published again stay private; an evicted parent orphans its children.
+    EXPECT_TRUE(bm.reserve(1));
+    const auto dup = bm.allocate();
+    bm.publish(dup, table[1], std::span<const token_id>(tokens).subspan(8, 2));
+    bm.release(dup);
+    EXPECT_EQ(bm.cached(), 3u);
+    EXPECT_TRUE(bm.reserve(8));
+    for (int i = 0; i < 8; ++i) (void)bm.allocate();  // evicts every cached block
+    EXPECT_EQ(bm.best_child(table[1], next, 4).length, 0u);
+    EXPECT_EQ(bm.best_child(block_manager::npos, std::vector<token_id>{0, 1}, 4).length, 0u);
+}
+
 TEST(block_manager, shared_blocks_live_until_the_last_reference) {
     block_manager bm(4, 2, 4);
     const auto tokens = iota_tokens(5);

@@ -103,8 +103,9 @@ TEST_P(scheduler_model, concurrent_requests_produce_the_tokens_they_produce_alon
             EXPECT_EQ(got.tokens.size(), 20u);
         }
     }
-    // The sequential run reused the shared prefix (request 6 after 5), the output did not change.
-    EXPECT_EQ(alone[6].cached_tokens, 32u);
+    // The sequential run reused the shared prefix (request 6 after 5), the output did not
+    // change: two whole blocks, then the 8 shared rows of request 5's third block, copied.
+    EXPECT_EQ(alone[6].cached_tokens, 40u);
     EXPECT_EQ(alone[5].cached_tokens, 0u);
 }
 
@@ -235,15 +236,36 @@ TEST(scheduler, a_repeated_prompt_is_served_from_the_prefix_cache) {
     const auto first = submit(s, job_of(r)).get();
     const auto second = submit(s, job_of(r)).get();
     EXPECT_EQ(first.cached_tokens, 0u);
-    EXPECT_EQ(second.cached_tokens, 96u);  // whole blocks, one token left to compute
+    // 6 whole blocks shared, then 3 rows of the first run's partly filled 7th block
+    // (100 + 7 computed positions) copied: all but the one token left to compute.
+    EXPECT_EQ(second.cached_tokens, 99u);
     EXPECT_EQ(second.tokens, first.tokens);
-    // The next turn of a conversation: the previous prompt and answer are reused.
+    // The next turn of a conversation: the previous prompt and answer are reused, up to
+    // the last computed position (the answer's last token never went through the model).
     auto next = r;
     next.prompt.insert(next.prompt.end(), first.tokens.begin(), first.tokens.end());
     next.prompt.insert(next.prompt.end(), {5, 6, 7});
     const auto third = submit(s, job_of(next)).get();
-    EXPECT_EQ(third.cached_tokens, 96u);  // the answer's block was not full (100 + 7 computed positions)
-    EXPECT_EQ(s.current_load().cached_prompt_tokens, 192u);
+    EXPECT_EQ(third.cached_tokens, 107u);
+    EXPECT_EQ(s.current_load().cached_prompt_tokens, 206u);
+    // What the copied rows give equals computing them: the same turn without a cache.
+    engine::scheduler fresh(*lm.m, lm.tok.get_vocab(), config(2));
+    EXPECT_EQ(submit(fresh, job_of(next)).get().tokens, third.tokens);
+}
+
+// A short prompt (under one block) asked again is not computed again: 11 of 12 tokens
+// come from the first run's partial block.
+TEST(scheduler, a_repeated_short_prompt_reuses_its_partial_block) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/stories260K.gguf");
+    const loaded_model lm(path);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2));
+    engine::generation_request r = greedy_prompt_of_100(43);
+    r.prompt.resize(12);
+    const auto first = submit(s, job_of(r)).get();
+    const auto second = submit(s, job_of(r)).get();
+    EXPECT_EQ(first.cached_tokens, 0u);
+    EXPECT_EQ(second.cached_tokens, 11u);
+    EXPECT_EQ(second.tokens, first.tokens);
 }
 
 // n > 1 choices, or clients sending one long prompt at once: the second job waits for the
