@@ -1,10 +1,12 @@
 // Writes a servable GGUF shaped like SmolLM2-135M (n_embd 576, 30 layers, 9 heads / 3 KV
-// heads, ff 1536, vocab 49152) with random weights quantised by sluice itself, and the
-// tokenizer (and chat template) copied from another GGUF with a 49152-token vocabulary
-// (../shared/models/smollm2-Q8_0.gguf). It is the model the server benchmarks load:
-// the speed depends on shapes and types, not on what the weights say.
+// heads, ff 1536, vocab 49152) or, with `1b`, like Llama-3.2-1B (n_embd 2048, 16 layers,
+// 32 / 8 heads, ff 8192, vocab 128256), with random weights quantised by sluice itself,
+// a 32768-token trained context, and the tokenizer (and chat template) copied from another
+// GGUF with a vocabulary of that size (../shared/models/smollm2-Q8_0.gguf, llama3-Q6_K.gguf).
+// It is the model the server benchmarks load: the speed depends on shapes and types, not
+// on what the weights say.
 //
-//   build/bench/make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0]
+//   build/bench/make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0] [smollm2|1b]
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -56,18 +58,25 @@ void copy_entry(model::gguf_writer& w, const std::string& key, const model::gguf
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 3 || argc > 4) {
-        std::fprintf(stderr, "usage: make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0]\n");
+    if (argc < 3 || argc > 5) {
+        std::fprintf(stderr, "usage: make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0] [smollm2|1b]\n");
         return 2;
     }
-    const std::string type_name = argc == 4 ? argv[3] : "q4_0";
+    const std::string type_name = argc >= 4 ? argv[3] : "q4_0";
+    const std::string shape_name = argc == 5 ? argv[4] : "smollm2";
     if (type_name != "q4_0" && type_name != "q8_0") {
         std::fprintf(stderr, "make_served_model: type must be q4_0 or q8_0\n");
         return 2;
     }
+    if (shape_name != "smollm2" && shape_name != "1b") {
+        std::fprintf(stderr, "make_served_model: shape must be smollm2 or 1b\n");
+        return 2;
+    }
     try {
         const auto source = model::gguf_file::open(argv[2]);
-        const test::model_shape shape;
+        test::model_shape shape;
+        if (shape_name == "1b") shape = {2048, 16, 32, 8, 8192, 128256};
+        shape.n_ctx_train = 32768;
         const auto tokens = source.find("tokenizer.ggml.tokens");
         if (tokens == nullptr || tokens->as_array("tokenizer.ggml.tokens").count != shape.n_vocab) {
             std::fprintf(stderr, "make_served_model: %s needs a %u-token vocabulary\n", argv[2], shape.n_vocab);

@@ -16,6 +16,7 @@ namespace sluice::test {
 
 struct model_shape {
     std::uint32_t n_embd = 576, n_layer = 30, n_head = 9, n_head_kv = 3, n_ff = 1536, n_vocab = 49152;
+    std::uint32_t n_ctx_train = 2048;  // the trained context written to the metadata
 };
 
 inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t cols, std::size_t rows, std::mt19937& rng) {
@@ -37,12 +38,12 @@ inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t
     return out;
 }
 
-// The hyper-parameter metadata of a synthetic `arch` model of shape `s` (2048 context,
-// rope base 1e5, RMS epsilon 1e-5).
+// The hyper-parameter metadata of a synthetic `arch` model of shape `s` (s.n_ctx_train
+// context, rope base 1e5, RMS epsilon 1e-5).
 inline void write_shape_metadata(model::gguf_writer& w, const model_shape& s, const std::string& arch) {
     w.add_string("general.architecture", arch);
     w.add_string("general.name", "synthetic");
-    w.add_u32(arch + ".context_length", 2048);
+    w.add_u32(arch + ".context_length", s.n_ctx_train);
     w.add_u32(arch + ".embedding_length", s.n_embd);
     w.add_u32(arch + ".block_count", s.n_layer);
     w.add_u32(arch + ".feed_forward_length", s.n_ff);
