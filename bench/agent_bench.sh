@@ -26,7 +26,7 @@ port=${AGENT_BENCH_PORT:-$((20000 + RANDOM % 30000))}
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 healthy() {  # GET /health with bash's /dev/tcp: 200 once the model is loaded
-    exec 3<> "/dev/tcp/127.0.0.1/$port" 2> /dev/null || return 1
+    { exec 3<> "/dev/tcp/127.0.0.1/$port"; } 2> /dev/null || return 1
     printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
     local status
     read -r _ status _ <&3 || true
