@@ -165,8 +165,10 @@ net::awaitable<void> responses_encoder::finish(const generation_outcome& outcome
         try {
             settings_.on_complete(r, output_);
         } catch (const std::exception& e) {
-            // The answer is still delivered; it is only not kept for previous_response_id.
+            // The answer is still delivered, saying it was not kept (`store: false`), so a
+            // client does not build on an id that GET and previous_response_id cannot find.
             log::error(std::string("storing response ") + id_ + " failed: " + e.what());
+            r["store"] = false;
         }
     }
     if (settings_.stream) {
