@@ -268,7 +268,7 @@ net::awaitable<void> openai_encoder::finish_choices(std::span<const generation_o
 
 net::awaitable<void> openai_encoder::fail(const api::api_error& e) {
     if (!opt_.stream || !out_.started()) throw e;
-    const json::object frame = json::parse(e.body()).as_object();
+    const json::object frame = json::parse(e.body(ex_.record.id)).as_object();
     co_await write_frame(frame);
     co_await end_stream();
 }
