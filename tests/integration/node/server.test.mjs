@@ -174,7 +174,8 @@ test('raw HTTP: status codes and error envelopes', { skip }, async () => {
   assert.equal(xKey.status, 200);
   const missing = await request(main.port, { path: '/v1/nothing', headers: auth });
   assert.equal(missing.status, 404);
-  assert.deepEqual(Object.keys(JSON.parse(missing.body).error).sort(), ['code', 'message', 'param', 'type']);
+  assert.deepEqual(Object.keys(JSON.parse(missing.body).error).sort(), ['code', 'message', 'param', 'request_id', 'type']);
+  assert.equal(JSON.parse(missing.body).error.request_id, missing.headers['x-request-id']);
   const wrongMethod = await request(main.port, { method: 'GET', path: '/v1/chat/completions', headers: auth });
   assert.equal(wrongMethod.status, 405);
   const tooBig = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: JSON.stringify({ prompt: 'x'.repeat(5000) }) });
