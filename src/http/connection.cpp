@@ -216,6 +216,20 @@ net::awaitable<void> answer_bad_request(server_state& st, client_stream& stream,
 
 }  // namespace
 
+void server_state::track_generation(const std::shared_ptr<std::atomic<bool>>& cancelled) {
+    std::lock_guard lock(generations_mutex_);
+    std::erase_if(generations_, [](const auto& w) { return w.expired(); });
+    generations_.push_back(cancelled);
+}
+
+void server_state::cut_off_generations() {
+    cutting_off.store(true);
+    std::lock_guard lock(generations_mutex_);
+    for (const auto& w : generations_) {
+        if (const auto flag = w.lock()) flag->store(true);
+    }
+}
+
 void add_exchange_headers(const exchange& ex, bhttp::fields& f) {
     f.set("X-Request-Id", ex.record.id);
     if (!ex.ignored_fields.empty()) f.set("x-sluice-ignored-fields", ex.ignored_fields);

@@ -4,6 +4,9 @@
 #include <chrono>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <string>
@@ -40,8 +43,21 @@ struct server_state {
     connection_table connections;   // open connections: caps, idle ones, eviction
 
     std::atomic<bool> ready{false};  // model loaded (set once, after `model` is filled)
+    // Set when a drain's --shutdown-timeout ran out: the generations still running are
+    // cancelled (cut_off_generations) and end with a 503 / an error event, logged with
+    // cancel_reason shutdown_timeout, instead of being dropped mid-write by the stop.
+    std::atomic<bool> cutting_off{false};
+    // Any thread: remembers a running job's cancel flag (weakly: a finished job's goes).
+    void track_generation(const std::shared_ptr<std::atomic<bool>>& cancelled);
+    void cut_off_generations();
     // Decoding, rendering and tokenizing run here, not on the network threads.
     request_workers workers{0, 64};
+
+private:
+    std::mutex generations_mutex_;
+    std::vector<std::weak_ptr<std::atomic<bool>>> generations_;
+
+public:
 
     explicit server_state(server_config c)
         : config(std::move(c)),

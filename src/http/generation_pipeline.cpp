@@ -39,7 +39,9 @@ using event_channel = net::experimental::concurrent_channel<void(boost::system::
 // deliver a readiness event whose bytes an earlier read already took), so it waits again.
 // Completions run on the connection's strand; once the pipeline is finished (destructor)
 // they touch nothing but the shared state. With TLS the peek sees the encrypted bytes,
-// which is all it needs: whether the peer closed, sent something, or neither.
+// which is all it needs: whether the peer closed, sent something, or neither. (A TLS
+// client that closes politely sends close_notify first: those bytes end the watch like a
+// pipelined request would, and its departure is noticed at the next write instead.)
 class disconnect_watch {
 public:
     using flags = std::vector<std::shared_ptr<std::atomic<bool>>>;
@@ -196,6 +198,7 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
         const auto admitted = st.model.generator->submit(std::move(job));
         if (admitted == engine::scheduler::admission::accepted) {
             flags.push_back(flag);
+            st.track_generation(flag);
             continue;
         }
         for (const auto& f : flags) f->store(true);  // the choices already accepted go too
@@ -258,6 +261,7 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
     for (std::size_t i = 0; i < n_choices; ++i) runs.push_back(std::make_unique<choice_run>(*st.model.tokenizer, plan, flags[i]));
     std::size_t tokens_seen = 0, running = n_choices;
     std::string error;
+    bool cut_off = false;  // cancelled by a drain that ran out of time
     std::chrono::steady_clock::time_point last_token_at;
     while (running > 0) {
         boost::system::error_code ec;
@@ -318,6 +322,11 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
             error = ev.error;
             break;
         }
+        if (!c.stops.stopped() && ev.result.finish == engine::finish_reason::cancelled && st.cutting_off.load()) {
+            record.cancel_reason = cancel_reason::shutdown_timeout;
+            cut_off = true;
+            break;
+        }
         if (!c.stops.stopped() && ev.result.finish == engine::finish_reason::cancelled && lag.lagged.load()) {
             record.cancel_reason = cancel_reason::backlog;
             error = "the client read its stream too slowly (" + std::to_string(k_max_waiting_tokens) + " tokens waiting); generation cancelled";
@@ -333,6 +342,10 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
         c.parse(tail, true);  // and what the parser holds
         if (!c.events.empty()) co_await sink.output_choice(ev.choice, c.events, nullptr);
         if (c.any_call && c.finish == finish_kind::stop) c.finish = finish_kind::tool_calls;
+    }
+    if (cut_off) {
+        co_await sink.fail(api::unavailable("The server is shutting down: this request was still running when --shutdown-timeout ran out."));
+        co_return;
     }
     if (!error.empty()) {
         log::error("generation failed: " + error);

@@ -25,6 +25,7 @@ namespace cancel_reason {
 inline constexpr std::string_view client_gone = "client_gone";      // closed or reset while generating or writing
 inline constexpr std::string_view write_timeout = "write_timeout";  // stopped reading; a write hit --write-timeout
 inline constexpr std::string_view backlog = "backlog";              // read its stream too slowly (tokens piled up)
+inline constexpr std::string_view shutdown_timeout = "shutdown_timeout";  // still running when the drain's time ran out
 }  // namespace cancel_reason
 
 // What is known about a request when it finishes, filled in as it goes (on its strand).

@@ -66,7 +66,18 @@ net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& a
         timer.expires_after(std::chrono::milliseconds(20));
         co_await timer.async_wait(net::as_tuple(use_awaitable));
     }
-    if (st.in_flight.load() > 0) log::warn("shutdown timeout: " + std::to_string(st.in_flight.load()) + " requests cut off");
+    if (st.in_flight.load() > 0) {
+        // Out of time: cancel the generations still running, so that each ends with an error
+        // its client can read and its log line, then give them a moment to write it.
+        log::warn("shutdown timeout: cutting off " + std::to_string(st.in_flight.load()) + " requests");
+        st.cut_off_generations();
+        const auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (st.in_flight.load() > 0 && std::chrono::steady_clock::now() < grace) {
+            timer.expires_after(std::chrono::milliseconds(20));
+            co_await timer.async_wait(net::as_tuple(use_awaitable));
+        }
+        if (st.in_flight.load() > 0) log::warn("shutdown: " + std::to_string(st.in_flight.load()) + " requests dropped");
+    }
     ioc.stop();
 }
 

@@ -146,6 +146,32 @@ test('--log-format json: one JSON line per request with its fields, never the ke
   assert.ok(gone.completion_tokens > 0 && gone.completion_tokens < 900, JSON.stringify(gone));
 });
 
+test('a drain that runs out of time ends the streams still running with an error event, logged as shutdown_timeout', { skip }, async () => {
+  const srv = await startServer(['-m', SLOW, '--ctx-size', '4096', '--log-format', 'json', '--shutdown-timeout', '1']);
+  try {
+    const streaming = postJson(srv.port, '/v1/completions', { prompt: 'Hello', max_tokens: 4000, temperature: 0, stream: true },
+                               { 'X-Request-Id': 'cut-off-1' });
+    await new Promise((r) => setTimeout(r, 800));  // admitted and generating (4000 tokens take many seconds)
+    srv.kill('SIGTERM');
+    const t0 = Date.now();
+    const r = await streaming;
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - t0 < 5000, `the stream ended ${Date.now() - t0} ms after SIGTERM`);
+    const { events, done } = sseEvents(r.body);
+    const last = events.at(-1);
+    assert.equal(last.error?.type, 'server_error', r.body.slice(-400));
+    assert.equal(last.error.request_id, 'cut-off-1');
+    assert.ok(done, 'the stream still ends with [DONE]');
+    await exited(srv);
+    assert.equal(srv.exitCode_, 0);
+    const line = srv.log().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((o) => o.request_id === 'cut-off-1');
+    assert.equal(line?.cancel_reason, 'shutdown_timeout', srv.log());
+    assert.ok(line.completion_tokens > 0 && line.completion_tokens < 4000);
+  } finally {
+    if (srv.exitCode_ === undefined) srv.kill('SIGKILL');
+  }
+});
+
 test('/livez answers 200 while loading and draining; /health only when ready', { skip }, async () => {
   // Loading: the model "file" is a FIFO nobody writes to, so opening it blocks for as long
   // as the test likes.
@@ -173,7 +199,10 @@ test('/livez answers 200 while loading and draining; /health only when ready', {
     assert.equal((await request(srv.port, { method: 'POST', path: '/livez' })).status, 405);
 
     // Draining: the listener is closed, so the probes go over connections opened before.
-    const open = () => new Promise((resolve) => { const s = net.connect(srv.port, '127.0.0.1', () => resolve(s)); });
+    const open = () => new Promise((resolve) => {
+      const s = net.connect(srv.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => {});  // only the answers matter here, not how the socket ends after them
+    });
     const ask = (sock, p) => new Promise((resolve) => {
       let data = '';
       sock.on('data', (d) => { data += d; if (/\r\n\r\n[\s\S]*\}/.test(data)) resolve(Number(data.split(' ')[1])); });
