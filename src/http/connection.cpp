@@ -236,6 +236,8 @@ void add_exchange_headers(const exchange& ex, bhttp::fields& f) {
     if (ex.cors_origin.empty()) return;
     f.set(bhttp::field::access_control_allow_origin, ex.cors_origin);
     f.set(bhttp::field::vary, "Origin");
+    // A page's script may read only the response headers listed here (besides the basic ones).
+    f.set(bhttp::field::access_control_expose_headers, "X-Request-Id, x-sluice-ignored-fields");
 }
 
 response json_response(const exchange& ex, unsigned status, std::string body) {

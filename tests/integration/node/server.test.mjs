@@ -215,6 +215,8 @@ test('CORS preflight only for configured origins', { skip }, async () => {
   const ok = await request(main.port, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' } });
   assert.equal(ok.status, 204);
   assert.equal(ok.headers['access-control-allow-origin'], 'http://app.example');
+  const models = await request(main.port, { path: '/v1/models', headers: { ...auth, Origin: 'http://app.example' } });
+  assert.match(models.headers['access-control-expose-headers'], /X-Request-Id/, 'a page can read the request id');
   const other = await request(main.port, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { Origin: 'http://evil.example' } });
   assert.notEqual(other.status, 204);
   assert.equal(other.headers['access-control-allow-origin'], undefined);
