@@ -7,7 +7,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 packages=(
   cmake g++ ninja-build pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libopenblas-dev libsodium-dev libpcre2-dev libutf8proc-dev libssl-dev ca-certificates
+  libopenblas-dev libsodium-dev libpcre2-dev libutf8proc-dev libssl-dev openssl ca-certificates
   libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev

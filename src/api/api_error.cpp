@@ -4,15 +4,16 @@
 
 namespace sluice::api {
 
-std::string api_error::body() const {
+std::string api_error::body(std::string_view request_id) const {
     namespace json = boost::json;
     json::object e{{"message", what()}, {"type", type}};
     e["param"] = param.empty() ? json::value(nullptr) : json::value(param);
     e["code"] = code.empty() ? json::value(nullptr) : json::value(code);
+    if (!request_id.empty()) e["request_id"] = request_id;
     return json::serialize(json::object{{"error", std::move(e)}});
 }
 
-std::string api_error::anthropic_body() const {
+std::string api_error::anthropic_body(std::string_view request_id) const {
     namespace json = boost::json;
     const char* kind = "api_error";
     switch (status) {
@@ -25,7 +26,9 @@ std::string api_error::anthropic_body() const {
         case 503: case 529: kind = "overloaded_error"; break;
         default: kind = status >= 500 ? "api_error" : "invalid_request_error"; break;
     }
-    return json::serialize(json::object{{"type", "error"}, {"error", json::object{{"type", kind}, {"message", what()}}}});
+    json::object body{{"type", "error"}, {"error", json::object{{"type", kind}, {"message", what()}}}};
+    if (!request_id.empty()) body["request_id"] = request_id;
+    return json::serialize(body);
 }
 
 api_error invalid_request(const std::string& message, const std::string& param, const std::string& code) {

@@ -26,7 +26,8 @@ struct operation_spec {
 constexpr std::string_view k_json = "application/json";
 
 constexpr auto k_operations = std::to_array<operation_spec>({
-    {{"/health", "get", false}, "server", "Liveness: 503 while the model loads and while draining", "", "Health", k_json},
+    {{"/health", "get", false}, "server", "Readiness: 200 when the model is loaded and the server is not draining, else 503", "", "Health", k_json},
+    {{"/livez", "get", false}, "server", "Liveness: 200 while the process runs (loading and draining too)", "", "Health", k_json},
     {{"/openapi.json", "get", false}, "server", "This document", "", "", k_json},
     {{"/docs", "get", false}, "server", "A page rendering this document (no external resources)", "", "", "text/html"},
     {{"/metrics", "get", true}, "server", "Prometheus metrics", "", "", "text/plain"},

@@ -11,11 +11,13 @@ constexpr std::string_view k_shapes = R"json({
     "message": {"type": "string"},
     "type": {"type": "string", "examples": ["invalid_request_error", "authentication_error", "rate_limit_error", "server_error"]},
     "param": {"type": ["string", "null"], "description": "the offending field, as a path"},
-    "code": {"type": ["string", "null"], "examples": ["unsupported_parameter", "unknown_parameter", "context_length_exceeded", "response_not_found"]}}}}},
+    "code": {"type": ["string", "null"], "examples": ["unsupported_parameter", "unknown_parameter", "context_length_exceeded", "response_not_found"]},
+    "request_id": {"type": "string", "description": "the request's id, as in the X-Request-Id response header"}}}}},
 "AnthropicError": {"type": "object", "required": ["type", "error"], "description": "The error envelope of /v1/messages and /v1/messages/count_tokens.",
-  "properties": {"type": {"const": "error"}, "error": {"type": "object", "required": ["type", "message"], "properties": {
+  "properties": {"type": {"const": "error"}, "request_id": {"type": "string", "description": "the request's id, as in the X-Request-Id response header"},
+    "error": {"type": "object", "required": ["type", "message"], "properties": {
     "type": {"enum": ["invalid_request_error", "authentication_error", "permission_error", "not_found_error", "request_too_large", "rate_limit_error", "api_error", "overloaded_error"]},
-    "message": {"type": "string"}}}}},
+      "message": {"type": "string"}}}}},
 "ToolCall": {"type": "object", "properties": {"id": {"type": "string"}, "type": {"const": "function"},
   "function": {"type": "object", "properties": {"name": {"type": "string"}, "arguments": {"type": "string", "description": "the arguments as JSON text"}}}}},
 "Usage": {"type": "object", "properties": {"prompt_tokens": {"type": "integer"}, "completion_tokens": {"type": "integer"}, "total_tokens": {"type": "integer"},

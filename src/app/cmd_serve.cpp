@@ -139,7 +139,11 @@ int run_serve(const std::vector<std::string>& args) {
         ("prefill-chunk", po::value<int>()->default_value(64), "prompt tokens per step while other streams decode")
         ("max-body", po::value<std::size_t>()->default_value(16u << 20), "largest request body in bytes")
         ("write-timeout", po::value<int>()->default_value(30), "seconds any write to a client may take; a client that stops reading is dropped")
-        ("max-connections", po::value<std::size_t>(), "open connections at most; more are closed on accept (default: the descriptor limit less 64, at most 4096)")
+        ("max-connections", po::value<std::size_t>(), "open connections at most; when full the longest-idle keep-alive connection is closed to make room, else new ones are closed on accept (default: the descriptor limit less 64, at most 4096)")
+        ("max-connections-per-ip", po::value<std::size_t>()->default_value(64), "open connections per client address at most, loopback included (0: no cap)")
+        ("header-timeout", po::value<int>()->default_value(30), "seconds a request's whole head may take to arrive (slow clients are dropped)")
+        ("tls-cert", po::value<std::string>(), "PEM certificate chain: serve HTTPS (TLS 1.2+); needs --tls-key; SIGHUP reloads both")
+        ("tls-key", po::value<std::string>(), "PEM private key of --tls-cert")
         ("cors-origin", po::value<std::vector<std::string>>()->composing(), "allowed CORS origin (repeatable; '*' for any)")
         ("chat-template", po::value<std::string>(), "file with a chat template to use instead of the model's")
         ("shutdown-timeout", po::value<int>()->default_value(10), "seconds open requests get to finish on SIGINT/SIGTERM")
@@ -187,6 +191,18 @@ int run_serve(const std::vector<std::string>& args) {
     cfg.write_timeout = std::chrono::seconds(write_timeout);
     cfg.max_connections = vm.count("max-connections") ? vm["max-connections"].as<std::size_t>() : default_max_connections();
     if (cfg.max_connections < 1) throw error(errc::invalid_argument, "--max-connections must be at least 1");
+    cfg.max_connections_per_ip = vm["max-connections-per-ip"].as<std::size_t>();
+    const int header_timeout = vm["header-timeout"].as<int>();
+    if (header_timeout < 1) throw error(errc::invalid_argument, "--header-timeout must be at least 1 second");
+    cfg.header_timeout = std::chrono::seconds(header_timeout);
+    if (vm.count("tls-cert") != vm.count("tls-key")) {
+        throw error(errc::invalid_argument, "--tls-cert and --tls-key go together: give both (HTTPS) or neither (HTTP)");
+    }
+    if (vm.count("tls-cert")) {
+        cfg.tls_cert = vm["tls-cert"].as<std::string>();
+        cfg.tls_key = vm["tls-key"].as<std::string>();
+        if (cfg.tls_cert.empty() || cfg.tls_key.empty()) throw error(errc::invalid_argument, "--tls-cert and --tls-key must name files");
+    }
     if (vm.count("cors-origin")) cfg.cors_origins = vm["cors-origin"].as<std::vector<std::string>>();
     const int shutdown = vm["shutdown-timeout"].as<int>();
     if (shutdown < 0) throw error(errc::invalid_argument, "--shutdown-timeout must not be negative");
@@ -194,6 +210,7 @@ int run_serve(const std::vector<std::string>& args) {
     const auto fmt = vm["log-format"].as<std::string>();
     if (fmt != "text" && fmt != "json") throw error(errc::invalid_argument, "--log-format must be text or json");
     cfg.log_json = fmt == "json";
+    log::set_json(cfg.log_json);  // every line JSON from here on, not only the requests
     cfg.strict_fields = vm.count("strict-fields") != 0;
     cfg.n_predict = vm["n-predict"].as<int>();
     if (cfg.n_predict < 0) throw error(errc::invalid_argument, "--n-predict must not be negative");
@@ -217,6 +234,9 @@ int run_serve(const std::vector<std::string>& args) {
     http::server srv(cfg);
     srv.listen();
     if (cfg.api_keys.empty()) log::warn("no API key configured: every client on " + cfg.host + " can use the server");
+    if (!cfg.api_keys.empty() && cfg.tls_cert.empty() && !is_loopback(cfg.host)) {
+        log::warn("API keys travel in clear text on " + cfg.host + ": serve HTTPS (--tls-cert, --tls-key) or put a TLS proxy in front");
+    }
     std::exception_ptr failure;
     std::thread serving([&] {
         try {

@@ -192,7 +192,7 @@ net::awaitable<void> anthropic_encoder::finish(const generation_outcome& outcome
 
 net::awaitable<void> anthropic_encoder::fail(const api::api_error& e) {
     if (!stream_ || !out_.started()) throw e;
-    const json::object body = json::parse(e.anthropic_body()).as_object();
+    const json::object body = json::parse(e.anthropic_body(ex_.record.id)).as_object();
     co_await send("error", body);
     co_await out_.end();
 }

@@ -29,6 +29,17 @@ bool api_keys::accepts(std::string_view presented) const {
     return ok != 0 && !presented.empty();
 }
 
+std::string api_keys::id_of(std::string_view key) {
+    const auto h = hash_of(key);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id = "key_";
+    for (std::size_t i = 0; i < 8; ++i) {
+        id += hex[h[i] >> 4];
+        id += hex[h[i] & 15];
+    }
+    return id;
+}
+
 std::string_view api_keys::extract(std::string_view authorization, std::string_view x_api_key) {
     constexpr std::string_view bearer = "Bearer ";
     if (authorization.size() > bearer.size() && authorization.substr(0, bearer.size()) == bearer) {

@@ -36,10 +36,11 @@ boost::json::object model_object(const served_model& m) {
 // HEAD is GET without the body (RFC 9110 9.3.2), on every route.
 bool is_get(bhttp::verb method) { return method == bhttp::verb::get || method == bhttp::verb::head; }
 
-// Routes that answer without a key: CORS preflights, /health and the API's description.
+// Routes that answer without a key: CORS preflights, the probes (/livez, /health) and the
+// API's description.
 bool is_public(const exchange& ex, std::string_view endpoint) {
     if (ex.req.method() == bhttp::verb::options && !ex.cors_origin.empty()) return true;
-    return endpoint == "/health" || endpoint == "/openapi.json" || endpoint == "/docs";
+    return endpoint == "/livez" || endpoint == "/health" || endpoint == "/openapi.json" || endpoint == "/docs";
 }
 
 // The middleware that needs only the request's head, run before any of its body is read:
@@ -55,6 +56,7 @@ void check_access(server_state& st, exchange& ex) {
             throw api::unauthorized(key.empty() ? "Missing API key: send 'Authorization: Bearer <key>'." : "Incorrect API key provided.");
         }
         ex.client = "key:" + std::to_string(std::hash<std::string_view>{}(key));
+        ex.record.key_id = api_keys::id_of(key);
     }
     if (const int wait = st.limiter.acquire(ex.client); wait > 0) throw api::rate_limited(wait);
 }
@@ -73,6 +75,13 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         res.set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Anthropic-Version, Anthropic-Beta");
         res.set("Access-Control-Max-Age", "600");
         co_return res;
+    }
+    // Liveness: the process runs and its network threads answer, whatever the model and the
+    // drain are doing (an orchestrator restarts a process that fails this, so it must not
+    // fail while loading or draining). Readiness is /health.
+    if (endpoint == "/livez") {
+        if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
+        co_return json_response(ex, 200, R"({"status":"ok"})");
     }
     if (endpoint == "/health") {
         if (!is_get(method)) throw api::method_not_allowed("Use GET for " + target);
@@ -147,16 +156,17 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
     throw api::not_found("Invalid URL (" + std::string(req.method_string()) + " " + target + ")", "unknown_url");
 }
 
-// Logs a finished request and counts it in the metrics.
-void finish_request(server_state& st, const request& req, unsigned status, std::chrono::steady_clock::time_point t0) {
-    st.metrics.count_request(req.target(), status);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const std::string target(path_of(req.target()));
+// Logs a finished request (its one line, request_log.hpp) and counts it in the metrics.
+void finish_request(server_state& st, const exchange& ex, unsigned status) {
+    st.metrics.count_request(ex.req.target(), status);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.record.started).count();
+    const std::string_view path = path_of(ex.req.target());
+    const std::string line = format_request_log(ex.record, st.config.log_json, st.config.log_json ? log::utc_timestamp() : std::string(),
+                                                ex.req.method_string(), path, endpoint_label(path), status, ms);
     if (st.config.log_json) {
-        log::info(boost::json::serialize(boost::json::object{
-            {"event", "request"}, {"method", std::string(req.method_string())}, {"path", target}, {"status", status}, {"ms", ms}}));
+        log::write_line(log::level::info, line);
     } else {
-        log::info(std::string(req.method_string()) + " " + target + " " + std::to_string(status) + " " + std::to_string(static_cast<int>(ms)) + " ms");
+        log::info(line);
     }
 }
 
@@ -167,33 +177,37 @@ constexpr std::size_t k_header_limit = 64 * 1024;
 // Closing a socket with unread bytes makes the kernel send a reset, which can destroy the
 // answer in the client's receive buffer before it reads it ("connection reset" instead of
 // the 413 in curl and the SDKs).
-net::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+// With TLS the bytes are discarded as they come off the socket, undecrypted.
+net::awaitable<void> lingering_close(client_stream& stream) {
     boost::system::error_code ec;
     stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     if (ec) co_return;
     stream.expires_after(std::chrono::seconds(5));
     std::array<char, 16 * 1024> sink;
     for (std::size_t total = 0; total < (64u << 20);) {
-        auto [rec, n] = co_await stream.async_read_some(net::buffer(sink), net::as_tuple(use_awaitable));
+        auto [rec, n] = co_await stream.tcp().async_read_some(net::buffer(sink), net::as_tuple(use_awaitable));
         if (rec) break;
         total += n;
     }
 }
 
 // A request line or header Beast cannot parse: 400 (431 for an oversized header), then close.
-net::awaitable<void> answer_bad_request(server_state& st, beast::tcp_stream& stream, boost::system::error_code ec) {
+// Its request id is always a new one: the header it came with could not be read.
+net::awaitable<void> answer_bad_request(server_state& st, client_stream& stream, boost::system::error_code ec) {
     const bool header_too_large = ec == bhttp::error::header_limit;
     const api::api_error e = header_too_large ? api::api_error(431, "invalid_request_error", "The request header is larger than " +
                                                                    std::to_string(k_header_limit) + " bytes.", {}, "header_too_large")
                                               : api::invalid_request("Malformed HTTP request: " + ec.message() + ".");
+    const std::string id = request_id_from("");
     response res{static_cast<bhttp::status>(e.status), 11};
     res.set(bhttp::field::content_type, "application/json");
     res.set(bhttp::field::server, "sluice");
+    res.set("X-Request-Id", id);
     res.keep_alive(false);
-    res.body() = e.body();
+    res.body() = e.body(id);
     res.prepare_payload();
     st.metrics.count_request("", static_cast<unsigned>(e.status));
-    log::info(std::string("malformed request: ") + ec.message() + " -> " + std::to_string(e.status));
+    log::info("malformed request (id " + id + "): " + ec.message() + " -> " + std::to_string(e.status));
     stream.expires_after(st.config.body_timeout);
     auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
     (void)n;
@@ -202,11 +216,28 @@ net::awaitable<void> answer_bad_request(server_state& st, beast::tcp_stream& str
 
 }  // namespace
 
+void server_state::track_generation(const std::shared_ptr<std::atomic<bool>>& cancelled) {
+    std::lock_guard lock(generations_mutex_);
+    std::erase_if(generations_, [](const auto& w) { return w.expired(); });
+    generations_.push_back(cancelled);
+}
+
+void server_state::cut_off_generations() {
+    cutting_off.store(true);
+    std::lock_guard lock(generations_mutex_);
+    for (const auto& w : generations_) {
+        if (const auto flag = w.lock()) flag->store(true);
+    }
+}
+
 void add_exchange_headers(const exchange& ex, bhttp::fields& f) {
+    f.set("X-Request-Id", ex.record.id);
     if (!ex.ignored_fields.empty()) f.set("x-sluice-ignored-fields", ex.ignored_fields);
     if (ex.cors_origin.empty()) return;
     f.set(bhttp::field::access_control_allow_origin, ex.cors_origin);
     f.set(bhttp::field::vary, "Origin");
+    // A page's script may read only the response headers listed here (besides the basic ones).
+    f.set(bhttp::field::access_control_expose_headers, "X-Request-Id, x-sluice-ignored-fields");
 }
 
 response json_response(const exchange& ex, unsigned status, std::string body) {
@@ -228,31 +259,101 @@ std::string random_id(std::string_view prefix) {
 }
 
 response error_response(const exchange& ex, const api::api_error& e) {
-    response res = json_response(ex, static_cast<unsigned>(e.status), ex.anthropic ? e.anthropic_body() : e.body());
+    response res = json_response(ex, static_cast<unsigned>(e.status), ex.anthropic ? e.anthropic_body(ex.record.id) : e.body(ex.record.id));
     if (e.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(e.retry_after));
     if (e.status == 401) res.set(bhttp::field::www_authenticate, "Bearer");
     if (e.status == 405) res.set(bhttp::field::allow, "GET, POST, OPTIONS");
     return res;
 }
 
-net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket socket) {
-    struct conn_guard {  // counted in by the accept loop
-        std::atomic<int>& n;
-        ~conn_guard() { --n; }
-    } guard{st.connections};
+namespace {
+
+// What an eviction (connection_table: an idle connection closed to make room) needs to
+// reach the connection: touched on the connection's strand only.
+struct eviction_handle {
+    client_stream* stream = nullptr;  // null once the connection ended
+    bool idle = false;                // waiting for the first byte of a next request
+    bool evicted = false;
+};
+
+// The first bytes of a next request on a keep-alive connection, waited for up to the idle
+// timeout; false when the client closed, the wait timed out or the connection was evicted.
+net::awaitable<bool> await_next_request(server_state& st, client_stream& stream, beast::flat_buffer& buffer, eviction_handle& handle,
+                                        connection_table::id conn) {
+    if (handle.evicted) co_return false;
+    handle.idle = true;
+    st.connections.set_idle(conn, true);
+    stream.expires_after(st.config.idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), net::as_tuple(use_awaitable));
+    handle.idle = false;
+    st.connections.set_idle(conn, false);
+    if (ec || handle.evicted) co_return false;
+    buffer.commit(n);
+    co_return true;
+}
+
+}  // namespace
+
+net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket socket, std::shared_ptr<net::ssl::context> tls) {
     std::string peer;
     boost::system::error_code pe;
     const auto ep = socket.remote_endpoint(pe);
     if (!pe) peer = ep.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+    const auto handle = std::make_shared<eviction_handle>();
+    const auto strand = co_await net::this_coro::executor;
+    connection_table::refusal why = connection_table::refusal::none;
+    const auto conn = st.connections.admit(peer, [handle, strand] {
+        net::post(strand, [handle] {
+            handle->evicted = true;
+            if (handle->stream != nullptr && handle->idle) handle->stream->tcp().cancel();
+        });
+    }, &why);
+    if (!conn) {  // full, and no idle connection to close: closed before anything is read
+        static std::atomic<std::uint64_t> turned_away{0};
+        if (turned_away++ % 1000 == 0) {
+            log::warn(why == connection_table::refusal::address_full
+                          ? "--max-connections-per-ip " + std::to_string(st.config.max_connections_per_ip) + " reached for " + peer +
+                                ": closing its new connections"
+                          : "--max-connections " + std::to_string(st.config.max_connections) + " reached: closing new connections (" +
+                                std::to_string(turned_away.load()) + " so far)");
+        }
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        co_return;
+    }
+    client_stream stream = tls ? client_stream(std::move(socket), std::move(tls)) : client_stream(std::move(socket));
+    handle->stream = &stream;
+    struct conn_guard {  // on the strand, before the stream goes
+        server_state& st;
+        connection_table::id id;
+        eviction_handle& handle;
+        ~conn_guard() {
+            handle.stream = nullptr;
+            st.connections.remove(id);
+        }
+    } guard{st, *conn, *handle};
+
+    // The first request's head, handshake included, within the header deadline.
+    stream.expires_after(st.config.header_timeout);
+    const auto hec = co_await stream.handshake();
+    if (hec) {
+        log::debug("TLS handshake with " + peer + " failed: " + hec.message());
+        co_return;
+    }
     beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
+        // Between requests: idle (evictable) until the next one's first byte; its whole head
+        // then gets the header deadline, however slowly it trickles in.
+        if (!first && buffer.size() == 0) {
+            const bool more = co_await await_next_request(st, stream, buffer, *handle, *conn);
+            if (!more) break;
+        }
+        if (!first) stream.expires_after(st.config.header_timeout);
         bhttp::request_parser<bhttp::string_body> parser;
         // No body limit while the header is read: Beast would fail a large Content-Length
         // there, before we could answer 413. The limit is applied below.
         parser.body_limit(boost::none);
         parser.header_limit(k_header_limit);
-        stream.expires_after(first ? st.config.header_timeout : st.config.idle_timeout);
         auto [ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, net::as_tuple(use_awaitable));
         (void)header_bytes;
         if (ec) {
@@ -263,10 +364,10 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             }
             break;
         }
-        const auto t0 = std::chrono::steady_clock::now();
         const request& head = parser.get();
-        exchange ex{stream, head, {}, "addr:" + peer, {}};
-        ex.write_timeout = st.config.write_timeout;
+        exchange ex{stream, head, {}, "addr:" + peer, {}, false, st.config.write_timeout, {}};
+        ex.record.started = std::chrono::steady_clock::now();
+        ex.record.id = request_id_from(field(head, "x-request-id"));
         if (!st.config.cors_origins.empty()) {
             const auto it = head.find(bhttp::field::origin);
             if (it != head.end() && origin_allowed(st.config, std::string_view(it->value().data(), it->value().size()))) {
@@ -287,7 +388,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             auto res = error_response(ex, *refused);
             res.keep_alive(head.keep_alive() && !body_pending && !st.draining);
             res.prepare_payload();
-            finish_request(st, head, static_cast<unsigned>(refused->status), t0);
+            finish_request(st, ex, static_cast<unsigned>(refused->status));
             stream.expires_after(st.config.body_timeout);
             auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
             (void)n;
@@ -314,7 +415,7 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             auto res = error_response(ex, api::payload_too_large("The request body is larger than " + std::to_string(st.config.max_body) + " bytes."));
             res.keep_alive(false);
             res.prepare_payload();
-            finish_request(st, head, 413, t0);
+            finish_request(st, ex, 413);
             stream.expires_after(st.config.body_timeout);
             auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
             (void)n;
@@ -331,32 +432,38 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
         } catch (const api::api_error& e) {
             failure = e;
         } catch (const boost::system::system_error& e) {
+            // The client went away (or stopped reading) while the handler wrote its answer.
             log::debug(std::string("connection ended: ") + e.what());
-            break;  // the client went away while we wrote
+            if (ex.record.cancel_reason.empty()) {
+                ex.record.cancel_reason = e.code() == beast::error::timeout ? cancel_reason::write_timeout : cancel_reason::client_gone;
+            }
+            finish_request(st, ex, status);
+            break;
         } catch (const std::exception& e) {
             log::error(std::string("internal error: ") + e.what());
             failure = api::internal_error();
         }
         if (failure) res = error_response(ex, *failure);
-        bool keep = req.keep_alive() && !st.draining;
+        // An evicted connection (it was picked while idle, then a request came) and a
+        // draining server close after this answer.
+        bool keep = req.keep_alive() && !st.draining && !handle->evicted;
         // Counted before the answer goes out, so a client that reads /metrics next sees it.
         if (res) {
             status = res->result_int();
             res->keep_alive(keep);
             res->prepare_payload();
             if (req.method() == bhttp::verb::head) res->body().clear();  // Content-Length stays the GET body's
-            finish_request(st, req, status, t0);
+            finish_request(st, ex, status);
             stream.expires_after(st.config.body_timeout);
             auto [wec, n] = co_await bhttp::async_write(stream, *res, net::as_tuple(use_awaitable));
             (void)n;
             if (wec) keep = false;
         } else {
-            finish_request(st, req, status, t0);
+            finish_request(st, ex, status);
         }
         if (!keep) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    co_await stream.close(std::chrono::seconds(1));
 }
 
 }  // namespace sluice::http::detail

@@ -38,14 +38,19 @@ using event_channel = net::experimental::concurrent_channel<void(boost::system::
 // pipelined request (the watch ends); nothing means the report was stale (the reactor can
 // deliver a readiness event whose bytes an earlier read already took), so it waits again.
 // Completions run on the connection's strand; once the pipeline is finished (destructor)
-// they touch nothing but the shared state.
+// they touch nothing but the shared state. With TLS the peek sees the encrypted bytes,
+// which is all it needs: whether the peer closed, sent something, or neither. (A TLS
+// client that closes politely sends close_notify first: those bytes end the watch like a
+// pipelined request would, and its departure is noticed at the next write instead.)
 class disconnect_watch {
 public:
     using flags = std::vector<std::shared_ptr<std::atomic<bool>>>;
-    disconnect_watch(beast::tcp_stream& stream, const net::any_io_executor& strand, flags cancelled)
-        : state_(std::make_shared<state>(state{stream.socket(), strand, std::move(cancelled), false})) {
+    disconnect_watch(net::ip::tcp::socket& socket, const net::any_io_executor& strand, flags cancelled)
+        : state_(std::make_shared<state>(state{socket, strand, std::move(cancelled), false, false})) {
         arm(state_);
     }
+    // The watch saw the peer close or reset the connection (and cancelled the jobs).
+    bool client_gone() const noexcept { return state_->gone; }
     disconnect_watch(const disconnect_watch&) = delete;
     disconnect_watch& operator=(const disconnect_watch&) = delete;
     ~disconnect_watch() {
@@ -60,6 +65,7 @@ private:
         net::any_io_executor strand;
         flags cancelled;  // one per job
         bool finished;
+        bool gone;
     };
 
     static void arm(const std::shared_ptr<state>& st) {
@@ -68,6 +74,7 @@ private:
             char byte;
             const auto n = ::recv(st->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+                st->gone = true;
                 for (const auto& f : st->cancelled) f->store(true);
             } else if (n < 0) {
                 arm(st);  // stale readiness: nothing to read, the peer is still there
@@ -144,7 +151,7 @@ struct choice_run {
 namespace {
 net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_sink& sink, const std::shared_ptr<event_channel>& ch,
                            const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived,
-                           backlog& lag);
+                           backlog& lag, request_record& record);
 }  // namespace
 
 net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_plan plan, event_sink& sink) {
@@ -191,6 +198,7 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
         const auto admitted = st.model.generator->submit(std::move(job));
         if (admitted == engine::scheduler::admission::accepted) {
             flags.push_back(flag);
+            st.track_generation(flag);
             continue;
         }
         for (const auto& f : flags) f->store(true);  // the choices already accepted go too
@@ -207,16 +215,31 @@ net::awaitable<void> run_generation(server_state& st, exchange& ex, generation_p
                                    plan.prompt_field, "context_length_exceeded");
     }
     st.metrics.add_prompt_tokens(n_prompt);
+    ex.record.has_usage = true;
+    ex.record.prompt_tokens = n_prompt;
     const cancel_on_exit cancel_guard{flags};
-    const disconnect_watch watch(ex.stream, co_await net::this_coro::executor, flags);
+    const disconnect_watch watch(ex.stream.socket(), co_await net::this_coro::executor, flags);
 
-    co_await sink.begin();
+    // A failed write: the deadline ran out (the client stopped reading) or the peer went away.
+    const auto note_write_failure = [&](const boost::system::system_error& e) {
+        if (!ex.record.cancel_reason.empty()) return;
+        ex.record.cancel_reason =
+            !watch.client_gone() && e.code() == beast::error::timeout ? cancel_reason::write_timeout : cancel_reason::client_gone;
+    };
+    try {
+        co_await sink.begin();
+    } catch (const boost::system::system_error& e) {
+        note_write_failure(e);
+        throw;
+    }
     // After begin() a failure must end the output in the protocol's own format: what relay()
     // throws (other than a failed write: the client is gone) goes to the sink's fail().
     std::optional<api::api_error> late;
     try {
-        co_await relay(st, plan, sink, ch, flags, arrived, *lag);
-    } catch (const boost::system::system_error&) {
+        co_await relay(st, plan, sink, ch, flags, arrived, *lag, ex.record);
+        if (watch.client_gone()) ex.record.cancel_reason = cancel_reason::client_gone;
+    } catch (const boost::system::system_error& e) {
+        note_write_failure(e);
         throw;
     } catch (const api::api_error& e) {
         late = e;
@@ -231,13 +254,14 @@ namespace {
 
 net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_sink& sink, const std::shared_ptr<event_channel>& ch,
                            const std::vector<std::shared_ptr<std::atomic<bool>>>& flags, std::chrono::steady_clock::time_point arrived,
-                           backlog& lag) {
+                           backlog& lag, request_record& record) {
     const std::size_t n_prompt = plan.request.prompt.size();
     const std::size_t n_choices = flags.size();
     std::vector<std::unique_ptr<choice_run>> runs;
     for (std::size_t i = 0; i < n_choices; ++i) runs.push_back(std::make_unique<choice_run>(*st.model.tokenizer, plan, flags[i]));
     std::size_t tokens_seen = 0, running = n_choices;
     std::string error;
+    bool cut_off = false;  // cancelled by a drain that ran out of time
     std::chrono::steady_clock::time_point last_token_at;
     while (running > 0) {
         boost::system::error_code ec;
@@ -269,11 +293,13 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
             const auto now = std::chrono::steady_clock::now();
             if (tokens_seen == 0) {
                 st.metrics.observe_ttft(std::chrono::duration<double>(now - arrived).count());
+                record.ttft_ms = std::chrono::duration<double, std::milli>(now - record.started).count();
             } else {
                 st.metrics.observe_itl(std::chrono::duration<double>(now - last_token_at).count());
             }
             last_token_at = now;
             ++tokens_seen;
+            record.completion_tokens = tokens_seen;
             st.metrics.add_generated_tokens(1);
             ++c.usage.completion_tokens;
             const std::string piece = c.stops.push(c.decoder.push(ev.token.id));
@@ -291,12 +317,19 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
         c.done = true;
         --running;
         c.usage.cached_tokens = ev.result.cached_tokens;
+        record.cached_tokens += ev.result.cached_tokens;
         if (!c.stops.stopped() && !ev.error.empty()) {
             error = ev.error;
             break;
         }
+        if (!c.stops.stopped() && ev.result.finish == engine::finish_reason::cancelled && st.cutting_off.load()) {
+            record.cancel_reason = cancel_reason::shutdown_timeout;
+            cut_off = true;
+            break;
+        }
         if (!c.stops.stopped() && ev.result.finish == engine::finish_reason::cancelled && lag.lagged.load()) {
             // Not the server's fault: a timeout on the client's side, said so in the stream.
+            record.cancel_reason = cancel_reason::backlog;
             log::warn("a client read its stream too slowly; generation cancelled");
             co_await sink.fail(api::api_error(408, "timeout_error",
                                               "The client read its stream too slowly (" + std::to_string(k_max_waiting_tokens) +
@@ -314,6 +347,10 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
         c.parse(tail, true);  // and what the parser holds
         if (!c.events.empty()) co_await sink.output_choice(ev.choice, c.events, nullptr);
         if (c.any_call && c.finish == finish_kind::stop) c.finish = finish_kind::tool_calls;
+    }
+    if (cut_off) {
+        co_await sink.fail(api::unavailable("The server is shutting down: this request was still running when --shutdown-timeout ran out."));
+        co_return;
     }
     if (!error.empty()) {
         log::error("generation failed: " + error);

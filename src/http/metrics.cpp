@@ -60,7 +60,7 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
 namespace {
 
 // Exact paths (and aliases) the router serves, with the route each names.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 19> k_routes{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 20> k_routes{{
     {"/tokenize", "/tokenize"},
     {"/detokenize", "/detokenize"},
     {"/apply-template", "/apply-template"},
@@ -74,6 +74,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 19> k_routes
     {"/completions", "/v1/completions"},
     {"/v1/models", "/v1/models"},
     {"/models", "/v1/models"},
+    {"/livez", "/livez"},
     {"/health", "/health"},
     {"/v1/health", "/health"},
     {"/metrics", "/metrics"},

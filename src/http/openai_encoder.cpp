@@ -270,7 +270,7 @@ net::awaitable<void> openai_encoder::fail(const api::api_error& e) {
     if (!opt_.stream || !out_.started()) throw e;
     // The error is the stream's last event: no [DONE] after it, which would read as a
     // normal end to a client that skips unknown frames.
-    const json::object frame = json::parse(e.body()).as_object();
+    const json::object frame = json::parse(e.body(ex_.record.id)).as_object();
     co_await write_frame(frame);
     co_await out_.end();
 }

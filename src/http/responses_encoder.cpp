@@ -185,7 +185,7 @@ net::awaitable<void> responses_encoder::fail(const api::api_error& e) {
     if (!settings_.stream || !out_.started()) throw e;
     co_await close_item();
     json::object r = response("failed");
-    r["error"] = json::object{{"code", e.code.empty() ? std::string("server_error") : e.code}, {"message", e.what()}};
+    r["error"] = json::object{{"code", e.code.empty() ? std::string("server_error") : e.code}, {"message", e.what()}, {"request_id", ex_.record.id}};
     json::object failed{{"type", "response.failed"}};
     failed["response"] = std::move(r);
     co_await send(std::move(failed));

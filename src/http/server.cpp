@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "connection.hpp"
+#include "tls_context.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
 
@@ -13,10 +14,11 @@ namespace {
 using namespace detail;
 using net::use_awaitable;
 
-net::awaitable<void> accept_loop(server_state& st, net::ip::tcp::acceptor& acceptor) {
+// Accepts connections until the acceptor closes; each gets the TLS context current at its
+// accept (null: plain HTTP). The connection caps are applied by serve_connection.
+net::awaitable<void> accept_loop(server_state& st, net::ip::tcp::acceptor& acceptor, const tls_contexts* tls) {
     net::steady_timer pause(co_await net::this_coro::executor);
     std::chrono::milliseconds backoff{0};
-    std::uint64_t turned_away = 0;
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(use_awaitable));
         if (ec) {
@@ -33,21 +35,11 @@ net::awaitable<void> accept_loop(server_state& st, net::ip::tcp::acceptor& accep
             continue;
         }
         backoff = std::chrono::milliseconds(0);
-        if (static_cast<std::size_t>(st.connections.load()) >= st.config.max_connections) {
-            // Full: the new connection is closed at once, before anything is read from it.
-            if (turned_away++ % 1000 == 0) {
-                log::warn("--max-connections " + std::to_string(st.config.max_connections) + " reached: closing new connections (" +
-                          std::to_string(turned_away) + " so far)");
-            }
-            socket.close(ec);
-            continue;
-        }
-        ++st.connections;
         socket.set_option(net::ip::tcp::no_delay(true), ec);
         // One coroutine per connection, on its own strand. Its lifetime is bounded by the
         // io_context, which the drain below stops only after open requests finished.
         auto strand = net::make_strand(acceptor.get_executor());
-        net::co_spawn(strand, serve_connection(st, std::move(socket)), [](std::exception_ptr e) {
+        net::co_spawn(strand, serve_connection(st, std::move(socket), tls ? tls->current() : nullptr), [](std::exception_ptr e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);
@@ -74,8 +66,40 @@ net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& a
         timer.expires_after(std::chrono::milliseconds(20));
         co_await timer.async_wait(net::as_tuple(use_awaitable));
     }
-    if (st.in_flight.load() > 0) log::warn("shutdown timeout: " + std::to_string(st.in_flight.load()) + " requests cut off");
+    if (st.in_flight.load() > 0) {
+        // Out of time: cancel the generations still running, so that each ends with an error
+        // its client can read and its log line, then give them a moment to write it.
+        log::warn("shutdown timeout: cutting off " + std::to_string(st.in_flight.load()) + " requests");
+        st.cut_off_generations();
+        const auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (st.in_flight.load() > 0 && std::chrono::steady_clock::now() < grace) {
+            timer.expires_after(std::chrono::milliseconds(20));
+            co_await timer.async_wait(net::as_tuple(use_awaitable));
+        }
+        if (st.in_flight.load() > 0) log::warn("shutdown: " + std::to_string(st.in_flight.load()) + " requests dropped");
+    }
     ioc.stop();
+}
+
+// SIGHUP: load the certificate and key again for new connections; open ones keep theirs.
+// A pair that fails to load changes nothing (the reason is logged). Without TLS there is
+// nothing to reload, and SIGHUP is only logged (it does not end the process).
+net::awaitable<void> reload_on_hangup(tls_contexts* tls) {
+    net::signal_set signals(co_await net::this_coro::executor, SIGHUP);
+    for (;;) {
+        auto [ec, sig] = co_await signals.async_wait(net::as_tuple(use_awaitable));
+        (void)sig;
+        if (ec) co_return;
+        if (tls == nullptr) {
+            log::info("SIGHUP: nothing to reload (no --tls-cert)");
+            continue;
+        }
+        if (const std::string failure = tls->reload(); failure.empty()) {
+            log::info("SIGHUP: TLS certificate reloaded from " + tls->cert_file() + "; new connections use it");
+        } else {
+            log::error("SIGHUP: TLS certificate not reloaded, keeping the previous one: " + failure);
+        }
+    }
 }
 
 }  // namespace
@@ -84,7 +108,12 @@ struct server::impl {
     net::io_context ioc;
     server_state st;
     net::ip::tcp::acceptor acceptor{ioc};
-    explicit impl(server_config c) : st(std::move(c)) {}
+    std::unique_ptr<tls_contexts> tls;  // null: plain HTTP
+    explicit impl(server_config c) : st(std::move(c)) {
+        if (!st.config.tls_cert.empty() || !st.config.tls_key.empty()) {
+            tls = std::make_unique<tls_contexts>(st.config.tls_cert, st.config.tls_key);
+        }
+    }
 };
 
 server::server(server_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
@@ -103,7 +132,7 @@ std::uint16_t server::listen() {
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
     if (ec) throw error(errc::io, "cannot listen on " + cfg.host + ":" + std::to_string(cfg.port) + ": " + ec.message());
     const auto port = acceptor.local_endpoint().port();
-    log::info("listening on http://" + cfg.host + ":" + std::to_string(port));
+    log::info(std::string("listening on ") + (impl_->tls ? "https://" : "http://") + cfg.host + ":" + std::to_string(port));
     return port;
 }
 
@@ -123,7 +152,8 @@ void server::stop() {
 
 void server::run() {
     auto& ioc = impl_->ioc;
-    net::co_spawn(ioc, accept_loop(impl_->st, impl_->acceptor), net::detached);
+    net::co_spawn(ioc, accept_loop(impl_->st, impl_->acceptor, impl_->tls.get()), net::detached);
+    net::co_spawn(ioc, reload_on_hangup(impl_->tls.get()), net::detached);
     net::co_spawn(ioc, drain_on_signal(impl_->st, impl_->acceptor, ioc), net::detached);
     // Network I/O is light next to generation: two threads keep slow clients from blocking others.
     std::thread second([&] { ioc.run(); });

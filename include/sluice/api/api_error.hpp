@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace sluice::api {
 
@@ -19,11 +20,14 @@ struct api_error : std::runtime_error {
     api_error(int status_, std::string type_, const std::string& message, std::string param_ = {}, std::string code_ = {})
         : std::runtime_error(message), status(status_), type(std::move(type_)), param(std::move(param_)), code(std::move(code_)) {}
 
-    std::string body() const;  // the JSON error envelope (OpenAI's)
+    // The JSON error envelope (OpenAI's); a non-empty `request_id` goes inside `error`
+    // as "request_id", so a client can quote it when it reports the failure.
+    std::string body(std::string_view request_id = {}) const;
     // Anthropic's envelope {"type":"error","error":{"type","message"}}, its error type
     // chosen by status (invalid_request_error, authentication_error, not_found_error,
-    // request_too_large, rate_limit_error, api_error, overloaded_error).
-    std::string anthropic_body() const;
+    // request_too_large, rate_limit_error, api_error, overloaded_error); a non-empty
+    // `request_id` is a top-level "request_id", where Anthropic's own API puts it.
+    std::string anthropic_body(std::string_view request_id = {}) const;
 };
 
 api_error invalid_request(const std::string& message, const std::string& param = {}, const std::string& code = {});

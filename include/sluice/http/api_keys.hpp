@@ -18,6 +18,11 @@ public:
     bool accepts(std::string_view presented) const;
     // The key from "Authorization: Bearer KEY" or "x-api-key: KEY" ("" when none).
     static std::string_view extract(std::string_view authorization, std::string_view x_api_key);
+    // An opaque id of a key for logs: "key_" + 16 hex digits of its BLAKE2b hash. The same
+    // key always has the same id (across restarts, so log lines can be grouped by key);
+    // the id does not reveal the key (a key with little entropy could be guessed from it,
+    // so keys should be random, as docs/security.md says).
+    static std::string id_of(std::string_view key);
 
 private:
     std::vector<std::array<unsigned char, 32>> hashes_;

@@ -3,7 +3,8 @@
 // headers and body, the body limit enforced from Content-Length before the body is
 // read). Generation runs on the engine's worker thread; a request submits a job and
 // co_awaits a channel of tokens. SIGINT/SIGTERM stop accepting, let open requests
-// finish (bounded by shutdown_timeout) and return.
+// finish (bounded by shutdown_timeout) and return. With TLS configured, SIGHUP reloads the
+// certificate and key for new connections.
 #pragma once
 
 #include <chrono>
@@ -28,15 +29,26 @@ struct server_config {
     double rate_per_minute = 0;  // 0: no rate limit
     double rate_burst = 0;       // 0: per_minute / 6
     std::size_t max_body = 16u << 20;
-    // Open connections at most; more are closed as they are accepted (clients retry).
+    // Open connections at most, in all and per client address (0: no per-address cap).
+    // When a cap is reached the connection idle longest (keep-alive, between requests) is
+    // closed to make room; with none idle, new connections are closed as they are
+    // accepted (clients retry).
     std::size_t max_connections = 1024;
+    std::size_t max_connections_per_ip = 64;
     std::vector<std::string> cors_origins;  // empty: CORS off; "*" allows any origin
     std::chrono::seconds shutdown_timeout{10};
+    // The whole request head (request line and headers) must arrive within this, from its
+    // first byte (or, on a new connection, from the accept and TLS handshake): a client
+    // sending a byte a second cannot hold a connection longer. Between keep-alive requests
+    // a connection waits up to idle_timeout for that first byte.
     std::chrono::seconds header_timeout{30};
     std::chrono::seconds body_timeout{60};
     std::chrono::seconds idle_timeout{120};
     std::chrono::seconds write_timeout{30};  // each write of a response, SSE frames included
-    bool log_json = false;
+    bool log_json = false;  // one JSON object per line (per request: see request_log.hpp)
+    // PEM certificate chain and private key: HTTPS (TLS 1.2+) instead of HTTP when both are
+    // set. SIGHUP reloads them; a pair that fails to load keeps the previous one.
+    std::string tls_cert, tls_key;
     bool strict_fields = false;  // unknown request fields: 400 instead of ignored and named
     int n_predict = 0;           // > 0: no request generates more tokens than this (llama-server's --n-predict)
     // Stored Responses API objects (store: true, previous_response_id); null: none kept.
@@ -57,6 +69,8 @@ struct served_model {
 
 class server {
 public:
+    // Loads the TLS certificate and key when configured: throws sluice::error naming the
+    // file and the reason when they cannot be read or do not match.
     explicit server(server_config config);
     ~server();
 

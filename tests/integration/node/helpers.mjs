@@ -5,7 +5,7 @@ import http from 'node:http';
 
 const BIN = process.env.SLUICE_BINARY;
 
-// Starts `sluice serve --port 0 ARGS`; resolves once it is ready (or only listening, with
+// Starts `sluice serve --port 0 ARGS` (HTTP or, with --tls-cert, HTTPS); resolves once it is ready (or only listening, with
 // options.untilListening). proc.port is the port, proc.log() what it printed.
 export function startServer(args, options = {}) {
   return new Promise((resolve, reject) => {
@@ -15,7 +15,7 @@ export function startServer(args, options = {}) {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30000);
     proc.stderr.on('data', (d) => {
       log += d.toString();
-      const m = log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      const m = log.match(/listening on https?:\/\/127\.0\.0\.1:(\d+)/);
       if (m && !proc.port) proc.port = Number(m[1]);
       if (proc.port && options.untilListening && !proc.ready) {
         proc.ready = true;

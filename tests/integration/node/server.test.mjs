@@ -176,7 +176,8 @@ test('raw HTTP: status codes and error envelopes', { skip }, async () => {
   assert.equal(xKey.status, 200);
   const missing = await request(main.port, { path: '/v1/nothing', headers: auth });
   assert.equal(missing.status, 404);
-  assert.deepEqual(Object.keys(JSON.parse(missing.body).error).sort(), ['code', 'message', 'param', 'type']);
+  assert.deepEqual(Object.keys(JSON.parse(missing.body).error).sort(), ['code', 'message', 'param', 'request_id', 'type']);
+  assert.equal(JSON.parse(missing.body).error.request_id, missing.headers['x-request-id']);
   const wrongMethod = await request(main.port, { method: 'GET', path: '/v1/chat/completions', headers: auth });
   assert.equal(wrongMethod.status, 405);
   const tooBig = await request(main.port, { method: 'POST', path: '/v1/completions', headers: auth, body: JSON.stringify({ prompt: 'x'.repeat(5000) }) });
@@ -216,6 +217,8 @@ test('CORS preflight only for configured origins', { skip }, async () => {
   const ok = await request(main.port, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' } });
   assert.equal(ok.status, 204);
   assert.equal(ok.headers['access-control-allow-origin'], 'http://app.example');
+  const models = await request(main.port, { path: '/v1/models', headers: { ...auth, Origin: 'http://app.example' } });
+  assert.match(models.headers['access-control-expose-headers'], /X-Request-Id/, 'a page can read the request id');
   const other = await request(main.port, { method: 'OPTIONS', path: '/v1/chat/completions', headers: { Origin: 'http://evil.example' } });
   assert.notEqual(other.status, 204);
   assert.equal(other.headers['access-control-allow-origin'], undefined);

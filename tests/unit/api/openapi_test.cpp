@@ -105,7 +105,7 @@ TEST(openapi, lists_every_operation_with_its_auth) {
     }
     for (const char* path : {"/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses",
                              "/v1/responses/{id}", "/v1/responses/{id}/input_items", "/v1/models", "/tokenize", "/detokenize",
-                             "/apply-template", "/health", "/metrics", "/openapi.json", "/docs"}) {
+                             "/apply-template", "/livez", "/health", "/metrics", "/openapi.json", "/docs"}) {
         EXPECT_TRUE(doc().at("paths").as_object().contains(path)) << path;
     }
     EXPECT_TRUE(doc().at("paths").at("/v1/responses/{id}").as_object().contains("delete"));
