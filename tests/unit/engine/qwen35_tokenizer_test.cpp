@@ -68,6 +68,18 @@ TEST_F(qwen35_tokenizer, control_token_text_is_text_unless_parsed) {
     EXPECT_EQ(plain("<|im_start|>"), (ids{27, 91, 318, 4906, 91, 29}));
 }
 
+// llama.cpp (de3ff81) makes "</s>" an end-of-generation control token in every vocabulary
+// that has it, unless <|tool_response>, Gemma 4's, is there too. The Qwen2 tokens have an
+// ordinary "</s>" (128247): it ends generation and is matched as special text.
+TEST_F(qwen35_tokenizer, eos_text_is_an_end_of_generation_control_token) {
+    const auto& v = tok_->get_vocab();
+    EXPECT_EQ(v.token(128247).text, "</s>");
+    EXPECT_TRUE(v.is_eog(128247));
+    EXPECT_TRUE(v.token(128247).attr & attr_control);
+    EXPECT_EQ(tok_->tokenize("a</s>b", false, true), (ids{64, 128247, 65}));
+    EXPECT_EQ(plain("a</s>b"), (ids{64, 522, 82, 51407}));
+}
+
 TEST_F(qwen35_tokenizer, pieces_round_trip) {
     for (const std::string s : {"สวัสดีครับ", "nai\u0308ve cafe\u0301", "  x \n\n  y\t\t z   ", "🚀🔥 👩‍👩‍👧"}) {
         EXPECT_EQ(tok_->detokenize(plain(s), false, false), s);
