@@ -1,11 +1,15 @@
-// Byte-level BPE. Each pre-tokenized word becomes one symbol per byte (the byte's
-// stand-in character is a token of every byte-level vocabulary); adjacent symbols are
-// merged lowest-rank first (leftmost on ties) until no merge applies.
+// BPE. Each pre-tokenized word becomes one symbol per byte (byte-level vocabularies: the
+// byte's stand-in character is a token of every one) or per UTF-8 character
+// (SentencePiece-shaped vocabularies such as Gemma 4's, whose text is raw UTF-8 with spaces
+// already escaped as U+2581); adjacent symbols are merged lowest-rank first (leftmost on
+// ties) until no merge applies. A symbol that is not a token (a character outside the
+// vocabulary) is emitted as the tokens of its bytes.
 #include <algorithm>
 #include <string>
 
 #include "encoders.hpp"
 #include "pre_tokenizer.hpp"
+#include "sluice/util/utf8.hpp"
 #include "unicode_props.hpp"
 
 namespace sluice::engine::detail {
@@ -35,19 +39,34 @@ public:
     void encode_word(std::string_view word, std::vector<token_id>& out) {
         if (v_.flags().ignore_merges) {
             encoded_.clear();
-            for (char c : word) encoded_ += byte_to_unicode(static_cast<unsigned char>(c));
+            if (v_.flags().byte_level) {
+                for (char c : word) encoded_ += byte_to_unicode(static_cast<unsigned char>(c));
+            } else {
+                encoded_ = word;
+            }
             if (const token_id whole = v_.find(encoded_); whole != no_token) {
+                out.push_back(whole);
+                return;
+            }
+        }
+        if (v_.flags().whole_newline_runs && word.find_first_not_of('\n') == std::string_view::npos) {
+            if (const token_id whole = v_.find(word); whole != no_token) {
                 out.push_back(whole);
                 return;
             }
         }
         symbols_.clear();
         heap_.clear();
-        const int n = static_cast<int>(word.size());
-        for (int i = 0; i < n; ++i) {
-            symbols_.push_back({i - 1, i + 1 < n ? i + 1 : -1, v_.byte_token(static_cast<std::uint8_t>(word[static_cast<std::size_t>(i)])),
-                                static_cast<std::size_t>(i), 1});
+        if (v_.flags().byte_level) {
+            for (std::size_t i = 0; i < word.size(); ++i) add_symbol(v_.byte_token(static_cast<std::uint8_t>(word[i])), i, 1);
+        } else {
+            for (std::size_t i = 0, len = 0; i < word.size(); i += len) {
+                len = std::min(word.size() - i, utf8::sequence_length(static_cast<unsigned char>(word[i])));
+                add_symbol(v_.find(word.substr(i, len)), i, len);
+            }
         }
+        const int n = static_cast<int>(symbols_.size());
+        if (n > 0) symbols_.back().next = -1;
         for (int i = 1; i < n; ++i) consider(i - 1, i);
         while (!heap_.empty()) {
             std::pop_heap(heap_.begin(), heap_.end());
@@ -79,6 +98,11 @@ public:
     }
 
 private:
+    void add_symbol(token_id id, std::size_t begin, std::size_t size) {
+        const int i = static_cast<int>(symbols_.size());
+        symbols_.push_back({i - 1, i + 1, id, begin, size});
+    }
+
     void consider(int left, int right) {
         if (left < 0 || right < 0) return;
         const token_id a = symbols_[static_cast<std::size_t>(left)].id;

@@ -56,6 +56,13 @@ std::vector<named> build_table() {
     auto cfg = [](std::vector<std::string> r, bool clean, bool ignore = false, bool bos = false) {
         return pre_tokenizer_config{std::move(r), clean, ignore, bos, true};
     };
+    auto spm_shaped = [](bool clean, bool gemma4) {
+        pre_tokenizer_config c{{R"([^\n]+|[\n]+)"}, clean, false, false, true};
+        c.byte_level = false;
+        c.whole_newline_runs = gemma4;
+        c.force_add_bos = gemma4;
+        return c;
+    };
     const std::string digit = R"(\p{N})";
     return {
         {{"default"}, cfg({R"([\p{P}\$\+<=>\^~\|]+)", k_gpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}, true)},
@@ -104,6 +111,11 @@ std::vector<named> build_table() {
         {{"exaone-moe"},
          cfg({k_contractions + R"(|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)"},
              true)},
+        // SentencePiece-shaped BPE: no word splitting, only newline runs are kept apart
+        // (merges never cross a newline). llama.cpp maps these names to this shape whatever
+        // tokenizer.ggml.model says; `gemma4` is also the model name of Gemma 4's vocabulary.
+        {{"gemma4", "granite-embed-multi-311m"}, spm_shaped(true, true)},
+        {{"sarvam-moe"}, spm_shaped(false, false)},
         {{"jais-2"},
          cfg({k_contractions + R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s{512}(?!\S)|\s{256}(?!\S)|\s{128}(?!\S)|\s{64}(?!\S)|\s{32}(?!\S)|\s{16}(?!\S)|\s{8}(?!\S)|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1})"},
              true)},

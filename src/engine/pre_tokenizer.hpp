@@ -17,6 +17,14 @@ struct pre_tokenizer_config {
     bool ignore_merges = false;
     bool add_bos = false;
     bool known = true;  // false: unknown name, GPT-2 rules used
+    // SentencePiece-shaped BPE (Gemma 4, Sarvam): merges run on raw UTF-8 characters instead
+    // of GPT-2 byte stand-ins, spaces are escaped as U+2581 first, and bytes outside the
+    // vocabulary fall back to `<0xNN>` tokens.
+    bool byte_level = true;
+    // Gemma 4: a piece made only of newlines that is itself a token is emitted whole.
+    bool whole_newline_runs = false;
+    // Gemma 4: BOS is added even where tokenizer.ggml.add_bos_token says false.
+    bool force_add_bos = false;
 };
 
 // Configuration for a `tokenizer.ggml.pre` name ("" = missing key).

@@ -195,7 +195,13 @@ void tokenizer::encode_text(std::string_view text, bool prefix_space, std::vecto
             detail::spm_encode(*vocab_, replace_all(s, " ", k_escaped_space), out);
             break;
         }
-        case vocab_kind::bpe: detail::bpe_encode(*vocab_, *pre_, text, out); break;
+        case vocab_kind::bpe:
+            if (vocab_->flags().byte_level) {
+                detail::bpe_encode(*vocab_, *pre_, text, out);
+            } else {  // SentencePiece-shaped BPE: spaces are U+2581 in its tokens; no dummy prefix
+                detail::bpe_encode(*vocab_, *pre_, replace_all(text, " ", k_escaped_space), out);
+            }
+            break;
         case vocab_kind::wpm: detail::wpm_encode(*vocab_, text, out); break;
     }
 }
@@ -247,12 +253,13 @@ std::string tokenizer::token_to_piece(token_id id, bool special) const {
     const auto& t = vocab_->token(id);
     if (t.attr & (attr_unknown | attr_control)) return special ? t.text : std::string();
     if (t.attr & attr_user_defined) return t.text;
+    const bool byte_level = vocab_->kind() == vocab_kind::bpe && vocab_->flags().byte_level;
     if (t.attr & attr_normal) {
-        if (vocab_->kind() == vocab_kind::bpe) return decode_byte_level(t.text);
+        if (byte_level) return decode_byte_level(t.text);
         return replace_all(t.text, k_escaped_space, " ");
     }
     if (t.attr & attr_byte) {
-        if (vocab_->kind() == vocab_kind::bpe) return decode_byte_level(t.text);
+        if (byte_level) return decode_byte_level(t.text);
         return spm_byte_piece(t.text);
     }
     return {};

@@ -28,6 +28,13 @@ std::uint32_t attr_from_type(std::int64_t t) {
     }
 }
 
+// "<0xNN>": the text of a SentencePiece byte token.
+std::string hex_byte_text(std::uint8_t byte) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "<0x%02X>", byte);
+    return hex;
+}
+
 }  // namespace
 
 std::string_view name_of(vocab_kind kind) noexcept {
@@ -68,18 +75,16 @@ vocab vocab::from_gguf(const model::gguf_file& f) {
     } else if (v.model_ == "gpt2") {
         v.kind_ = vocab_kind::bpe;
         s.bos = 11, s.eos = 11;
-        const auto pre = detail::pre_tokenizer_for(v.pre_);
-        if (!pre.known) {
-            log::warn("unknown pre-tokenizer '" + v.pre_ + "'; using the GPT-2 rules (token ids may differ)");
-        }
-        fl.clean_spaces = pre.clean_spaces;
-        fl.ignore_merges = pre.ignore_merges;
-        fl.add_bos = pre.add_bos;
-        if (v.pre_ == "glm4" || v.pre_ == "chatglm-bpe") s.bos = no_token;
-        if (v.pre_ == "jina-v1-en" || v.pre_ == "jina-v2-code" || v.pre_ == "roberta-bpe") fl.add_sep = true;
+        v.configure_bpe();
+    } else if (v.model_ == "gemma4") {
+        // BPE with SentencePiece-shaped tokens; no default special ids (metadata names them).
+        // llama.cpp ignores tokenizer.ggml.pre here and always uses its `gemma4` rules.
+        v.kind_ = vocab_kind::bpe;
+        v.pre_ = "gemma4";
+        v.configure_bpe();
     } else {
         throw error(errc::unsupported, f.source() + ": tokenizer.ggml.model '" + v.model_ +
-                                           "' is not supported (supported: llama, gpt2, bert)");
+                                           "' is not supported (supported: llama, gpt2, gemma4, bert)");
     }
     if (auto p = model::find_bool(f, "tokenizer.ggml.add_space_prefix")) fl.add_space_prefix = *p;
 
@@ -89,6 +94,22 @@ vocab vocab::from_gguf(const model::gguf_file& f) {
     v.detect_special_by_text();
     v.finish();
     return v;
+}
+
+void vocab::configure_bpe() {
+    const auto pre = detail::pre_tokenizer_for(pre_);
+    if (!pre.known) {
+        log::warn("unknown pre-tokenizer '" + pre_ + "'; using the GPT-2 rules (token ids may differ)");
+    }
+    auto& fl = flags_;
+    fl.clean_spaces = pre.clean_spaces;
+    fl.ignore_merges = pre.ignore_merges;
+    fl.add_bos = pre.add_bos;
+    fl.byte_level = pre.byte_level;
+    fl.whole_newline_runs = pre.whole_newline_runs;
+    force_add_bos_ = pre.force_add_bos;
+    if (pre_ == "glm4" || pre_ == "chatglm-bpe") special_.bos = no_token;
+    if (pre_ == "jina-v1-en" || pre_ == "jina-v2-code" || pre_ == "roberta-bpe") fl.add_sep = true;
 }
 
 void vocab::load_tokens(const model::gguf_file& f) {
@@ -174,6 +195,7 @@ void vocab::load_special_ids(const model::gguf_file& f) {
     if (auto b = model::find_bool(f, "tokenizer.ggml.add_bos_token")) flags_.add_bos = *b;
     if (auto e = model::find_bool(f, "tokenizer.ggml.add_eos_token")) flags_.add_eos = *e;
     if (auto p = model::find_bool(f, "tokenizer.ggml.add_sep_token")) flags_.add_sep = *p;
+    if (force_add_bos_) flags_.add_bos = true;
     if (flags_.add_bos && s.bos == no_token) throw error(errc::invalid_format, "add_bos_token is set but there is no BOS token");
     if (flags_.add_eos && s.eos == no_token) throw error(errc::invalid_format, "add_eos_token is set but there is no EOS token");
     if (auto lc = model::find_bool(f, "tokenizer.ggml.normalizer.lowercase")) flags_.lowercase = *lc;
@@ -203,10 +225,16 @@ void vocab::detect_special_by_text() {
                    "<EOT>", "_<EOT>", "[EOT]", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
                    "<end_of_utterance>"});
     detect(s.eom, {"<|eom_id|>"});
-    detect(s.fim_pre, {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xe2\x96\x81<PRE>", "<|code_prefix|>"});
-    detect(s.fim_suf, {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xe2\x96\x81<SUF>", "<|code_suffix|>"});
-    detect(s.fim_mid, {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xe2\x96\x81<MID>", "<|code_middle|>"});
-    detect(s.fim_pad, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>"});
+    const std::string_view fim_begin = "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>";  // <｜fim▁begin｜>
+    const std::string_view fim_hole = "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>";
+    const std::string_view fim_end = "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>";
+    detect(s.fim_pre, {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", fim_begin, "<PRE>", "\xe2\x96\x81<PRE>",
+                       "<|code_prefix|>", "<|prefix|>"});
+    detect(s.fim_suf, {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", fim_hole, "<SUF>", "\xe2\x96\x81<SUF>",
+                       "<|code_suffix|>", "<|suffix|>"});
+    detect(s.fim_mid, {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", fim_end, "<MID>", "\xe2\x96\x81<MID>",
+                       "<|code_middle|>", "<|middle|>"});
+    detect(s.fim_pad, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"});
     detect(s.fim_rep, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"});
     detect(s.fim_sep, {"<|file_sep|>"});
 
@@ -215,12 +243,16 @@ void vocab::detect_special_by_text() {
         if ((t.attr & attr_control) && t.text.find("unused") != std::string::npos) t.attr |= attr_unused;
     }
 
-    // End-of-generation tokens: the FIM pad/repo/sep tokens, known end-of-turn texts, EOS/EOT/EOM.
+    // End-of-generation tokens: the FIM pad/repo/sep tokens, known end-of-turn texts (made
+    // control tokens), EOS/EOT/EOM. The list is llama.cpp's (de3ff81), so that attributes,
+    // and with them special-token matching, agree.
     for (token_id id : {s.fim_pad, s.fim_rep, s.fim_sep}) {
         if (id != no_token) eog_.insert(id);
     }
-    for (std::string_view t : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
-                               "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>"}) {
+    for (std::string_view t : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+                               "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                               "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                               "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "[e~["}) {
         const token_id id = find(t);
         if (id != no_token) {
             eog_.insert(id);
@@ -230,11 +262,23 @@ void vocab::detect_special_by_text() {
     for (token_id id : {s.eos, s.eot, s.eom}) {
         if (id != no_token) eog_.insert(id);
     }
-    // gpt-oss style vocabularies end turns with <|return|>/<|call|>, so <|end|> is not EOG there.
-    const token_id end = find("<|end|>");
-    if (end != no_token && find("<|return|>") != no_token && find("<|call|>") != no_token) {
+    auto eog_text = [&](std::string_view t) {
+        const token_id id = find(t);
+        return id != no_token && eog_.count(id) != 0 ? id : no_token;
+    };
+    // gpt-oss (<|return|>, <|call|>) and Solar Open (<|calls|>, <|flush|>) end turns with those,
+    // so their <|end|> is an ordinary user-defined token.
+    const token_id end = eog_text("<|end|>");
+    const bool call = eog_text("<|call|>") != no_token || eog_text("<|calls|>") != no_token;
+    if (end != no_token && call && (eog_text("<|return|>") != no_token || eog_text("<|flush|>") != no_token)) {
         eog_.erase(end);
         tokens_[static_cast<std::size_t>(end)].attr = attr_user_defined;
+    }
+    // Gemma 4 (which ends tool calls with <|tool_response>) has an ordinary "</s>".
+    const token_id eos_s = eog_text("</s>");
+    if (eos_s != no_token && eog_text("<|tool_response>") != no_token) {
+        eog_.erase(eos_s);
+        tokens_[static_cast<std::size_t>(eos_s)].attr = attr_normal;
     }
 }
 
@@ -262,16 +306,24 @@ void vocab::finish() {
     }
 
     for (int b = 0; b < 256; ++b) {
-        byte_tokens_[b] = kind_ == vocab_kind::spm ? byte_token_for_spm(static_cast<std::uint8_t>(b))
-                                                   : find(detail::byte_to_unicode(static_cast<unsigned char>(b)));
+        const auto byte = static_cast<std::uint8_t>(b);
+        if (kind_ == vocab_kind::spm) {
+            byte_tokens_[b] = byte_token_for_spm(byte);
+        } else if (flags_.byte_level) {
+            byte_tokens_[b] = find(detail::byte_to_unicode(byte));
+        } else {
+            byte_tokens_[b] = find(hex_byte_text(byte));  // no raw-byte fallback: llama.cpp has none
+        }
     }
-    if (kind_ != vocab_kind::spm) special_.nl = kind_ == vocab_kind::wpm ? special_.pad : find(detail::byte_to_unicode('\n'));
+    if (kind_ == vocab_kind::wpm) {
+        special_.nl = special_.pad;
+    } else if (kind_ == vocab_kind::bpe) {
+        special_.nl = find(flags_.byte_level ? detail::byte_to_unicode('\n') : std::string("\n"));
+    }
 }
 
 token_id vocab::byte_token_for_spm(std::uint8_t byte) const noexcept {
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "<0x%02X>", byte);
-    const token_id id = find(hex);
+    const token_id id = find(hex_byte_text(byte));
     if (id != no_token) return id;
     return find(std::string_view(reinterpret_cast<const char*>(&byte), 1));
 }

@@ -39,7 +39,10 @@ TEST_P(cli_reference, tokenize_modes_match_llama_server) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, cli_reference, ::testing::Values("stories260K", "smollm2-Q8_0", "qwen2-Q4_K_M", "llama3-Q6_K"),
+// gemma4 and qwen35: `sluice tokenize` works on a model whose architecture `run` refuses.
+INSTANTIATE_TEST_SUITE_P(shared, cli_reference,
+                         ::testing::Values("stories260K", "smollm2-Q8_0", "qwen2-Q4_K_M", "llama3-Q6_K", "families/gemma4-Q4_0",
+                                           "families/qwen35-Q8_0"),
                          sluice::test::param_name());
 
 class cli_vocab : public ::testing::TestWithParam<std::string> {};
@@ -229,6 +232,32 @@ TEST(cli_template, renders_a_models_template_without_doubling_bos) {
     EXPECT_EQ(r.out.rfind("<|start_header_id|>system", 0), 0u) << r.out;  // no leading <|begin_of_text|>
     EXPECT_NE(r.out.find("Today Date: 22 Nov 2026"), std::string::npos) << r.out;
 }
+
+// The chats llama-server rendered for the newest families, through `template -m`, which
+// needs only the vocabulary and template (works while `run` refuses the architecture).
+// llama-server renders with thinking on, so the context says so.
+class cli_model_template : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(cli_model_template, renders_reference_chats_exactly) {
+    SLUICE_SHARED_PATH_OR_SKIP(ref, "reference/" + GetParam() + ".json");
+    const auto doc = json::parse(sluice::test::read_file(ref)).as_object();
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/" + std::string(doc.at("model").as_string()));
+    const auto ctx_path = std::filesystem::temp_directory_path() / ("sluice-ctx-ref-" + std::to_string(::getpid()) + ".json");
+    const auto& renderings = doc.at("chat_renderings").as_array();
+    ASSERT_FALSE(renderings.empty());
+    for (const auto& rv : renderings) {
+        const auto& r = rv.as_object();
+        json::object ctx{{"messages", r.at("messages")}, {"add_generation_prompt", true}, {"enable_thinking", true}};
+        std::ofstream(ctx_path) << json::serialize(ctx);
+        const auto out = run_process(sluice_cmd("template --date 2026-11-21 -m " + shell_quote(model.string()) +
+                                                " --context " + shell_quote(ctx_path.string())));
+        ASSERT_EQ(out.status, 0) << out.err;
+        EXPECT_EQ(out.out, r.at("prompt").as_string()) << GetParam();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(shared, cli_model_template, ::testing::Values("families/gemma4-Q4_0", "families/qwen35-Q8_0"),
+                         sluice::test::param_name());
 
 TEST(cli, usage_errors_exit_2_or_1_with_a_message) {
     auto r = run_process(sluice_cmd("frobnicate"));

@@ -92,6 +92,19 @@ inline std::vector<std::string> reference_stems() {
     return names;
 }
 
+// Stems of every reference whose tokenizer and chat template sluice should match: all of
+// reference/*.json and reference/families/*.json, whether or not the architecture runs
+// (tokenizers and templates do not depend on it).
+inline std::vector<std::string> tokenizer_reference_stems() {
+    auto names = shared_stems("reference", ".json");
+    const auto families = shared_stems("reference/families", ".json");
+    if (families.size() != 1 || families[0] != "missing") {
+        if (names.size() == 1 && names[0] == "missing") names.clear();
+        for (const auto& f : families) names.push_back("families/" + f);
+    }
+    return names;
+}
+
 // A GoogleTest-safe name for a parameter string.
 struct param_name {
     template <typename Info>

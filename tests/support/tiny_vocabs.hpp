@@ -84,4 +84,36 @@ inline std::vector<std::byte> tiny_bpe_vocab(const std::string& pre = "qwen2") {
     return w.bytes();
 }
 
+// SentencePiece-shaped BPE (Gemma 4's shape): raw UTF-8 tokens with U+2581 for spaces,
+// `<0xNN>` byte tokens, newline-run tokens that no merge forms. `model` is
+// tokenizer.ggml.model ("gemma4", or "gpt2" with `pre` naming the shape); add_bos_token false.
+inline std::vector<std::byte> tiny_spm_shaped_bpe_vocab(const std::string& model = "gemma4",
+                                                        const std::string& pre = "llama-bpe") {
+    std::vector<std::string> toks{"<pad>", "<eos>", "<bos>", "<unk>"};
+    std::vector<std::int32_t> types{3, 3, 3, 3};
+    for (int b = 0; b < 256; ++b) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "<0x%02X>", b);
+        toks.push_back(hex);
+        types.push_back(6);
+    }
+    for (std::string t : {"a", "b", ",", "\xE2\x96\x81", "\xE2\x96\x81" "a", "ab", "\n", "\n\n\n", "\xC3\xA9"}) {
+        toks.push_back(t);
+        types.push_back(1);
+    }
+    toks.push_back("<|tool_response>");  // user-defined, and an end-of-generation text
+    types.push_back(4);
+    model::gguf_writer w;
+    w.add_string("general.architecture", "gemma4");
+    w.add_string("tokenizer.ggml.model", model);
+    w.add_string("tokenizer.ggml.pre", pre);
+    w.add_strings("tokenizer.ggml.tokens", toks);
+    w.add_i32s("tokenizer.ggml.token_type", types);
+    w.add_strings("tokenizer.ggml.merges", {"\xE2\x96\x81 a", "a b"});
+    w.add_u32("tokenizer.ggml.bos_token_id", 2);
+    w.add_u32("tokenizer.ggml.eos_token_id", 1);
+    w.add_bool("tokenizer.ggml.add_bos_token", false);
+    return w.bytes();
+}
+
 }  // namespace sluice::test

@@ -1,6 +1,7 @@
 // Text <-> token ids for a vocabulary: SentencePiece-style (score-driven merges,
 // byte fallback, U+2581 spaces), byte-level BPE (merge ranks, pre-tokenizer
-// regexes by `tokenizer.ggml.pre`) and WordPiece. Ids match llama.cpp.
+// regexes by `tokenizer.ggml.pre`), SentencePiece-shaped BPE (Gemma 4: merge ranks over
+// UTF-8 characters, U+2581 spaces, `<0xNN>` byte fallback) and WordPiece. Ids match llama.cpp.
 //
 // Thread-safety: a tokenizer is immutable after construction; all methods are
 // const and may be called from any thread concurrently.

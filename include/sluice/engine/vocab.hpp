@@ -54,6 +54,11 @@ struct vocab_flags {
     bool add_sep = false;
     bool add_space_prefix = false;  // SentencePiece dummy prefix
     bool ignore_merges = false;     // BPE: a word that is a token is emitted whole
+    // BPE over GPT-2 byte stand-ins. False for SentencePiece-shaped BPE (Gemma 4): merges
+    // start from raw UTF-8 characters, spaces are U+2581 in token texts (escaped before
+    // encoding, unescaped in pieces) and unknown bytes become `<0xNN>` tokens.
+    bool byte_level = true;
+    bool whole_newline_runs = false;  // BPE (Gemma 4): a newline run that is a token stays whole
     bool clean_spaces = false;      // detokenize: clean_up_tokenization_spaces
     bool lowercase = true;          // WordPiece normalizer
     bool strip_accents = true;      // WordPiece normalizer
@@ -89,7 +94,8 @@ public:
     const merge* find_merge(token_id left, token_id right) const noexcept;
     std::size_t merge_count() const noexcept { return merges_.size(); }
 
-    // Token that encodes one raw byte (SPM `<0xNN>`, BPE byte-level char), or no_token.
+    // Token that encodes one raw byte (SPM and Gemma 4 `<0xNN>`, byte-level BPE stand-in
+    // char), or no_token.
     token_id byte_token(std::uint8_t byte) const noexcept { return byte_tokens_[byte]; }
 
 private:
@@ -98,6 +104,7 @@ private:
     void load_special_ids(const model::gguf_file& f);
     void detect_special_by_text();
     void finish();
+    void configure_bpe();
     token_id byte_token_for_spm(std::uint8_t byte) const noexcept;
 
     vocab_kind kind_ = vocab_kind::spm;
@@ -107,6 +114,7 @@ private:
     std::unordered_map<std::uint64_t, merge> merges_;        // key: left << 32 | right
     special_ids special_;
     vocab_flags flags_;
+    bool force_add_bos_ = false;  // Gemma 4: BOS whatever add_bos_token says (as llama.cpp)
     std::set<token_id> eog_;
     std::vector<token_id> special_tokens_;
     std::size_t max_token_len_ = 0;

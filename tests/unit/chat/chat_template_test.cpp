@@ -46,12 +46,17 @@ TEST_P(model_template, matches_llama_server_renderings) {
             if (kv.key() != "prompt") vars[kv.key()] = kv.value();
         }
         if (!vars.contains("add_generation_prompt")) vars["add_generation_prompt"] = true;
+        // llama-server's default: thinking on (Gemma 4 then opens with <|think|>, Qwen 3.5's
+        // generation prompt with <think>); the older templates do not read it.
+        if (!vars.contains("enable_thinking")) vars["enable_thinking"] = true;
         EXPECT_EQ(tmpl.render(vars, reference_day()), r.at("prompt").as_string()) << GetParam() << ": " << json::serialize(vars);
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(shared, model_template, ::testing::Values("smollm2-Q8_0", "qwen2-Q4_K_M", "qwen3-Q4_0", "llama3-Q6_K", "families/qwen3moe-Q8_0",
-                                                                    "families/gemma3-Q8_0"),
+INSTANTIATE_TEST_SUITE_P(shared, model_template,
+                         ::testing::Values("smollm2-Q8_0", "qwen2-Q4_K_M", "qwen3-Q4_0", "llama3-Q6_K", "families/qwen3moe-Q8_0",
+                                           "families/qwen3moe-Q4_K_M", "families/gemma3-Q8_0", "families/gemma4-Q4_0",
+                                           "families/qwen35-Q8_0"),
                          test::param_name());
 
 TEST(chat_template, bos_is_not_doubled_when_the_tokenizer_adds_it) {

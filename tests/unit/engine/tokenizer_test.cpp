@@ -134,6 +134,60 @@ TEST_F(tiny_bpe, special_text_and_eog) {
     EXPECT_TRUE(tok_.get_vocab().is_eog(id("<|endoftext|>")));
 }
 
+// Gemma 4's shape on a tiny vocabulary: what the real one cannot show (its merges happen to
+// form every newline-run token anyway, and its add_bos_token is already true).
+class tiny_gemma4 : public ::testing::Test {
+protected:
+    std::vector<std::byte> bytes_ = sluice::test::tiny_spm_shaped_bpe_vocab();
+    tokenizer tok_ = make(bytes_);
+    token_id id(const std::string& t) const { return tok_.get_vocab().find(t); }
+};
+
+TEST_F(tiny_gemma4, ignores_pre_and_always_adds_bos) {
+    const auto& v = tok_.get_vocab();
+    EXPECT_EQ(v.pre_name(), "gemma4");  // the file says llama-bpe
+    EXPECT_TRUE(v.flags().add_bos);     // the file says false
+    EXPECT_EQ(tok_.tokenize("a", true, false), (std::vector<token_id>{2, id("a")}));
+}
+
+TEST_F(tiny_gemma4, escapes_spaces_and_merges_characters) {
+    const std::string sp = "\xE2\x96\x81";
+    EXPECT_EQ(tok_.tokenize(" a", false, false), (std::vector<token_id>{id(sp + "a")}));
+    EXPECT_EQ(tok_.tokenize("  ab", false, false), (std::vector<token_id>{id(sp), id(sp + "a"), id("b")}));
+    EXPECT_EQ(tok_.tokenize("ab", false, false), (std::vector<token_id>{id("ab")}));
+    // A two-byte character that is a token, and one that is not (byte fallback).
+    EXPECT_EQ(tok_.tokenize("\xC3\xA9\xC3\xA8", false, false),
+              (std::vector<token_id>{id("\xC3\xA9"), id("<0xC3>"), id("<0xA8>")}));
+    EXPECT_EQ(tok_.detokenize(tok_.tokenize("  ab \xC3\xA8", false, false), false, false), "  ab \xC3\xA8");
+}
+
+TEST_F(tiny_gemma4, newline_runs_that_are_tokens_stay_whole) {
+    // No merge forms "\n\n\n", yet the run is one token; "\n\n" is not a token.
+    EXPECT_EQ(tok_.tokenize("a\n\n\nb", false, false), (std::vector<token_id>{id("a"), id("\n\n\n"), id("b")}));
+    EXPECT_EQ(tok_.tokenize("\n\n", false, false), (std::vector<token_id>{id("\n"), id("\n")}));
+    EXPECT_EQ(tok_.get_vocab().special().nl, id("\n"));
+}
+
+TEST_F(tiny_gemma4, tool_response_is_an_end_of_generation_control_token) {
+    const token_id tr = id("<|tool_response>");
+    EXPECT_TRUE(tok_.get_vocab().is_eog(tr));
+    EXPECT_EQ(tok_.tokenize("a<|tool_response>", false, true), (std::vector<token_id>{id("a"), tr}));
+    EXPECT_NE(tok_.tokenize("a<|tool_response>", false, false).back(), tr);
+    EXPECT_EQ(tok_.token_to_piece(tr, false), "");
+}
+
+TEST(tiny_sarvam, spm_shaped_pre_under_gpt2_without_the_gemma4_rules) {
+    const auto bytes = sluice::test::tiny_spm_shaped_bpe_vocab("gpt2", "sarvam-moe");
+    const auto tok = make(bytes);
+    const auto& v = tok.get_vocab();
+    auto id = [&](const std::string& t) { return v.find(t); };
+    EXPECT_FALSE(v.flags().byte_level);
+    EXPECT_FALSE(v.flags().add_bos);
+    EXPECT_FALSE(v.flags().clean_spaces);
+    EXPECT_EQ(tok.tokenize(" a", false, false), (std::vector<token_id>{id("\xE2\x96\x81" "a")}));
+    EXPECT_EQ(tok.tokenize("a\n\n\nb", false, false), (std::vector<token_id>{id("a"), id("\n"), id("\n"), id("\n"), id("b")}));
+}
+
 TEST(pre_tokenizer_fallback, unknown_pre_uses_gpt2_rules) {
     const auto bytes = sluice::test::tiny_bpe_vocab("no-such-pre-tokenizer");
     const auto tok = make(bytes);
