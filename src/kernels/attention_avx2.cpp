@@ -1,0 +1,157 @@
+// The AVX2 tile kernel: the operations of attn_tile_update_reference, 8 key columns or 8
+// value dimensions per instruction (every lane runs the reference's chain for its element).
+#include "attention_avx2.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "attention_exp.hpp"
+
+namespace sluice::kernels::avx2 {
+namespace {
+
+constexpr std::size_t T = k_attn_tile;
+constexpr std::size_t k_vecs = T / 8;  // vectors of scores per query
+
+// attn_exp_scalar on 8 lanes.
+inline __m256 exp_ps(__m256 x) {
+    const __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(k_exp_lo), _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(k_exp_lo)), _mm256_set1_ps(k_exp_hi));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(k_log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-k_ln2_hi), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-k_ln2_lo), r);
+    __m256 p = _mm256_set1_ps(k_exp_p[0]);
+    for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(k_exp_p[i]));
+    __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(live, _mm256_mul_ps(y, _mm256_castsi256_ps(bits)));
+}
+
+inline float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+// s[a][v] = scale * (fma chain over i of q_a[i] * kt[i][8v .. 8v+7]) for NQ queries.
+template <int NQ>
+inline void scores(const attn_tile& tile, attn_query* const* qs, __m256 (*s)[k_vecs]) {
+    __m256 acc[NQ][k_vecs];
+    for (int a = 0; a < NQ; ++a) {
+        for (std::size_t v = 0; v < k_vecs; ++v) acc[a][v] = _mm256_setzero_ps();
+    }
+    const float* kt = tile.kt;
+    for (std::size_t i = 0; i < tile.hd_k; ++i, kt += T) {
+        __m256 k[k_vecs];
+        for (std::size_t v = 0; v < k_vecs; ++v) k[v] = _mm256_loadu_ps(kt + 8 * v);
+        for (int a = 0; a < NQ; ++a) {
+            const __m256 qa = _mm256_broadcast_ss(qs[a]->q + i);
+            for (std::size_t v = 0; v < k_vecs; ++v) acc[a][v] = _mm256_fmadd_ps(qa, k[v], acc[a][v]);
+        }
+    }
+    const __m256 scale = _mm256_set1_ps(tile.scale);
+    for (int a = 0; a < NQ; ++a) {
+        for (std::size_t v = 0; v < k_vecs; ++v) s[a][v] = _mm256_mul_ps(acc[a][v], scale);
+    }
+}
+
+// out[i0 .. i0 + 8 NV) = fma(p_c, v_c[i], out[i]) for c in [c0, c1), in order.
+template <int NV>
+inline void weighted_values(const attn_tile& tile, const float* p, std::size_t c0, std::size_t c1, std::size_t i0, float* out) {
+    out += i0;
+    __m256 acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = _mm256_loadu_ps(out + 8 * v);
+    const float* row = tile.v + c0 * tile.hd_v + i0;
+    for (std::size_t c = c0; c < c1; ++c, row += tile.hd_v) {
+        const __m256 pc = _mm256_broadcast_ss(p + c);
+        for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(pc, _mm256_loadu_ps(row + 8 * v), acc[v]);
+    }
+    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(out + 8 * v, acc[v]);
+}
+
+// The online-softmax step of one query given its scores.
+void update(const attn_tile& tile, attn_query& q, const __m256* s, std::size_t c0, std::size_t c1) {
+    const __m256 lo = _mm256_set1_ps(static_cast<float>(c0)), hi = _mm256_set1_ps(static_cast<float>(c1));
+    const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    __m256 masked[k_vecs], valid[k_vecs];
+    __m256 m = neg_inf;
+    for (std::size_t v = 0; v < k_vecs; ++v) {
+        const __m256 col = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(8 * v)), _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
+        valid[v] = _mm256_and_ps(_mm256_cmp_ps(col, lo, _CMP_GE_OQ), _mm256_cmp_ps(col, hi, _CMP_LT_OQ));
+        masked[v] = _mm256_blendv_ps(neg_inf, s[v], valid[v]);
+        m = _mm256_max_ps(m, masked[v]);
+    }
+    const float m_tile = hmax(m);
+    const float m_new = q.started ? std::max(q.max, m_tile) : m_tile;
+    const float corr = q.started ? attn_exp_scalar(q.max - m_new) : 0.0f;
+    alignas(32) float p[T];
+    const __m256 mv = _mm256_set1_ps(m_new);
+    __m256 sum = _mm256_mul_ps(_mm256_loadu_ps(q.sum), _mm256_set1_ps(corr));
+    for (std::size_t v = 0; v < k_vecs; ++v) {
+        const __m256 pv = _mm256_and_ps(valid[v], exp_ps(_mm256_sub_ps(masked[v], mv)));
+        _mm256_store_ps(p + 8 * v, pv);
+        sum = _mm256_add_ps(sum, pv);
+    }
+    _mm256_storeu_ps(q.sum, sum);
+    const std::size_t hd_v = tile.hd_v;
+    if (q.started && corr != 1.0f) {
+        const __m256 cv = _mm256_set1_ps(corr);
+        for (std::size_t i = 0; i < hd_v; i += 8) _mm256_storeu_ps(q.acc + i, _mm256_mul_ps(_mm256_loadu_ps(q.acc + i), cv));
+    }
+    std::size_t i = 0;
+    for (; i + 64 <= hd_v; i += 64) weighted_values<8>(tile, p, c0, c1, i, q.acc);
+    for (; i + 32 <= hd_v; i += 32) weighted_values<4>(tile, p, c0, c1, i, q.acc);
+    for (; i < hd_v; i += 8) weighted_values<1>(tile, p, c0, c1, i, q.acc);
+    q.max = m_new;
+    q.started = true;
+}
+
+}  // namespace
+
+void attn_tile_update(const attn_tile& tile, attn_query* qs, std::size_t n_q) noexcept {
+    // The queries whose range meets the tile, with their column ranges.
+    attn_query* live[2];
+    std::size_t c0s[2], c1s[2];
+    int n_live = 0;
+    __m256 s[2][k_vecs];
+    auto flush = [&] {
+        if (n_live == 2) {
+            scores<2>(tile, live, s);
+        } else {
+            scores<1>(tile, live, s);
+        }
+        for (int a = 0; a < n_live; ++a) update(tile, *live[a], s[a], c0s[a], c1s[a]);
+        n_live = 0;
+    };
+    for (std::size_t a = 0; a < n_q; ++a) {
+        attn_query& q = qs[a];
+        if (q.end <= tile.j0) continue;
+        const std::size_t c0 = q.lo > tile.j0 ? q.lo - tile.j0 : 0, c1 = std::min<std::size_t>(q.end - tile.j0, T);
+        if (c0 >= c1) continue;
+        live[n_live] = &q;
+        c0s[n_live] = c0;
+        c1s[n_live] = c1;
+        if (++n_live == 2) flush();
+    }
+    if (n_live > 0) flush();
+}
+
+void attn_load_tile_f16(const std::uint16_t* const* k_rows, const std::uint16_t* const* v_rows, std::size_t c0,
+                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* kt, float* v) noexcept {
+    alignas(32) float tmp[8];
+    for (std::size_t c = c0; c < c1; ++c) {
+        for (std::size_t i = 0; i < hd_k; i += 8) {
+            _mm256_store_ps(tmp, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_rows[c] + i))));
+            for (std::size_t e = 0; e < 8; ++e) kt[(i + e) * T + c] = tmp[e];
+        }
+        for (std::size_t i = 0; i < hd_v; i += 8) {
+            _mm256_storeu_ps(v + c * hd_v + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v_rows[c] + i))));
+        }
+    }
+}
+
+}  // namespace sluice::kernels::avx2
