@@ -8,6 +8,7 @@
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/f16_ops.hpp"
 #include "sluice/kernels/quantize.hpp"
+#include "sluice/kernels/swiglu.hpp"
 #include "sluice/util/error.hpp"
 
 namespace sluice::engine {
@@ -271,9 +272,13 @@ void transformer::feed_forward(const layer_weights& w, std::size_t n) {
     const bool gelu = m_.activation() == ffn_activation::gelu, exact = kernels::exact_activations();
     pool_.run((n * n_ff + k_silu_chunk - 1) / k_silu_chunk, [&](std::size_t c) {
         const std::size_t end = std::min(n * n_ff, (c + 1) * k_silu_chunk);
+        if (!gelu) {
+            kernels::swiglu(&gate_[c * k_silu_chunk], &up_[c * k_silu_chunk], &gate_[c * k_silu_chunk], end - c * k_silu_chunk);
+            return;
+        }
         for (std::size_t i = c * k_silu_chunk; i < end; ++i) {
             const float g = gate_[i];
-            gate_[i] = (!gelu ? silu(g) : exact ? gelu_tanh(g) : gelu_fp16(g)) * up_[i];
+            gate_[i] = (exact ? gelu_tanh(g) : gelu_fp16(g)) * up_[i];
         }
     });
     matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]

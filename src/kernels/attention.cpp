@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "attention_avx2.hpp"
-#include "attention_exp.hpp"
+#include "exp_poly.hpp"
 #include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/vec_dot.hpp"
 

@@ -1,13 +1,15 @@
 // The AVX2 tile kernel: the operations of attn_tile_update_reference, 8 key columns or 8
-// value dimensions per instruction (every lane runs the reference's chain for its element).
+// value dimensions per instruction (every lane runs the reference's chain for its element);
+// and swiglu, which shares its exp.
 #include "attention_avx2.hpp"
+#include "swiglu_avx2.hpp"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <limits>
 
-#include "attention_exp.hpp"
+#include "exp_poly.hpp"
 
 namespace sluice::kernels::avx2 {
 namespace {
@@ -152,6 +154,17 @@ void attn_load_tile_f16(const std::uint16_t* const* k_rows, const std::uint16_t*
             _mm256_storeu_ps(v + c * hd_v + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v_rows[c] + i))));
         }
     }
+}
+
+std::size_t swiglu(const float* g, const float* u, float* y, std::size_t n) noexcept {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 gv = _mm256_loadu_ps(g + i);
+        const __m256 e = exp_ps(_mm256_xor_ps(gv, sign));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    return i;
 }
 
 }  // namespace sluice::kernels::avx2

@@ -11,6 +11,7 @@
 
 #include "sluice/kernels/attention.hpp"
 #include "sluice/kernels/fp16.hpp"
+#include "sluice/kernels/swiglu.hpp"
 #include "sluice/kernels/vec_dot.hpp"
 #include "support/random_blocks.hpp"
 
@@ -156,6 +157,29 @@ TEST(attention, scalar_path_is_reference) {
     run(p, 0, 5, false, scalar);
     force_scalar(false);
     EXPECT_EQ(0, std::memcmp(fast.data(), scalar.data(), fast.size() * sizeof(float)));
+}
+
+}  // namespace
+
+namespace {
+
+// swiglu: AVX2 bit for bit the scalar reference (ragged lengths, in place as the FFN calls
+// it, extreme inputs), and within a few ulp of x / (1 + e^-x) * u in double.
+TEST(swiglu, fast_is_bitwise_reference_and_close_to_silu) {
+    std::mt19937 rng(5);
+    for (std::size_t n : {1, 7, 8, 9, 100, 1027}) {
+        auto g = random_floats(n, rng, 4.0f);
+        const auto u = random_floats(n, rng);
+        if (n > 8) g[3] = -120.0f, g[4] = 95.0f, g[5] = 0.0f;
+        std::vector<float> ref(n), fast = g;
+        swiglu_reference(g.data(), u.data(), ref.data(), n);
+        swiglu(fast.data(), u.data(), fast.data(), n);
+        ASSERT_EQ(0, std::memcmp(ref.data(), fast.data(), n * sizeof(float))) << n;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double want = g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * u[i];
+            EXPECT_NEAR(ref[i], want, 1e-6 * std::fabs(want) + 1e-30) << "n " << n << " i " << i;
+        }
+    }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// attn_exp's arithmetic, shared by the scalar and AVX2 translation units (internal linkage:
+// The exp of attention's softmax and of SwiGLU, shared by the scalar and AVX2 translation units (internal linkage:
 // each keeps the copy compiled with its own flags). Kernels-internal.
 //   n = round(x log2 e), r = x - n ln2 (two fmas, Cody-Waite), e^r = 1 + r + r^2 P(r)
 //   (Cephes' degree-5 P, Horner with fmas), times 2^n from the exponent bits;
