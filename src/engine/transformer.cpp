@@ -176,17 +176,24 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
         t0 = t1;
     }
     auto key_lo = [&](std::size_t end) { return window > 0 && end > window ? end - window : 0; };
-    pool_.run(attn_runs_.size() * n_kv, [&](std::size_t task) {
-        const auto [t0, t1] = attn_runs_[task / n_kv];
-        const std::size_t g = task % n_kv;
+    // Few runs (decode): split each group's heads over more tasks so both threads work;
+    // a query's arithmetic does not depend on which task holds it.
+    std::size_t parts = 1;
+    while (parts < group && attn_runs_.size() * n_kv * parts < 2 * pool_.size()) ++parts;
+    const std::size_t per_part = (group + parts - 1) / parts;
+    pool_.run(attn_runs_.size() * n_kv * parts, [&](std::size_t task) {
+        const auto [t0, t1] = attn_runs_[task / (n_kv * parts)];
+        const std::size_t g = task / parts % n_kv, h0 = g * group + task % parts * per_part;
+        const std::size_t h1 = std::min((g + 1) * group, h0 + per_part);
+        if (h0 >= h1) return;  // a rounded-up split's empty last part
         thread_local std::vector<kernels::attn_query> qs;
-        thread_local std::vector<float> accs, kt, vt;
-        qs.resize((t1 - t0) * group);
+        thread_local std::vector<float> accs, kbuf, vt;
+        qs.resize((t1 - t0) * (h1 - h0));
         accs.resize(qs.size() * hd_v);
-        kt.resize(hd_k * T);
+        kbuf.resize(T * hd_k);
         vt.resize(T * hd_v);
         for (std::size_t t = t0, a = 0; t < t1; ++t) {
-            for (std::size_t h = g * group; h < (g + 1) * group; ++h, ++a) {
+            for (std::size_t h = h0; h < h1; ++h, ++a) {
                 auto& q = qs[a];
                 q.q = q_.data() + (t * n_head + h) * hd_k;
                 q.acc = accs.data() + a * hd_v;
@@ -197,7 +204,7 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
         }
         const auto blocks = rows_[t0].seq->blocks;
         const std::size_t lo = key_lo(rows_[t0].pos + 1), end = rows_[t1 - 1].pos + 1;
-        const kernels::attn_tile tile{kt.data(), vt.data(), 0, hd_k, hd_v, scale};
+        const kernels::attn_tile tile{kbuf.data(), vt.data(), 0, hd_k, hd_v, scale};
         for (std::size_t j0 = lo / T * T; j0 < end; j0 += T) {
             const std::size_t c0 = std::max(lo, j0) - j0, c1 = std::min(end - j0, T);
             if (f16) {
@@ -208,7 +215,7 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
                     k_rows[c] = cache.k(layer, blocks[p / bs], p % bs) + g * hd_k;
                     v_rows[c] = cache.v(layer, blocks[p / bs], p % bs) + g * hd_v;
                 }
-                kernels::attn_load_tile_f16(k_rows, v_rows, c0, c1, hd_k, hd_v, kt.data(), vt.data());
+                kernels::attn_load_tile_f16(k_rows, v_rows, c0, c1, hd_k, hd_v, kbuf.data(), vt.data());
             } else {
                 const float* k_rows[T];
                 const float* v_rows[T];
@@ -217,14 +224,14 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
                     k_rows[c] = cache.k_f32(layer, blocks[p / bs], p % bs) + g * hd_k;
                     v_rows[c] = cache.v_f32(layer, blocks[p / bs], p % bs) + g * hd_v;
                 }
-                kernels::attn_load_tile_f32(k_rows, v_rows, c0, c1, hd_k, hd_v, kt.data(), vt.data());
+                kernels::attn_load_tile_f32(k_rows, v_rows, c0, c1, hd_k, hd_v, kbuf.data(), vt.data());
             }
             auto at = tile;
             at.j0 = j0;
             kernels::attn_tile_update(at, qs.data(), qs.size());
         }
         for (std::size_t t = t0, a = 0; t < t1; ++t) {
-            for (std::size_t h = g * group; h < (g + 1) * group; ++h, ++a) {
+            for (std::size_t h = h0; h < h1; ++h, ++a) {
                 kernels::attn_finish(qs[a], hd_v, attn_.data() + (t * n_head + h) * hd_v);
             }
         }

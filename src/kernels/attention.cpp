@@ -33,9 +33,9 @@ void attn_tile_update_reference(const attn_tile& tile, attn_query* qs, std::size
         float s[T], p[T];
         float m_tile = -std::numeric_limits<float>::infinity();
         for (std::size_t c = 0; c < T; ++c) {
-            float d = 0;
-            for (std::size_t i = 0; i < hd_k; ++i) d = std::fma(q.q[i], tile.kt[i * T + c], d);
-            s[c] = d * tile.scale;
+            float d[8] = {};
+            for (std::size_t i = 0; i < hd_k; ++i) d[i % 8] = std::fma(q.q[i], tile.k[c * hd_k + i], d[i % 8]);
+            s[c] = (((d[0] + d[1]) + (d[2] + d[3])) + ((d[4] + d[5]) + (d[6] + d[7]))) * tile.scale;
             if (c >= c0 && c < c1) m_tile = std::max(m_tile, s[c]);
         }
         const float m_new = q.started ? std::max(q.max, m_tile) : m_tile;
@@ -73,21 +73,21 @@ void attn_finish(const attn_query& q, std::size_t hd_v, float* out) noexcept {
 }
 
 void attn_load_tile_f16(const std::uint16_t* const* k_rows, const std::uint16_t* const* v_rows, std::size_t c0,
-                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* kt, float* v) noexcept {
+                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* k, float* v) noexcept {
     if (avx2_enabled() && hd_k % 8 == 0 && hd_v % 8 == 0) {
-        avx2::attn_load_tile_f16(k_rows, v_rows, c0, c1, hd_k, hd_v, kt, v);
+        avx2::attn_load_tile_f16(k_rows, v_rows, c0, c1, hd_k, hd_v, k, v);
         return;
     }
     for (std::size_t c = c0; c < c1; ++c) {
-        for (std::size_t i = 0; i < hd_k; ++i) kt[i * k_attn_tile + c] = fp16_to_fp32(k_rows[c][i]);
+        for (std::size_t i = 0; i < hd_k; ++i) k[c * hd_k + i] = fp16_to_fp32(k_rows[c][i]);
         for (std::size_t i = 0; i < hd_v; ++i) v[c * hd_v + i] = fp16_to_fp32(v_rows[c][i]);
     }
 }
 
 void attn_load_tile_f32(const float* const* k_rows, const float* const* v_rows, std::size_t c0, std::size_t c1,
-                        std::size_t hd_k, std::size_t hd_v, float* kt, float* v) noexcept {
+                        std::size_t hd_k, std::size_t hd_v, float* k, float* v) noexcept {
     for (std::size_t c = c0; c < c1; ++c) {
-        for (std::size_t i = 0; i < hd_k; ++i) kt[i * k_attn_tile + c] = k_rows[c][i];
+        std::copy(k_rows[c], k_rows[c] + hd_k, k + c * hd_k);
         std::copy(v_rows[c], v_rows[c] + hd_v, v + c * hd_v);
     }
 }

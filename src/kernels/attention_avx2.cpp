@@ -39,25 +39,36 @@ inline float hmax(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-// s[a][v] = scale * (fma chain over i of q_a[i] * kt[i][8v .. 8v+7]) for NQ queries.
+// Lane sums of 4 accumulators (keys 0..3) into their 4 scores, in the reference's order:
+// ((d0 + d1) + (d2 + d3)) + ((d4 + d5) + (d6 + d7)).
+inline __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// s[a][v] = scale * (the 8-lane dot of q_a with each key row), for NQ queries and every
+// column of the tile; 4 keys x NQ queries of 8-lane accumulators at a time.
 template <int NQ>
-inline void scores(const attn_tile& tile, attn_query* const* qs, __m256 (*s)[k_vecs]) {
-    __m256 acc[NQ][k_vecs];
-    for (int a = 0; a < NQ; ++a) {
-        for (std::size_t v = 0; v < k_vecs; ++v) acc[a][v] = _mm256_setzero_ps();
-    }
-    const float* kt = tile.kt;
-    for (std::size_t i = 0; i < tile.hd_k; ++i, kt += T) {
-        __m256 k[k_vecs];
-        for (std::size_t v = 0; v < k_vecs; ++v) k[v] = _mm256_loadu_ps(kt + 8 * v);
+inline void scores(const attn_tile& tile, attn_query* const* qs, float (*s)[T]) {
+    const std::size_t hd = tile.hd_k;
+    const __m128 scale = _mm_set1_ps(tile.scale);
+    for (std::size_t c = 0; c < T; c += 4) {
+        __m256 acc[NQ][4];
         for (int a = 0; a < NQ; ++a) {
-            const __m256 qa = _mm256_broadcast_ss(qs[a]->q + i);
-            for (std::size_t v = 0; v < k_vecs; ++v) acc[a][v] = _mm256_fmadd_ps(qa, k[v], acc[a][v]);
+            for (int j = 0; j < 4; ++j) acc[a][j] = _mm256_setzero_ps();
         }
-    }
-    const __m256 scale = _mm256_set1_ps(tile.scale);
-    for (int a = 0; a < NQ; ++a) {
-        for (std::size_t v = 0; v < k_vecs; ++v) s[a][v] = _mm256_mul_ps(acc[a][v], scale);
+        const float* k = tile.k + c * hd;
+        for (std::size_t i = 0; i < hd; i += 8) {
+            __m256 kv[4];
+            for (int j = 0; j < 4; ++j) kv[j] = _mm256_loadu_ps(k + j * hd + i);
+            for (int a = 0; a < NQ; ++a) {
+                const __m256 qa = _mm256_loadu_ps(qs[a]->q + i);
+                for (int j = 0; j < 4; ++j) acc[a][j] = _mm256_fmadd_ps(qa, kv[j], acc[a][j]);
+            }
+        }
+        for (int a = 0; a < NQ; ++a) {
+            _mm_storeu_ps(s[a] + c, _mm_mul_ps(reduce4(acc[a][0], acc[a][1], acc[a][2], acc[a][3]), scale));
+        }
     }
 }
 
@@ -76,7 +87,7 @@ inline void weighted_values(const attn_tile& tile, const float* p, std::size_t c
 }
 
 // The online-softmax step of one query given its scores.
-void update(const attn_tile& tile, attn_query& q, const __m256* s, std::size_t c0, std::size_t c1) {
+void update(const attn_tile& tile, attn_query& q, const float* s, std::size_t c0, std::size_t c1) {
     const __m256 lo = _mm256_set1_ps(static_cast<float>(c0)), hi = _mm256_set1_ps(static_cast<float>(c1));
     const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
     __m256 masked[k_vecs], valid[k_vecs];
@@ -84,7 +95,7 @@ void update(const attn_tile& tile, attn_query& q, const __m256* s, std::size_t c
     for (std::size_t v = 0; v < k_vecs; ++v) {
         const __m256 col = _mm256_add_ps(_mm256_set1_ps(static_cast<float>(8 * v)), _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7));
         valid[v] = _mm256_and_ps(_mm256_cmp_ps(col, lo, _CMP_GE_OQ), _mm256_cmp_ps(col, hi, _CMP_LT_OQ));
-        masked[v] = _mm256_blendv_ps(neg_inf, s[v], valid[v]);
+        masked[v] = _mm256_blendv_ps(neg_inf, _mm256_loadu_ps(s + 8 * v), valid[v]);
         m = _mm256_max_ps(m, masked[v]);
     }
     const float m_tile = hmax(m);
@@ -119,7 +130,7 @@ void attn_tile_update(const attn_tile& tile, attn_query* qs, std::size_t n_q) no
     attn_query* live[2];
     std::size_t c0s[2], c1s[2];
     int n_live = 0;
-    __m256 s[2][k_vecs];
+    alignas(32) float s[2][T];
     auto flush = [&] {
         if (n_live == 2) {
             scores<2>(tile, live, s);
@@ -143,12 +154,10 @@ void attn_tile_update(const attn_tile& tile, attn_query* qs, std::size_t n_q) no
 }
 
 void attn_load_tile_f16(const std::uint16_t* const* k_rows, const std::uint16_t* const* v_rows, std::size_t c0,
-                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* kt, float* v) noexcept {
-    alignas(32) float tmp[8];
+                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* k, float* v) noexcept {
     for (std::size_t c = c0; c < c1; ++c) {
         for (std::size_t i = 0; i < hd_k; i += 8) {
-            _mm256_store_ps(tmp, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_rows[c] + i))));
-            for (std::size_t e = 0; e < 8; ++e) kt[(i + e) * T + c] = tmp[e];
+            _mm256_storeu_ps(k + c * hd_k + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k_rows[c] + i))));
         }
         for (std::size_t i = 0; i < hd_v; i += 8) {
             _mm256_storeu_ps(v + c * hd_v + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v_rows[c] + i))));

@@ -4,7 +4,8 @@
 // Batch invariance by construction: every query walks the same key tiles -- fixed
 // k_attn_tile-wide windows of absolute key positions, [0, 32), [32, 64), ... -- in the same
 // order, and within a tile each of its numbers is computed by a fixed per-query chain:
-//   s_c   = fma chain over i of q[i] * k_c[i], times scale        (c: column of the tile)
+//   d_l   = fma chain over i = l, l+8, l+16, ... of q[i] * k_c[i]   (8 lanes l; c: tile column)
+//   s_c   = (((d_0 + d_1) + (d_2 + d_3)) + ((d_4 + d_5) + (d_6 + d_7))) * scale
 //   m'    = max(m, max_c s_c)          (over the query's valid keys only)
 //   corr  = attn_exp(m - m')           (0 before the first tile)
 //   p_c   = attn_exp(s_c - m')         (0 for keys outside the query's range)
@@ -37,11 +38,11 @@ struct attn_query {
     float sum[k_attn_lanes] = {};
 };
 
-// One key tile in float: kt [hd_k x k_attn_tile] (column c is key j0 + c, transposed so the
-// kernel runs over keys), v [k_attn_tile x hd_v]. Columns of keys the call's queries cannot
-// see may hold anything finite or not: they are masked by selection, never by arithmetic.
+// One key tile in float: k [k_attn_tile x hd_k] and v [k_attn_tile x hd_v], row c is key
+// j0 + c. Rows of keys the call's queries cannot see may hold anything, finite or not: they
+// are masked by selection, never by arithmetic.
 struct attn_tile {
-    const float* kt = nullptr;
+    const float* k = nullptr;
     const float* v = nullptr;
     std::size_t j0 = 0;  // absolute position of column 0, a multiple of k_attn_tile
     std::size_t hd_k = 0, hd_v = 0;
@@ -57,11 +58,11 @@ void attn_tile_update_reference(const attn_tile& tile, attn_query* qs, std::size
 // out [hd_v] = acc / sum (lanes summed pairwise: ((0+1)+(2+3))+((4+5)+(6+7))).
 void attn_finish(const attn_query& q, std::size_t hd_v, float* out) noexcept;
 
-// Fills a tile's kt column c and v row c from half-precision cache rows k_rows[c], v_rows[c]
-// for c in [c0, c1); the other columns are left as they are.
+// Fills a tile's k row c and v row c from half-precision cache rows k_rows[c], v_rows[c]
+// for c in [c0, c1); the other rows are left as they are.
 void attn_load_tile_f16(const std::uint16_t* const* k_rows, const std::uint16_t* const* v_rows, std::size_t c0,
-                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* kt, float* v) noexcept;
+                        std::size_t c1, std::size_t hd_k, std::size_t hd_v, float* k, float* v) noexcept;
 void attn_load_tile_f32(const float* const* k_rows, const float* const* v_rows, std::size_t c0, std::size_t c1,
-                        std::size_t hd_k, std::size_t hd_v, float* kt, float* v) noexcept;
+                        std::size_t hd_k, std::size_t hd_v, float* k, float* v) noexcept;
 
 }  // namespace sluice::kernels

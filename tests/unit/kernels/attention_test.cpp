@@ -58,7 +58,7 @@ problem make_problem(std::size_t hd_k, std::size_t hd_v, std::size_t n_keys, std
 // Runs queries [a0, a1) of the problem together through the tiles; out [n_q x hd_v].
 void run(const problem& p, std::size_t a0, std::size_t a1, bool reference, std::vector<float>& out) {
     std::vector<attn_query> qs(a1 - a0);
-    std::vector<float> accs(qs.size() * p.hd_v), kt(p.hd_k * T, NAN), vt(T * p.hd_v, NAN);
+    std::vector<float> accs(qs.size() * p.hd_v), kbuf(p.hd_k * T, NAN), vt(T * p.hd_v, NAN);
     std::size_t lo = p.n_keys, end = 0;
     for (std::size_t a = a0; a < a1; ++a) {
         auto& q = qs[a - a0];
@@ -78,8 +78,8 @@ void run(const problem& p, std::size_t a0, std::size_t a1, bool reference, std::
             k_rows[c] = p.k.data() + (j0 + c) * p.hd_k;
             v_rows[c] = p.v.data() + (j0 + c) * p.hd_v;
         }
-        attn_load_tile_f16(k_rows, v_rows, c0, c1, p.hd_k, p.hd_v, kt.data(), vt.data());
-        const attn_tile tile{kt.data(), vt.data(), j0, p.hd_k, p.hd_v, p.scale};
+        attn_load_tile_f16(k_rows, v_rows, c0, c1, p.hd_k, p.hd_v, kbuf.data(), vt.data());
+        const attn_tile tile{kbuf.data(), vt.data(), j0, p.hd_k, p.hd_v, p.scale};
         if (reference) {
             attn_tile_update_reference(tile, qs.data(), qs.size());
         } else {
