@@ -48,11 +48,13 @@ inline __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
 
 // s[a][v] = scale * (the 8-lane dot of q_a with each key row), for NQ queries and every
 // column of the tile; 4 keys x NQ queries of 8-lane accumulators at a time.
+// Only the 4-key groups meeting [c_lo, c_hi) are computed (the diagonal tile's later keys
+// are masked for every query of the call); the others are left as they are.
 template <int NQ>
-inline void scores(const attn_tile& tile, attn_query* const* qs, float (*s)[T]) {
+inline void scores(const attn_tile& tile, attn_query* const* qs, float (*s)[T], std::size_t c_lo, std::size_t c_hi) {
     const std::size_t hd = tile.hd_k;
     const __m128 scale = _mm_set1_ps(tile.scale);
-    for (std::size_t c = 0; c < T; c += 4) {
+    for (std::size_t c = c_lo / 4 * 4; c < c_hi; c += 4) {
         __m256 acc[NQ][4];
         for (int a = 0; a < NQ; ++a) {
             for (int j = 0; j < 4; ++j) acc[a][j] = _mm256_setzero_ps();
@@ -130,12 +132,14 @@ void attn_tile_update(const attn_tile& tile, attn_query* qs, std::size_t n_q) no
     attn_query* live[2];
     std::size_t c0s[2], c1s[2];
     int n_live = 0;
-    alignas(32) float s[2][T];
+    alignas(32) float s[2][T] = {};  // columns no live query sees stay 0 (and are masked)
     auto flush = [&] {
+        const std::size_t c_lo = n_live == 2 ? std::min(c0s[0], c0s[1]) : c0s[0];
+        const std::size_t c_hi = n_live == 2 ? std::max(c1s[0], c1s[1]) : c1s[0];
         if (n_live == 2) {
-            scores<2>(tile, live, s);
+            scores<2>(tile, live, s, c_lo, c_hi);
         } else {
-            scores<1>(tile, live, s);
+            scores<1>(tile, live, s, c_lo, c_hi);
         }
         for (int a = 0; a < n_live; ++a) update(tile, *live[a], s[a], c0s[a], c1s[a]);
         n_live = 0;
