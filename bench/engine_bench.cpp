@@ -6,7 +6,7 @@
 // Q5_0 / Q8_0 as llama.cpp does; random well-formed blocks).
 //
 //   build/bench/engine_bench [--threads N] [--prompt 512] [--gen 128] [--reps 3] [--exact 1] [--invariant 1]
-//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m,q5_k,iq4_xs,...,moe]
+//                            [--shape smollm2|1b] [--types q4_0,q8_0,q4_k_m,q5_k,iq4_xs,...,moe] [--clock cpu]
 // (--exact 1: float activations, the alternative to 8-bit activation quantisation;
 //  --invariant 1: the server's batch-invariant matmul policy, integer dots for every row;
 //  --shape 1b: Llama-3.2-1B's shape, n_embd 2048, 16 layers, 32 heads / 8 KV, ff 8192,
@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cctype>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <optional>
@@ -47,9 +48,23 @@
 namespace {
 
 using namespace sluice;
-using clock_type = std::chrono::steady_clock;
+// --clock cpu: the process's CPU time instead of wall time. With --threads 1 (no pool
+// workers, so no spinning) that is the compute time, which other processes sharing the
+// cores barely move: the measure for a machine shared with compiling neighbours.
+bool g_cpu_clock = false;
+struct clock_type {
+    using time_point = double;
+    static double now() {
+        if (g_cpu_clock) {
+            timespec ts{};
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+            return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+        }
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+};
 
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+double seconds_since(clock_type::time_point t0) { return clock_type::now() - t0; }
 
 double read_bandwidth_gbs(std::size_t bytes, thread_pool& pool) {
     std::vector<std::uint64_t> buf(bytes / 8, 1);
@@ -348,6 +363,10 @@ int main(int argc, char** argv) {
             g_big = std::string(argv[i + 1]) == "1b";
             continue;
         }
+        if (a == "--clock") {
+            g_cpu_clock = std::string(argv[i + 1]) == "cpu";
+            continue;
+        }
         if (a == "--types") {
             kinds.clear();
             std::string list = argv[i + 1];
@@ -367,7 +386,8 @@ int main(int argc, char** argv) {
         else if (a == "--invariant") g_policy = v != 0 ? engine::matmul_policy::batch_invariant : engine::matmul_policy::fastest;
     }
     thread_pool pool(threads);
-    std::printf("engine_bench: %s shape, %zu threads, best of %d\n", g_big ? "Llama-3.2-1B" : "SmolLM2-135M", pool.size(), reps);
+    std::printf("engine_bench: %s shape, %zu threads, best of %d%s\n", g_big ? "Llama-3.2-1B" : "SmolLM2-135M", pool.size(), reps,
+                g_cpu_clock ? ", rates per second of process CPU time" : "");
     const double bw = read_bandwidth_gbs(std::size_t{256} << 20, pool);
     const double gf = sgemm_gflops(static_cast<int>(n_prompt), 1536, 576, pool);
     std::printf("baseline: memory read %.1f GB/s, sgemm [%zu x 576] x [576 x 1536] %.1f GFLOP/s\n", bw, n_prompt, gf);

@@ -10,8 +10,7 @@
 
 namespace sluice::engine {
 
-// silu(x) = x * sigmoid(x)
-inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+// silu(x) * up: kernels::swiglu (vectorised, batch-invariant).
 
 // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the tanh approximation.
 inline float gelu_tanh(float x) {

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "activations.hpp"
+#include "sluice/kernels/swiglu.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -75,7 +76,7 @@ void moe_ffn::forward(const layer_weights& w, const float* xn, std::size_t n, fl
         matmul(ex.up, in_.data(), m, up_.data());      // [m x n_ff]
         pool.run((m * n_ff + k_act_chunk - 1) / k_act_chunk, [&](std::size_t c) {
             const std::size_t end = std::min(m * n_ff, (c + 1) * k_act_chunk);
-            for (std::size_t i = c * k_act_chunk; i < end; ++i) gate_[i] = silu(gate_[i]) * up_[i];
+            kernels::swiglu(&gate_[c * k_act_chunk], &up_[c * k_act_chunk], &gate_[c * k_act_chunk], end - c * k_act_chunk);
         });
         matmul(ex.down, gate_.data(), m, down_.data());  // [m x n_embd]
         for (std::size_t j = 0; j < m; ++j) std::copy_n(&down_[j * n_embd], n_embd, &out_[rows[j] * n_embd]);

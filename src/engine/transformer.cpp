@@ -4,9 +4,11 @@
 #include <cmath>
 
 #include "activations.hpp"
+#include "sluice/kernels/attention.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/f16_ops.hpp"
 #include "sluice/kernels/quantize.hpp"
+#include "sluice/kernels/swiglu.hpp"
 #include "sluice/util/error.hpp"
 
 namespace sluice::engine {
@@ -21,6 +23,8 @@ void rms_norm(const float* x, const float* w, float* y, std::size_t n, float eps
 }
 
 constexpr std::size_t k_silu_chunk = 1024;  // elements per pool task
+constexpr std::size_t k_serial_rows = 4;     // a step with at most this many rows does the per-row work without the pool
+constexpr std::size_t k_attn_rows = 16;     // batch rows (consecutive positions of one sequence) per attention task
 
 }  // namespace
 
@@ -150,68 +154,113 @@ void transformer::store_kv(std::size_t layer, std::size_t t, kv_cache& cache, co
 }
 
 // Causal grouped-query attention of each batch row over its own sequence's positions
-// [lo, pos] -- lo = 0, or pos + 1 - window on a sliding-window layer -- run by run of
-// positions within one cache block: q_ [n x n_head*hd_k] -> attn_ [n x n_head*hd_v]
+// [lo, pos] -- lo = 0, or pos + 1 - window on a sliding-window layer: q_ [n x n_head*hd_k]
+// -> attn_ [n x n_head*hd_v]. One task per (run of up to k_attn_rows consecutive rows of one
+// sequence, KV head): it converts each key tile of that KV head to float once and runs it
+// against the run's query vectors of every head of the group (kernels/attention.hpp). A
+// query's arithmetic is the same online-softmax chain over the same fixed tiles whatever
+// else the task holds, so decode, prefill and the scheduler's mixed steps agree bit for bit.
 void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
+    constexpr std::size_t T = kernels::k_attn_tile;
     const auto& hp = m_.hparams();
-    const std::size_t n_head = hp.n_head, hd_k = hp.head_dim_k, hd_v = hp.head_dim_v;
-    const std::size_t group = hp.n_head / hp.n_head_kv, bs = cache.block_size();
+    const std::size_t n_head = hp.n_head, n_kv = hp.n_head_kv, hd_k = hp.head_dim_k, hd_v = hp.head_dim_v;
+    const std::size_t group = n_head / n_kv, bs = cache.block_size();
     const float scale = m_.attention_scale();
     const std::size_t window = m_.layers()[layer].sliding ? m_.sliding_window() : 0;
     const bool f16 = cache.precision() == kv_precision::f16;
-    pool_.run(n * n_head, [&](std::size_t task) {
-        const std::size_t t = task / n_head, h = task % n_head, g = h / group;
-        const auto blocks = rows_[t].seq->blocks;
-        const std::size_t end = rows_[t].pos + 1, lo = window > 0 && end > window ? end - window : 0, n_keys = end - lo;
-        thread_local std::vector<float> scores;
-        scores.resize(n_keys);
-        const float* q = q_.data() + (t * n_head + h) * hd_k;
-        // Calls fn(block, offset in block, run, index of the run's first key in scores) over [lo, end).
-        auto for_runs = [&](auto&& fn) {
-            for (std::size_t j0 = lo; j0 < end;) {
-                const std::size_t off = j0 % bs, run = std::min(bs - off, end - j0);
-                fn(blocks[j0 / bs], off, run, j0 - lo);
-                j0 += run;
+    attn_runs_.clear();
+    for (std::size_t t0 = 0; t0 < n;) {
+        std::size_t t1 = t0 + 1;
+        while (t1 < n && t1 - t0 < k_attn_rows && rows_[t1].seq == rows_[t0].seq && rows_[t1].pos == rows_[t1 - 1].pos + 1) ++t1;
+        attn_runs_.emplace_back(t0, t1);
+        t0 = t1;
+    }
+    auto key_lo = [&](std::size_t end) { return window > 0 && end > window ? end - window : 0; };
+    // Few runs (decode): split each group's heads over more tasks so both threads work;
+    // a query's arithmetic does not depend on which task holds it.
+    std::size_t parts = 1;
+    while (parts < group && attn_runs_.size() * n_kv * parts < 2 * pool_.size()) ++parts;
+    const std::size_t per_part = (group + parts - 1) / parts;
+    pool_.run(attn_runs_.size() * n_kv * parts, [&](std::size_t task) {
+        const auto [t0, t1] = attn_runs_[task / (n_kv * parts)];
+        const std::size_t g = task / parts % n_kv, h0 = g * group + task % parts * per_part;
+        const std::size_t h1 = std::min((g + 1) * group, h0 + per_part);
+        if (h0 >= h1) return;  // a rounded-up split's empty last part
+        thread_local std::vector<kernels::attn_query> qs;
+        thread_local std::vector<float> accs, kbuf, vt;
+        qs.resize((t1 - t0) * (h1 - h0));
+        accs.resize(qs.size() * hd_v);
+        kbuf.resize(T * hd_k);
+        vt.resize(T * hd_v);
+        for (std::size_t t = t0, a = 0; t < t1; ++t) {
+            for (std::size_t h = h0; h < h1; ++h, ++a) {
+                auto& q = qs[a];
+                q.q = q_.data() + (t * n_head + h) * hd_k;
+                q.acc = accs.data() + a * hd_v;
+                q.end = static_cast<std::uint32_t>(rows_[t].pos + 1);
+                q.lo = static_cast<std::uint32_t>(key_lo(q.end));
+                kernels::attn_begin(q, hd_v);
             }
-        };
-        // scores[j] = scale * q . k_j, then softmax over j, then out = sum_j p_j v_j.
-        for_runs([&](std::size_t b, std::size_t off, std::size_t run, std::size_t s0) {
+        }
+        const auto blocks = rows_[t0].seq->blocks;
+        const std::size_t lo = key_lo(rows_[t0].pos + 1), end = rows_[t1 - 1].pos + 1;
+        const kernels::attn_tile tile{kbuf.data(), vt.data(), 0, hd_k, hd_v, scale};
+        for (std::size_t j0 = lo / T * T; j0 < end; j0 += T) {
+            const std::size_t c0 = std::max(lo, j0) - j0, c1 = std::min(end - j0, T);
             if (f16) {
-                kernels::f16_row_dots(run, hd_k, cache.k(layer, b, off) + g * hd_k, cache.k_stride(), q, scale, scores.data() + s0);
-                return;
+                const std::uint16_t* k_rows[T];
+                const std::uint16_t* v_rows[T];
+                for (std::size_t c = c0; c < c1; ++c) {
+                    const std::size_t p = j0 + c;
+                    k_rows[c] = cache.k(layer, blocks[p / bs], p % bs) + g * hd_k;
+                    v_rows[c] = cache.v(layer, blocks[p / bs], p % bs) + g * hd_v;
+                }
+                kernels::attn_load_tile_f16(k_rows, v_rows, c0, c1, hd_k, hd_v, kbuf.data(), vt.data());
+            } else {
+                const float* k_rows[T];
+                const float* v_rows[T];
+                for (std::size_t c = c0; c < c1; ++c) {
+                    const std::size_t p = j0 + c;
+                    k_rows[c] = cache.k_f32(layer, blocks[p / bs], p % bs) + g * hd_k;
+                    v_rows[c] = cache.v_f32(layer, blocks[p / bs], p % bs) + g * hd_v;
+                }
+                kernels::attn_load_tile_f32(k_rows, v_rows, c0, c1, hd_k, hd_v, kbuf.data(), vt.data());
             }
-            for (std::size_t j = 0; j < run; ++j) {
-                const float* kj = cache.k_f32(layer, b, off + j) + g * hd_k;
-                float dot = 0;
-                for (std::size_t i = 0; i < hd_k; ++i) dot += kj[i] * q[i];
-                scores[s0 + j] = dot * scale;
+            auto at = tile;
+            at.j0 = j0;
+            kernels::attn_tile_update(at, qs.data(), qs.size());
+        }
+        for (std::size_t t = t0, a = 0; t < t1; ++t) {
+            for (std::size_t h = h0; h < h1; ++h, ++a) {
+                kernels::attn_finish(qs[a], hd_v, attn_.data() + (t * n_head + h) * hd_v);
             }
-        });
-        const float max = *std::max_element(scores.begin(), scores.end());
-        float sum = 0;
-        for (std::size_t j = 0; j < n_keys; ++j) sum += (scores[j] = std::exp(scores[j] - max));
-        const float inv = 1.0f / sum;
-        for (std::size_t j = 0; j < n_keys; ++j) scores[j] *= inv;
-        float* out = attn_.data() + (t * n_head + h) * hd_v;
-        std::fill(out, out + hd_v, 0.0f);
-        for_runs([&](std::size_t b, std::size_t off, std::size_t run, std::size_t s0) {
-            if (f16) {
-                kernels::f16_weighted_rows(run, hd_v, cache.v(layer, b, off) + g * hd_v, cache.v_stride(), scores.data() + s0, out);
-                return;
-            }
-            for (std::size_t j = 0; j < run; ++j) {
-                const float* vj = cache.v_f32(layer, b, off + j) + g * hd_v;
-                for (std::size_t i = 0; i < hd_v; ++i) out[i] += scores[s0 + j] * vj[i];
-            }
-        });
+        }
     });
 }
 
-// gemma3: tmp_ rows = rmsnorm(tmp_ rows) * weight, before the residual add (no-op without a weight).
-void transformer::post_norm(const std::vector<float>& weight, std::size_t n) {
-    if (weight.empty()) return;
+// Batch row t: tmp = rmsnorm(tmp) * post_weight (gemma3; skipped without one), x += tmp,
+// then (when `norm`) xn = rmsnorm(x) * norm_weight.
+void transformer::residual_then_norm(const std::vector<float>& post_weight, const std::vector<float>& norm_weight, std::size_t t, bool norm) {
     const auto& hp = m_.hparams();
-    for (std::size_t t = 0; t < n; ++t) rms_norm(&tmp_[t * hp.n_embd], weight.data(), &tmp_[t * hp.n_embd], hp.n_embd, hp.rms_eps);
+    const std::size_t n_embd = hp.n_embd;
+    float* tmp = &tmp_[t * n_embd];
+    float* x = &x_[t * n_embd];
+    if (!post_weight.empty()) rms_norm(tmp, post_weight.data(), tmp, n_embd, hp.rms_eps);
+    for (std::size_t i = 0; i < n_embd; ++i) x[i] += tmp[i];
+    if (norm) rms_norm(x, norm_weight.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
+}
+
+// fn(t) for every batch row t, across the pool in runs of rows (a decode step's few rows
+// stay on this thread: cheaper than a pool round trip).
+void transformer::for_rows(std::size_t n, const std::function<void(std::size_t)>& fn) {
+    if (n <= k_serial_rows) {
+        for (std::size_t t = 0; t < n; ++t) fn(t);
+        return;
+    }
+    const std::size_t per_task = std::max<std::size_t>(1, n / (pool_.size() * 8));
+    pool_.run((n + per_task - 1) / per_task, [&](std::size_t task) {
+        for (std::size_t t = task * per_task; t < std::min(n, (task + 1) * per_task); ++t) fn(t);
+    });
 }
 
 // tmp_ [n x n_embd] = FFN(xn_): down(act(gate xn) * up xn) with act silu or gelu, or the
@@ -223,16 +272,20 @@ void transformer::feed_forward(const layer_weights& w, std::size_t n) {
         return;
     }
     const std::size_t n_ff = m_.hparams().n_ff;
-    matmul(w.w_gate, xn_.data(), n, gate_.data());  // [n x n_ff]
-    matmul(w.w_up, xn_.data(), n, up_.data());      // [n x n_ff]
+    const kernels::matmul_job gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};  // [n x n_ff] each
+    kernels::matmul_many(gate_up, xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
     // n x n_ff exponentials: split across the pool (elementwise, so the split changes nothing).
     // GELU on llama.cpp's half-precision grid, except in exact mode (float activations throughout).
     const bool gelu = m_.activation() == ffn_activation::gelu, exact = kernels::exact_activations();
     pool_.run((n * n_ff + k_silu_chunk - 1) / k_silu_chunk, [&](std::size_t c) {
         const std::size_t end = std::min(n * n_ff, (c + 1) * k_silu_chunk);
+        if (!gelu) {
+            kernels::swiglu(&gate_[c * k_silu_chunk], &up_[c * k_silu_chunk], &gate_[c * k_silu_chunk], end - c * k_silu_chunk);
+            return;
+        }
         for (std::size_t i = c * k_silu_chunk; i < end; ++i) {
             const float g = gate_[i];
-            gate_[i] = (!gelu ? silu(g) : exact ? gelu_tanh(g) : gelu_fp16(g)) * up_[i];
+            gate_[i] = (exact ? gelu_tanh(g) : gelu_fp16(g)) * up_[i];
         }
     });
     matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
@@ -263,14 +316,17 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
         }
     }
 
-    for (std::size_t l = 0; l < m_.layers().size(); ++l) {
-        const auto& w = m_.layers()[l];
-        // --- attention block ---
-        for (std::size_t t = 0; t < n; ++t) rms_norm(&x_[t * n_embd], w.attn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
-        matmul(w.wq, xn_.data(), n, q_.data());  // [n x q_dim]
-        matmul(w.wk, xn_.data(), n, k_.data());  // [n x k_dim]
-        matmul(w.wv, xn_.data(), n, v_.data());  // [n x v_dim]
-        for (std::size_t t = 0; t < n; ++t) {
+    const auto& layers = m_.layers();
+    // The work between products is per row: split across the pool by rows (each row's
+    // arithmetic is unchanged, so the split changes nothing).
+    for_rows(n, [&](std::size_t t) { rms_norm(&x_[t * n_embd], layers[0].attn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps); });
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        const auto& w = layers[l];
+        // --- attention block ---  (xn_ = rmsnorm(x) * attn_norm, from the step before)
+        // q [n x q_dim], k [n x k_dim], v [n x v_dim]: one quantisation of xn for the three
+        const kernels::matmul_job qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+        kernels::matmul_many(qkv, xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
+        for_rows(n, [&](std::size_t t) {
             float* q = &q_[t * q_dim];
             float* k = &k_[t * k_dim];
             float* v = &v_[t * v_dim];
@@ -286,17 +342,17 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
             apply_rope(q, hp.n_head, t, w.sliding);
             apply_rope(k, hp.n_head_kv, t, w.sliding);
             store_kv(l, t, cache, k, v);
-        }
+        });
         attention(l, n, cache);
         matmul(w.wo, attn_.data(), n, tmp_.data());  // [n x n_embd]
-        post_norm(w.post_attn_norm, n);
-        for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
+        // x += post_norm(tmp); xn = rmsnorm(x) * ffn_norm
+        for_rows(n, [&](std::size_t t) { residual_then_norm(w.post_attn_norm, w.ffn_norm, t); });
 
         // --- feed-forward block ---
-        for (std::size_t t = 0; t < n; ++t) rms_norm(&x_[t * n_embd], w.ffn_norm.data(), &xn_[t * n_embd], n_embd, hp.rms_eps);
         feed_forward(w, n);
-        post_norm(w.post_ffn_norm, n);
-        for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] += tmp_[i];
+        // x += post_norm(tmp); xn = rmsnorm(x) * the next layer's attn_norm (none after the last)
+        const std::vector<float>* next = l + 1 < layers.size() ? &layers[l + 1].attn_norm : nullptr;
+        for_rows(n, [&](std::size_t t) { residual_then_norm(w.post_ffn_norm, next != nullptr ? *next : w.post_ffn_norm, t, next != nullptr); });
     }
 
     // logits [rows x n_vocab] = output @ norm(x) for the trailing n_logits rows of each sequence

@@ -204,27 +204,6 @@ float dot_q6_k(std::size_t n, const void* w, const void* x) {
 
 }  // namespace
 
-void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t* base, std::size_t stride,
-                       const float* w, float* out) noexcept {
-    std::size_t i = 0;
-    for (; i + 16 <= dim; i += 16) {  // two vectors of the output stay in registers over all rows
-        __m256 a0 = _mm256_loadu_ps(out + i), a1 = _mm256_loadu_ps(out + i + 8);
-        for (std::size_t j = 0; j < n_rows; ++j) {
-            const std::uint16_t* r = base + j * stride + i;
-            const __m256 wj = _mm256_set1_ps(w[j]);
-            a0 = _mm256_fmadd_ps(wj, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r))), a0);
-            a1 = _mm256_fmadd_ps(wj, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + 8))), a1);
-        }
-        _mm256_storeu_ps(out + i, a0);
-        _mm256_storeu_ps(out + i + 8, a1);
-    }
-    for (; i < dim; ++i) {
-        float acc = out[i];
-        for (std::size_t j = 0; j < n_rows; ++j) acc += w[j] * h2f(base[j * stride + i]);
-        out[i] = acc;
-    }
-}
-
 void fp32_to_fp16_row(const float* x, std::uint16_t* y, std::size_t n) noexcept {
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {

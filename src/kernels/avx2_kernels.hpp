@@ -18,8 +18,5 @@ void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n)
 dot_fn dot_for(ggml_type type) noexcept;
 // The GEMM kernel over packed groups (gemm.hpp) for a quantised type, else {}.
 gemm_kernel gemm_for(ggml_type type) noexcept;
-// out[i] = sum_j w[j] * rows_j[i], rows in half precision at base + j * stride.
-void f16_weighted_rows(std::size_t n_rows, std::size_t dim, const std::uint16_t* base, std::size_t stride,
-                       const float* w, float* out) noexcept;
 
 }  // namespace sluice::kernels::avx2

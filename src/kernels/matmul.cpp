@@ -62,23 +62,25 @@ std::size_t packed_block_bytes(ggml_type type) {
 
 std::size_t group_bytes(ggml_type type, std::size_t nb) { return nb * packed_block_bytes(type); }
 
-// Y [n_tok x n_out] through the integer GEMM (gemm.hpp): activations quantised once, then
-// each task takes a run of 8-row groups (packed at load, or here into a per-thread buffer)
-// and passes blocks of tokens over them, so a group's weights are read from cache once per
-// k_tok_block tokens. Every output element is the fma chain of gemm.hpp whatever n_tok.
-void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+// The activations of one integer-GEMM product, quantised once (per thread: the caller's;
+// workers read them through pointers).
+struct int_acts {
+    std::vector<std::byte> q;
+    std::vector<float> d;
+    std::vector<std::int32_t> c;
+};
+
+// Quantises X [n_tok x n_in] into the activation format of w's type for kernel k.
+gemm_acts prepare_acts(const weight_matrix& w, const gemm_kernel& k, const float* x, std::size_t n_tok, thread_pool& pool) {
     const act_format fmt = activation_format(w.type);
     const bool k_quant = fmt == act_format::q8_k;
     const std::size_t nb = w.n_in / (k_quant ? qk_k : qk), act_block = activation_bytes(fmt, k_quant ? qk_k : qk);
     const std::size_t n_corr = k_quant ? 4 : 1;  // correction words per block
-    thread_local std::vector<std::byte> act_q;  // the caller's thread; workers read them through pointers
-    thread_local std::vector<float> act_d;
-    thread_local std::vector<std::int32_t> act_c;
-    act_q.resize(n_tok * nb * act_block);
-    act_d.resize(n_tok * nb);
-    act_c.resize(n_tok * nb * n_corr);
-    const gemm_acts acts{act_q.data(), act_d.data(), act_c.data(), nb};
-    auto prepare = [&, q = act_q.data(), d = act_d.data(), c = act_c.data()](std::size_t t) {
+    thread_local int_acts acts;
+    acts.q.resize(n_tok * nb * act_block);
+    acts.d.resize(n_tok * nb);
+    acts.c.resize(n_tok * nb * n_corr);
+    auto prepare = [&, q = acts.q.data(), d = acts.d.data(), c = acts.c.data()](std::size_t t) {
         std::byte* row = q + t * nb * act_block;
         quantize_activation(fmt, x + t * w.n_in, row, w.n_in);
         for (std::size_t i = 0; i < nb; ++i) {
@@ -107,38 +109,60 @@ void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, st
     } else {
         pool.run(n_tok, prepare);
     }
+    return {acts.q.data(), acts.d.data(), acts.c.data(), nb};
+}
+
+// How the 8-row groups of one product are split into pool tasks.
+struct group_split {
+    std::size_t n_groups, per_task, n_tasks;
+};
+
+group_split split_groups(const weight_matrix& w, const thread_pool& pool) {
     const std::size_t n_groups = (w.n_out + k_group_rows - 1) / k_group_rows;
     const std::size_t per_task = std::clamp<std::size_t>(n_groups / (pool.size() * 8), 1, k_task_groups);
-    const std::size_t n_tasks = (n_groups + per_task - 1) / per_task;
-    const std::size_t gbytes = group_bytes(w.type, nb);
-    pool.run(n_tasks, [&](std::size_t task) {
-        const std::size_t g0 = task * per_task, g1 = std::min(n_groups, g0 + per_task);
-        const std::byte* groups;
-        if (w.packed != nullptr) {
-            groups = static_cast<const std::byte*>(w.packed) + g0 * gbytes;
-        } else {
-            auto& buf = scratch_bytes();
-            buf.resize((g1 - g0) * gbytes);
-            pack_groups(w.type, w.data, w.row_bytes, w.n_out, nb, g0, g1, buf.data());
-            groups = buf.data();
-        }
-        for (std::size_t t0 = 0; t0 < n_tok; t0 += k_tok_block) {
-            const std::size_t nt = std::min(k_tok_block, n_tok - t0);
-            for (std::size_t g = g0; g < g1; ++g) {
-                const std::size_t r0 = g * k_group_rows;
-                const void* group = groups + (g - g0) * gbytes;
-                if (r0 + k_group_rows <= w.n_out) {
-                    k.fn(group, acts, t0, nt, y + t0 * w.n_out + r0, w.n_out);
-                    continue;
-                }
-                float tmp[k_tok_block * k_group_rows];  // the padded last group
-                k.fn(group, acts, t0, nt, tmp, k_group_rows);
-                for (std::size_t t = 0; t < nt; ++t) {
-                    for (std::size_t r = r0; r < w.n_out; ++r) y[(t0 + t) * w.n_out + r] = tmp[t * k_group_rows + r - r0];
-                }
+    return {n_groups, per_task, (n_groups + per_task - 1) / per_task};
+}
+
+// Task `task` of w's split: its run of 8-row groups (packed at load, or here into a
+// per-thread buffer) against blocks of tokens, so a group's weights are read from cache
+// once per k_tok_block tokens. Every output element is the fma chain of gemm.hpp whatever n_tok.
+void run_groups(const weight_matrix& w, const gemm_kernel& k, const gemm_acts& acts, std::size_t n_tok, float* y,
+                const group_split& split, std::size_t task) {
+    const std::size_t g0 = task * split.per_task, g1 = std::min(split.n_groups, g0 + split.per_task);
+    const std::size_t gbytes = group_bytes(w.type, acts.nb);
+    const std::byte* groups;
+    if (w.packed != nullptr) {
+        groups = static_cast<const std::byte*>(w.packed) + g0 * gbytes;
+    } else {
+        auto& buf = scratch_bytes();
+        buf.resize((g1 - g0) * gbytes);
+        pack_groups(w.type, w.data, w.row_bytes, w.n_out, acts.nb, g0, g1, buf.data());
+        groups = buf.data();
+    }
+    for (std::size_t t0 = 0; t0 < n_tok; t0 += k_tok_block) {
+        const std::size_t nt = std::min(k_tok_block, n_tok - t0);
+        for (std::size_t g = g0; g < g1; ++g) {
+            const std::size_t r0 = g * k_group_rows;
+            const void* group = groups + (g - g0) * gbytes;
+            if (r0 + k_group_rows <= w.n_out) {
+                k.fn(group, acts, t0, nt, y + t0 * w.n_out + r0, w.n_out);
+                continue;
+            }
+            float tmp[k_tok_block * k_group_rows];  // the padded last group
+            k.fn(group, acts, t0, nt, tmp, k_group_rows);
+            for (std::size_t t = 0; t < nt; ++t) {
+                for (std::size_t r = r0; r < w.n_out; ++r) y[(t0 + t) * w.n_out + r] = tmp[t * k_group_rows + r - r0];
             }
         }
-    });
+    }
+}
+
+// Y [n_tok x n_out] through the integer GEMM (gemm.hpp): activations quantised once, then
+// the groups split across the pool.
+void matmul_int(const weight_matrix& w, const gemm_kernel& k, const float* x, std::size_t n_tok, float* y, thread_pool& pool) {
+    const gemm_acts acts = prepare_acts(w, k, x, n_tok, pool);
+    const group_split split = split_groups(w, pool);
+    pool.run(split.n_tasks, [&](std::size_t task) { run_groups(w, k, acts, n_tok, y, split, task); });
 }
 
 }  // namespace
@@ -265,6 +289,40 @@ void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, floa
             float* yt = y + t * w.n_out;
             for (std::size_t r = c * tile; r < end; ++r) yt[r] = dot(w.n_in, base + r * w.row_bytes, a);
         }
+    });
+}
+
+void matmul_many(std::span<const matmul_job> jobs, const float* x, std::size_t n_tok, bool batch_invariant, thread_pool& pool) {
+    if (jobs.empty()) return;
+    const weight_matrix& w0 = *jobs[0].w;
+    const gemm_kernel k0 = best_gemm(w0.type);
+    bool shared = k0.fn != nullptr;
+    for (const auto& j : jobs) {
+        const gemm_kernel k = best_gemm(j.w->type);
+        shared = shared && k.fn != nullptr && j.w->n_in == w0.n_in && activation_format(j.w->type) == activation_format(w0.type) &&
+                 k.corr_k == k0.corr_k;
+    }
+    if (!shared) {
+        for (const auto& j : jobs) (batch_invariant ? matmul_rows : matmul)(*j.w, x, n_tok, j.y, pool);
+        return;
+    }
+    // The activation rows are identical for every product (same format, same correction
+    // factor), so quantise once; then one pool run over every product's tasks.
+    const gemm_acts acts = prepare_acts(w0, k0, x, n_tok, pool);
+    constexpr std::size_t k_max_jobs = 8;
+    if (jobs.size() > k_max_jobs) throw error(errc::invalid_argument, "matmul_many: too many products");
+    gemm_kernel ks[k_max_jobs];
+    group_split splits[k_max_jobs];
+    std::size_t first_task[k_max_jobs + 1] = {0};
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        ks[i] = best_gemm(jobs[i].w->type);
+        splits[i] = split_groups(*jobs[i].w, pool);
+        first_task[i + 1] = first_task[i] + splits[i].n_tasks;
+    }
+    pool.run(first_task[jobs.size()], [&](std::size_t task) {
+        std::size_t i = 0;
+        while (task >= first_task[i + 1]) ++i;
+        run_groups(*jobs[i].w, ks[i], acts, n_tok, jobs[i].y, splits[i], task - first_task[i]);
     });
 }
 

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "softmax_avx2.hpp"
+#include "exp_poly.hpp"
 #include "softmax_detail.hpp"
 #include "sluice/kernels/vec_dot.hpp"
 
@@ -74,23 +75,7 @@ std::size_t weighted_pick_scalar(std::span<const float> w, double r) noexcept {
 
 }  // namespace
 
-float exp_approx(float x) noexcept {
-    if (!(x >= lowest)) return 0.0f;  // also NaN
-    x = std::fmin(x, highest);
-    const float n = std::nearbyint(x * log2e);
-    float r = std::fma(n, -ln2_hi, x);
-    r = std::fma(n, -ln2_lo, r);
-    float p = p0;
-    p = std::fma(p, r, p1);
-    p = std::fma(p, r, p2);
-    p = std::fma(p, r, p3);
-    p = std::fma(p, r, p4);
-    p = std::fma(p, r, p5);
-    const float r2 = r * r;
-    const float y = std::fma(p, r2, r) + 1.0f;
-    const auto pow2 = std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23);
-    return y * pow2;
-}
+float exp_approx(float x) noexcept { return attn_exp_scalar(x); }
 
 float max_finite(std::span<const float> x) noexcept {
     return avx2_enabled() ? avx2::max_finite(x.data(), x.size()) : max_finite_scalar(x);

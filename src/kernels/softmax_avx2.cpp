@@ -8,6 +8,7 @@
 #include <array>
 #include <limits>
 
+#include "exp_poly_avx2.hpp"
 #include "softmax_detail.hpp"
 
 namespace sluice::kernels::avx2 {
@@ -29,22 +30,7 @@ float hmax(__m256 v) {
 // exp((x - shift) * scale) for 8 values, 0 where x is not finite or the term underflows.
 __m256 exp_terms(__m256 x, __m256 shift, __m256 scale) {
     const __m256 finite = _mm256_cmp_ps(abs_ps(x), _mm256_set1_ps(inf), _CMP_LT_OQ);
-    __m256 t = _mm256_mul_ps(_mm256_sub_ps(x, shift), scale);
-    const __m256 valid = _mm256_and_ps(finite, _mm256_cmp_ps(t, _mm256_set1_ps(lowest), _CMP_GE_OQ));
-    t = _mm256_min_ps(t, _mm256_set1_ps(highest));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_hi), t);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_lo), r);
-    __m256 p = _mm256_set1_ps(p0);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p5));
-    const __m256 r2 = _mm256_mul_ps(r, r);
-    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, r2, r), _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), valid);
+    return _mm256_and_ps(finite, exp_ps(_mm256_mul_ps(_mm256_sub_ps(x, shift), scale)));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 // sends multi-token batches of other types through sgemm.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -68,7 +69,9 @@ private:
     void apply_rope(float* x, std::size_t n_heads, std::size_t t, bool local) const;  // t: batch row
     void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
     void feed_forward(const layer_weights& w, std::size_t n);  // xn_ -> tmp_ [n x n_embd]
-    void post_norm(const std::vector<float>& weight, std::size_t n);  // tmp_ rows, in place
+    void residual_then_norm(const std::vector<float>& post_weight, const std::vector<float>& norm_weight, std::size_t t,
+                            bool norm = true);
+    void for_rows(std::size_t n, const std::function<void(std::size_t)>& fn);
 
     const llm_model& m_;
     thread_pool& pool_;
@@ -81,6 +84,7 @@ private:
     };
     rope_table rope_global_, rope_local_;  // full-attention layers, sliding-window layers
     std::vector<row_ref> rows_;
+    std::vector<std::pair<std::size_t, std::size_t>> attn_runs_;  // [t0, t1) batch rows per attention task
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
     moe_ffn moe_;

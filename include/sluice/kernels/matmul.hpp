@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 
 #include "sluice/kernels/ggml_type.hpp"
 #include "sluice/util/thread_pool.hpp"
@@ -50,6 +51,16 @@ void matmul(const weight_matrix& w, const float* x, std::size_t n_tok, float* y,
 // results do not depend on what shares its batch. Each tile of W is reused across all
 // n_tok rows, which turns decode of many sequences from memory-bound into compute-bound.
 void matmul_rows(const weight_matrix& w, const float* x, std::size_t n_tok, float* y, thread_pool& pool);
+
+// Several products of one input: Y_j [n_tok x n_out_j] = X [n_tok x n_in] @ W_j^T. Each Y_j
+// is bit for bit what matmul (or, with batch_invariant, matmul_rows) computes alone; when
+// the products share the integer GEMM's activation format, X is quantised once and all
+// products' tasks share one pool run (the attention's Q/K/V, the FFN's gate/up). At most 8.
+struct matmul_job {
+    const weight_matrix* w;
+    float* y;
+};
+void matmul_many(std::span<const matmul_job> jobs, const float* x, std::size_t n_tok, bool batch_invariant, thread_pool& pool);
 
 // Single-threaded scalar reference of matvec (the oracle of the tests).
 void matvec_reference(const weight_matrix& w, const float* x, float* y);

@@ -2,8 +2,9 @@
 // log-probabilities: the largest value, the first index holding it, and sums of
 // exp((x - shift) * scale).
 //
-// Numerics: exp is sluice's own (range reduction by ln 2 in two parts, a degree-6
-// polynomial, then scaling by 2^n; relative error under 2e-7 against std::exp), and each
+// Numerics: exp is sluice's own, the one attention and SwiGLU use (src/kernels/exp_poly.hpp:
+// range reduction by ln 2 in two parts, Cephes' polynomial, then 2^n; relative error under
+// 2.5e-7 against std::exp), and each
 // sum is accumulated in double in 8 lanes (element i goes to lane i % 8) that are added
 // in lane order at the end. The AVX2 path and the scalar reference compute exactly those
 // operations, so every function here returns bit-identical results on every instruction

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "sluice/kernels/dequantize.hpp"
@@ -291,6 +292,47 @@ TEST(fp16, conversions_round_to_nearest_even) {
     EXPECT_EQ(fp32_to_fp16(1.0f), 0x3C00);
     EXPECT_EQ(fp32_to_fp16(1e6f), 0x7C00);
     EXPECT_TRUE(std::isnan(fp16_to_fp32(fp32_to_fp16(std::nanf("")))));
+}
+
+// matmul_many: each product is bit for bit matmul (or matmul_rows) alone, whether the
+// products share one quantisation (same activation format) or fall back to separate calls
+// (Q4_0 beside Q4_1 and F16: different formats), at batch sizes around the serial cut-off.
+TEST(matmul_many, each_product_is_bitwise_matmul_alone) {
+    std::mt19937 rng(11);
+    const std::size_t n_in = 96;
+    const ggml_type types[] = {ggml_type::q4_0, ggml_type::q4_0, ggml_type::q8_0, ggml_type::q4_1, ggml_type::f16};
+    const std::size_t n_outs[] = {72, 21, 40, 16, 9};
+    std::vector<std::vector<std::byte>> data;
+    std::vector<weight_matrix> ws;
+    for (std::size_t m = 0; m < 5; ++m) {
+        data.emplace_back();
+        for (std::size_t r = 0; r < n_outs[m]; ++r) {
+            const auto row = random_row(types[m], n_in, rng);
+            data.back().insert(data.back().end(), row.begin(), row.end());
+        }
+        ws.push_back(make_weight_matrix(types[m], data.back().data(), n_in, n_outs[m]));
+    }
+    sluice::thread_pool pool(2);
+    for (std::size_t n_tok : {1, 5, 17, 40}) {
+        const auto x = random_floats(n_in * n_tok, rng);
+        for (const auto& set : {std::vector<std::size_t>{0, 1, 2}, std::vector<std::size_t>{0, 3, 4}, std::vector<std::size_t>{1}}) {
+            for (const bool invariant : {false, true}) {
+                std::vector<std::vector<float>> got, want;
+                std::vector<matmul_job> jobs;
+                for (const std::size_t m : set) {
+                    got.emplace_back(n_outs[m] * n_tok, NAN);
+                    want.emplace_back(n_outs[m] * n_tok);
+                    (invariant ? matmul_rows : matmul)(ws[m], x.data(), n_tok, want.back().data(), pool);
+                }
+                for (std::size_t j = 0; j < set.size(); ++j) jobs.push_back({&ws[set[j]], got[j].data()});
+                matmul_many(jobs, x.data(), n_tok, invariant, pool);
+                for (std::size_t j = 0; j < set.size(); ++j) {
+                    ASSERT_EQ(0, std::memcmp(got[j].data(), want[j].data(), got[j].size() * sizeof(float)))
+                        << "n_tok " << n_tok << " product " << j << " of set starting " << set[0];
+                }
+            }
+        }
+    }
 }
 
 TEST(thread_pool, runs_every_task_exactly_once) {
