@@ -154,7 +154,16 @@ void server::run() {
     auto& ioc = impl_->ioc;
     net::co_spawn(ioc, accept_loop(impl_->st, impl_->acceptor, impl_->tls.get()), net::detached);
     net::co_spawn(ioc, reload_on_hangup(impl_->tls.get()), net::detached);
-    net::co_spawn(ioc, drain_on_signal(impl_->st, impl_->acceptor, ioc), net::detached);
+    // A drain that fails must still stop the server (a detached coroutine would swallow it).
+    net::co_spawn(ioc, drain_on_signal(impl_->st, impl_->acceptor, ioc), [&ioc](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            log::error(std::string("drain failed, stopping now: ") + ex.what());
+        }
+        ioc.stop();
+    });
     // Network I/O is light next to generation: two threads keep slow clients from blocking others.
     std::thread second([&] { ioc.run(); });
     ioc.run();

@@ -196,7 +196,9 @@ test('a conversation sticks to its replica: cached_tokens grow turn by turn; els
     t.diagnostic(`${session} on ${routed[session]}: prompt tokens ${prompt.join(' -> ')}, cached ${cached.join(' -> ')}, ` +
                  `request ms ${turns.map((x) => x.ms.toFixed(0)).join(' -> ')}`);
     assert.ok(prompt[0] > 400, JSON.stringify(turns));
-    assert.equal(cached[0], 0);
+    // The first turn shares at most the chat template's opening with other conversations
+    // (rows lent from their cached blocks), never a block of its own text.
+    assert.ok(cached[0] < 16, JSON.stringify(turns));
     // The prefix cache keeps whole 16-token blocks of the previous prompt.
     assert.ok(cached[1] >= prompt[0] - 16, JSON.stringify(turns));
     assert.ok(cached[2] >= prompt[1] - 16 && cached[2] > cached[1], JSON.stringify(turns));

@@ -164,7 +164,13 @@ test('openai: runTools (streaming) calls the named function with valid arguments
       tools: [{ type: 'function', function: { name: 'get_weather', description: 'Current weather for a city', parameters: WEATHER,
         parse: JSON.parse, function: (args) => { got.push(args); return { temperature_c: 18, sky: 'cloudy' }; } } }],
     }, { maxChatCompletions: 3 });
-    await runner.done();
+    try {
+      await runner.done();
+    } catch (e) {
+      // The SDK throws when a completion ends at max_tokens (finish_reason length) where it
+      // wanted a whole call or answer: like a run whose calls never completed, not a failure.
+      if (e?.constructor?.name !== 'LengthFinishReasonError') throw e;
+    }
     if (got.length === 0) continue;  // every completion hit max_tokens
     ran++;
     for (const args of got) assertValidCall('get_weather', args, 'get_weather');
