@@ -1,6 +1,7 @@
 #include "sluice/http/server.hpp"
 
 #include <boost/asio/signal_set.hpp>
+#include <optional>
 #include <thread>
 
 #include "connection.hpp"
@@ -52,8 +53,7 @@ net::awaitable<void> accept_loop(server_state& st, net::ip::tcp::acceptor& accep
 
 // SIGINT/SIGTERM: stop accepting, answer new requests with 503, wait for the requests in
 // flight (bounded by shutdown_timeout), then stop.
-net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& acceptor, net::io_context& ioc) {
-    net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
+net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& acceptor, net::io_context& ioc, net::signal_set& signals) {
     auto [ec, sig] = co_await signals.async_wait(net::as_tuple(use_awaitable));
     if (ec) co_return;
     log::info("signal " + std::to_string(sig) + ": draining (" + std::to_string(st.in_flight.load()) + " requests in flight)");
@@ -84,8 +84,7 @@ net::awaitable<void> drain_on_signal(server_state& st, net::ip::tcp::acceptor& a
 // SIGHUP: load the certificate and key again for new connections; open ones keep theirs.
 // A pair that fails to load changes nothing (the reason is logged). Without TLS there is
 // nothing to reload, and SIGHUP is only logged (it does not end the process).
-net::awaitable<void> reload_on_hangup(tls_contexts* tls) {
-    net::signal_set signals(co_await net::this_coro::executor, SIGHUP);
+net::awaitable<void> reload_on_hangup(tls_contexts* tls, net::signal_set& signals) {
     for (;;) {
         auto [ec, sig] = co_await signals.async_wait(net::as_tuple(use_awaitable));
         (void)sig;
@@ -108,6 +107,7 @@ struct server::impl {
     net::io_context ioc;
     server_state st;
     net::ip::tcp::acceptor acceptor{ioc};
+    std::optional<net::signal_set> stop_signals, hangup_signals;  // made in run(), before its threads
     std::unique_ptr<tls_contexts> tls;  // null: plain HTTP
     explicit impl(server_config c) : st(std::move(c)) {
         if (!st.config.tls_cert.empty() || !st.config.tls_key.empty()) {
@@ -153,9 +153,15 @@ void server::stop() {
 void server::run() {
     auto& ioc = impl_->ioc;
     net::co_spawn(ioc, accept_loop(impl_->st, impl_->acceptor, impl_->tls.get()), net::detached);
-    net::co_spawn(ioc, reload_on_hangup(impl_->tls.get()), net::detached);
+    // The signal sets are made here, on one thread, before the I/O threads start: made
+    // inside the two coroutines they were constructed concurrently on the two threads, and
+    // now and then the self-pipe Asio's signal service reads was left out of the reactor,
+    // so SIGTERM was written to the pipe and never seen (a server that ignored SIGTERM).
+    impl_->stop_signals.emplace(ioc, SIGINT, SIGTERM);
+    impl_->hangup_signals.emplace(ioc, SIGHUP);
+    net::co_spawn(ioc, reload_on_hangup(impl_->tls.get(), *impl_->hangup_signals), net::detached);
     // A drain that fails must still stop the server (a detached coroutine would swallow it).
-    net::co_spawn(ioc, drain_on_signal(impl_->st, impl_->acceptor, ioc), [&ioc](std::exception_ptr e) {
+    net::co_spawn(ioc, drain_on_signal(impl_->st, impl_->acceptor, ioc, *impl_->stop_signals), [&ioc](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
