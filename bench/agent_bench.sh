@@ -25,18 +25,7 @@ port=${AGENT_BENCH_PORT:-$((20000 + RANDOM % 30000))}
 "$build/sluice" serve -m "$model" --port "$port" --threads 2 --ctx-size 16384 --parallel 1 --rate-limit 0 > "$build/bench/agent_bench.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-healthy() {  # GET /health with bash's /dev/tcp: 200 once the model is loaded
-    { exec 3<> "/dev/tcp/127.0.0.1/$port"; } 2> /dev/null || return 1
-    printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-    local status
-    read -r _ status _ <&3 || true
-    exec 3<&-
-    [ "$status" = 200 ]
-}
-for _ in $(seq 1 300); do
-    healthy && break
-    kill -0 $server 2> /dev/null || { cat "$build/bench/agent_bench.log"; exit 1; }
-    sleep 0.2
-done
+source bench/wait_ready.sh
+wait_ready "$port" "$server" "$build/bench/agent_bench.log"
 echo "agent_bench: $shape shape, Q4_0, $(nproc) threads available, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 node bench/agent_bench.mjs --port "$port" "$@"

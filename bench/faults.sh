@@ -38,19 +38,8 @@ port=${FAULTS_PORT:-$((20000 + RANDOM % 30000))}
 "$build/sluice" serve -m "$shared/models/stories260K.gguf" --port "$port" --threads 2 --parallel 4 --rate-limit 0 \
     --data-dir "$work/data" > "$work/server.log" 2>&1 &
 server=$!
-healthy() {
-    { exec 3<> "/dev/tcp/127.0.0.1/$port"; } 2> /dev/null || return 1
-    printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-    local code
-    read -r _ code _ <&3 || true
-    exec 3<&-
-    [ "$code" = 200 ]
-}
-for _ in $(seq 1 300); do
-    healthy && break
-    kill -0 "$server" 2> /dev/null || { cat "$work/server.log"; exit 1; }
-    sleep 0.2
-done
+source bench/wait_ready.sh
+wait_ready "$port" "$server" "$work/server.log"
 echo "faults: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 node bench/faults.mjs --port "$port" --pid "$server" "${full_disk[@]}" "$@" || status=$?

@@ -20,17 +20,6 @@ port=${SERVE_BENCH_PORT:-$((20000 + RANDOM % 30000))}
 "$build/sluice" serve -m "$model" --port "$port" --threads 2 --ctx-size 2048 --rate-limit 0 --parallel "${SERVE_BENCH_PARALLEL:-8}" > "$build/bench/serve_bench.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-healthy() {  # GET /health with bash's /dev/tcp: 200 once the model is loaded
-    exec 3<> "/dev/tcp/127.0.0.1/$port" 2> /dev/null || return 1
-    printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-    local status
-    read -r _ status _ <&3 || true
-    exec 3<&-
-    [ "$status" = 200 ]
-}
-for _ in $(seq 1 100); do
-    healthy && break
-    kill -0 $server 2> /dev/null || { cat "$build/bench/serve_bench.log"; exit 1; }
-    sleep 0.2
-done
+source bench/wait_ready.sh
+wait_ready "$port" "$server" "$build/bench/serve_bench.log"
 "$build/bench/load_bench" --url "http://127.0.0.1:$port" --ban-token "$eos" "$@"

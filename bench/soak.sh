@@ -18,18 +18,7 @@ port=${SOAK_PORT:-$((20000 + RANDOM % 30000))}
     --cache-ram 32 > "$build/bench/soak.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-healthy() {  # GET /health with bash's /dev/tcp: 200 once the model is loaded
-    { exec 3<> "/dev/tcp/127.0.0.1/$port"; } 2> /dev/null || return 1
-    printf 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3
-    local status
-    read -r _ status _ <&3 || true
-    exec 3<&-
-    [ "$status" = 200 ]
-}
-for _ in $(seq 1 300); do
-    healthy && break
-    kill -0 $server 2> /dev/null || { cat "$build/bench/soak.log"; exit 1; }
-    sleep 0.2
-done
+source bench/wait_ready.sh
+wait_ready "$port" "$server" "$build/bench/soak.log"
 echo "soak: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 node bench/soak.mjs --port "$port" --pid "$server" "$@"
