@@ -51,6 +51,12 @@ api_error unavailable(const std::string& message, int retry_after_seconds) {
     e.retry_after = retry_after_seconds;
     return e;
 }
+api_error stream_backlog(std::size_t waiting) {
+    return {408, "timeout_error",
+            "The client read its stream too slowly (" + std::to_string(waiting) +
+                " generated tokens waiting); the generation was cancelled.",
+            {}, "stream_backlog"};
+}
 api_error internal_error() { return {500, "server_error", "The server had an error while processing the request.", {}, "internal_error"}; }
 
 }  // namespace sluice::api

@@ -331,10 +331,7 @@ net::awaitable<void> relay(server_state& st, const generation_plan& plan, event_
             // Not the server's fault: a timeout on the client's side, said so in the stream.
             record.cancel_reason = cancel_reason::backlog;
             log::warn("a client read its stream too slowly; generation cancelled");
-            co_await sink.fail(api::api_error(408, "timeout_error",
-                                              "The client read its stream too slowly (" + std::to_string(k_max_waiting_tokens) +
-                                                  " generated tokens waiting); the generation was cancelled.",
-                                              {}, "stream_backlog"));
+            co_await sink.fail(api::stream_backlog(k_max_waiting_tokens));
             co_return;
         }
         std::string tail;  // what the decoder and the stop matcher still hold

@@ -427,37 +427,6 @@ void json_call_reader::finish() {
 
 // ---- values ----
 
-void json_escape_to(std::string_view s, std::string& out) {
-    static constexpr char hex[] = "0123456789abcdef";
-    for (char ch : s) {
-        const auto u = static_cast<unsigned char>(ch);
-        switch (ch) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (u < 0x20) {
-                out += "\\u00";
-                out.push_back(hex[u >> 4]);
-                out.push_back(hex[u & 15]);
-            } else {
-                out.push_back(ch);
-            }
-        }
-    }
-}
-
-std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    json_escape_to(s, out);
-    out.push_back('"');
-    return out;
-}
-
 namespace {
 
 bool schema_says_string(const parse_options& options, std::string_view tool, std::string_view param) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sluice/tools/output_parser.hpp"
+#include "sluice/util/json_text.hpp"  // json_quote, json_escape_to
 
 namespace sluice::tools::detail {
 
@@ -162,10 +163,6 @@ private:
 // itself when it parses as JSON, else a JSON string.
 std::string raw_value_to_json(std::string_view value, const parse_options& options, std::string_view tool,
                               std::string_view param, int as_string = -1);
-// `s` as a JSON string literal.
-std::string json_quote(std::string_view s);
-// Appends `s` JSON-escaped (no quotes).
-void json_escape_to(std::string_view s, std::string& out);
 
 // A family's call syntax over the content stream (after reasoning is split off).
 class call_scanner {

@@ -1,5 +1,7 @@
 #include "sluice/util/log.hpp"
 
+#include "sluice/util/json_text.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -39,26 +41,6 @@ std::string utc_timestamp() {
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                   tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return buf;
-}
-
-std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c < 0x20 || c == 0x7f) {
-            char esc[8];
-            std::snprintf(esc, sizeof esc, "\\u%04x", c);
-            out += esc;
-        } else {
-            out += ch;  // UTF-8 passes through
-        }
-    }
-    return out + "\"";
 }
 
 void write_line(level lvl, std::string_view line) {

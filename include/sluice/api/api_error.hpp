@@ -4,6 +4,7 @@
 // Messages say what was wrong and where (the field), never internals.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -38,6 +39,9 @@ api_error payload_too_large(const std::string& message);
 api_error unsupported_media_type(const std::string& message);
 api_error rate_limited(int retry_after_seconds);
 api_error unavailable(const std::string& message, int retry_after_seconds = 1);
+// A stream cancelled because its client read too slowly (408 timeout_error, code
+// stream_backlog); `waiting` is how many generated tokens were waiting when it gave up.
+api_error stream_backlog(std::size_t waiting);
 api_error internal_error();  // generic; details belong in the log only
 
 }  // namespace sluice::api

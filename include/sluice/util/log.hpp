@@ -23,8 +23,6 @@ void write_line(level lvl, std::string_view line);
 
 // The current UTC time as RFC 3339 with milliseconds: "2026-11-30T22:55:01.123Z".
 std::string utc_timestamp();
-// `s` as a JSON string literal, quotes included (control characters escaped).
-std::string json_quote(std::string_view s);
 
 inline void debug(std::string_view m) { write(level::debug, m); }
 inline void info(std::string_view m) { write(level::info, m); }
