@@ -12,10 +12,10 @@
 #include <utility>
 
 #include "sluice/engine/block_manager.hpp"
-#include "state_checkpoints.hpp"
 #include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
+#include "state_checkpoints.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -39,6 +39,7 @@ struct sequence {
     std::uint32_t slot = 0;         // recurrent models: its recurrent_state slot (while running)
     bool has_slot = false;
     std::size_t save_at = 0;        // recurrent models: a prompt chunk stops here (a cached prefix's end without a saved state)
+    std::uint64_t decode_saved = 0; // recurrent models: the key of the state it saved last while decoding
     generation_result result;
     std::optional<token_constraint> constraint;  // set when the job has a grammar
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
@@ -102,7 +103,7 @@ struct scheduler::state {
     void sample_rows_on_pool();
     void ensure_blocks(sequence& s, std::size_t positions);
     std::size_t resumable_prefix(std::vector<std::uint32_t>& prefix);
-    void save_checkpoint(const sequence& s);
+    void save_checkpoint(sequence& s);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
     void publish_load();
@@ -395,7 +396,6 @@ bool scheduler::state::waits_for_running_prompt(const sequence& s, std::size_t c
 // end; nothing is resumed without one. Returns the blocks kept.
 std::size_t scheduler::state::resumable_prefix(std::vector<std::uint32_t>& prefix) {
     std::size_t keep = prefix.size();
-
     while (keep > 0 && !checkpoints.contains(blocks.publication(prefix[keep - 1]))) --keep;
     while (prefix.size() > keep) {
         blocks.release(prefix.back());
@@ -406,14 +406,19 @@ std::size_t scheduler::state::resumable_prefix(std::vector<std::uint32_t>& prefi
 
 // Recurrent models: after a step that left `s` exactly at a block boundary, saves its state
 // under the publication id of the cached chain holding its tokens so far (state_checkpoints.hpp;
-// the chain may be another sequence's, computed alike).
-void scheduler::state::save_checkpoint(const sequence& s) {
+// the chain may be another sequence's, computed alike). While decoding, a sequence keeps only
+// its latest such state (the one the next turn of a conversation can resume from), so a long
+// generation does not push the prompts' states out.
+void scheduler::state::save_checkpoint(sequence& s) {
     const std::size_t bs = cache.block_size();
     if (!recurrent || s.n_done == 0 || s.n_done % bs != 0) return;
     const std::uint64_t id = blocks.chain_id(std::span<const token_id>(s.tokens).first(s.n_done));
     if (id == 0 || checkpoints.contains(id)) return;  // no chain to key it by, or saved already
+    if (s.n_done > s.n_prompt) {
+        if (s.decode_saved != 0) checkpoints.erase(s.decode_saved);
+        s.decode_saved = id;
+    }
     if (const auto slot = checkpoints.put(id)) cache.state().copy(s.slot, *slot);
-
 }
 
 void scheduler::state::ensure_blocks(sequence& s, std::size_t positions) {

@@ -39,6 +39,15 @@ public:
     }
     bool contains(std::uint64_t key) const { return index_.contains(key); }
 
+    // Forgets the state saved under `key` (its slot becomes free).
+    void erase(std::uint64_t key) {
+        const auto it = index_.find(key);
+        if (it == index_.end()) return;
+        free_.push_back(it->second->second);
+        lru_.erase(it->second);
+        index_.erase(it);
+    }
+
     // A slot to save the state under `key` into (an existing one for the same key, a free
     // one, or the least recently used one's); nullopt without any slot.
     std::optional<std::uint32_t> put(std::uint64_t key) {

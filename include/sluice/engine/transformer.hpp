@@ -4,9 +4,12 @@
 // Contract: forward_batch processes, for every batch_sequence, its tokens at positions
 // [pos0, pos0 + n) of that sequence: it writes their keys and values into the sequence's
 // cache blocks and attends over positions [0, p] of the same sequence only. Logits come
-// out for the last n_logits tokens of each sequence, in batch order. forward() is the
-// single-sequence form over a cache's single_table(). One transformer per thread of
-// control; not thread-safe.
+// out for the last n_logits tokens of each sequence, in batch order. Models with recurrent
+// layers (qwen35) also run each sequence's tokens in order through its recurrent-state slot
+// (batch_sequence::state_slot, which must hold the state after position pos0 - 1; cleared
+// here when pos0 == 0), so a sequence can continue only from where its slot left off.
+// forward() is the single-sequence form over a cache's single_table() and state slot 0.
+// One transformer per thread of control; not thread-safe.
 //
 // Matmul policy: `batch_invariant` computes every row with the same integer dots as a
 // lone token (kernels::matmul_rows), so a sequence's numbers do not depend on what shares
