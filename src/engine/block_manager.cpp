@@ -34,6 +34,18 @@ std::vector<std::uint32_t> block_manager::acquire_prefix(std::span<const token_i
     return chain;
 }
 
+std::uint64_t block_manager::chain_id(std::span<const token_id> tokens) const {
+    if (tokens.empty() || tokens.size() % block_size_ != 0) return 0;
+    key k{0, {}};
+    for (std::size_t pos = 0; pos < tokens.size(); pos += block_size_) {
+        k.tokens.assign(tokens.begin() + static_cast<std::ptrdiff_t>(pos), tokens.begin() + static_cast<std::ptrdiff_t>(pos + block_size_));
+        const auto it = published_.find(k);
+        if (it == published_.end()) return 0;
+        k.parent_uid = blocks_[it->second].uid;
+    }
+    return k.parent_uid;
+}
+
 bool block_manager::reserve(std::size_t n) {
     if (free_.size() + lru_.size() < reserved_ + n) return false;
     reserved_ += n;

@@ -170,6 +170,104 @@ std::vector<bool> sliding_layers(const model::gguf_file& f, const model::hyper_p
     return out;
 }
 
+// qwen35: the gated-DeltaNet layers -- attention.recurrent_layers (a bool per layer) or,
+// without it, every layer but each full_attention_interval-th (default 4), as llama.cpp.
+std::vector<bool> recurrent_layers(const model::gguf_file& f, const model::hyper_params& hp) {
+    std::vector<bool> out(hp.n_layer, false);
+    const auto& a = hp.architecture;
+    const std::string key = model::arch_key(a, "attention.recurrent_layers");
+    if (const auto* v = f.find(key); v != nullptr) {
+        const auto& arr = v->as_array(key);
+        if (arr.count != hp.n_layer || arr.element_type != model::gguf_type::boolean) {
+            throw error(errc::invalid_format, f.source() + ": " + key + " must hold one bool per layer");
+        }
+        for (std::uint32_t i = 0; i < hp.n_layer; ++i) out[i] = arr.raw[i] != std::byte{0};
+        return out;
+    }
+    const std::uint32_t n = model::find_u32(f, model::arch_key(a, "full_attention_interval")).value_or(4);
+    if (n == 0) throw error(errc::invalid_format, f.source() + ": full_attention_interval is 0");
+    for (std::uint32_t i = 0; i < hp.n_layer; ++i) out[i] = (i + 1) % n != 0;
+    return out;
+}
+
+delta_net_params read_delta_net_params(const model::gguf_file& f, const model::hyper_params& hp) {
+    const auto& a = hp.architecture;
+    delta_net_params d;
+    d.d_conv = model::get_u32(f, model::arch_key(a, "ssm.conv_kernel"));
+    d.head_k = model::get_u32(f, model::arch_key(a, "ssm.state_size"));
+    d.n_k_heads = model::get_u32(f, model::arch_key(a, "ssm.group_count"));
+    d.n_v_heads = model::get_u32(f, model::arch_key(a, "ssm.time_step_rank"));
+    const std::uint32_t inner = model::get_u32(f, model::arch_key(a, "ssm.inner_size"));
+    if (d.d_conv < 1 || d.head_k == 0 || d.n_k_heads == 0 || d.n_v_heads == 0 || inner % d.n_v_heads != 0 ||
+        d.n_v_heads % d.n_k_heads != 0 || inner / d.n_v_heads != d.head_k) {
+        throw error(errc::invalid_format, f.source() + ": inconsistent ssm.* sizes (conv kernel " + std::to_string(d.d_conv) +
+                                              ", state " + std::to_string(d.head_k) + ", groups " + std::to_string(d.n_k_heads) +
+                                              ", time-step rank " + std::to_string(d.n_v_heads) + ", inner " + std::to_string(inner) + ")");
+    }
+    d.head_v = inner / d.n_v_heads;
+    return d;
+}
+
+// qwen35's interleaved M-RoPE (llama.cpp's IMROPE) for text: pair i belongs to sector
+// i % (s0+s1+s2+s3) of rope.dimension_sections; sectors 3j, 3j+1, 3j+2 (below 3*s0, 3*s1,
+// 3*s2) take the temporal, height and width positions -- all the token's position for
+// text -- and the rest the fourth, which is 0 for text: those pairs never turn.
+std::vector<bool> mrope_unrotated(const model::gguf_file& f, const model::hyper_params& hp) {
+    const std::string key = model::arch_key(hp.architecture, "rope.dimension_sections");
+    const auto* v = f.find(key);
+    if (v == nullptr) return {};
+    const auto s = v->int_array(key);
+    if (s.size() < 3) throw error(errc::invalid_format, f.source() + ": " + key + " needs at least 3 sections");
+    const std::int64_t s3 = s.size() > 3 ? s[3] : 0, total = s[0] + s[1] + s[2] + s3;
+    if (total <= 0 || total > static_cast<std::int64_t>(hp.n_rot / 2)) {
+        throw error(errc::invalid_format, f.source() + ": " + key + " does not fit " + std::to_string(hp.n_rot) + " rope dimensions");
+    }
+    std::vector<bool> out(hp.n_rot / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const std::int64_t sector = static_cast<std::int64_t>(i) % total;
+        const bool t = sector % 3 == 0 && sector < 3 * s[0], h = sector % 3 == 1 && sector < 3 * s[1];
+        const bool w = sector % 3 == 2 && sector < 3 * s[2];
+        out[i] = !(t || h || w);
+    }
+    return out;
+}
+
+// One qwen35 layer: RMSNorm (attn_norm), a gated-DeltaNet or gated full-attention block,
+// the residual, RMSNorm (post_attention_norm, which plays ffn_norm's part), SwiGLU FFN.
+void load_qwen35_layer(const tensor_loader& t, const std::string& p, const model::hyper_params& hp, const delta_net_params& d,
+                       bool recurrent, layer_weights& l) {
+    l.attn_norm = t.vec(p + "attn_norm.weight", hp.n_embd);
+    l.ffn_norm = t.vec(p + "post_attention_norm.weight", hp.n_embd);
+    l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
+    l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
+    l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+    if (!recurrent) {
+        const std::uint64_t q_dim = std::uint64_t{hp.n_head} * hp.head_dim_k;
+        l.attn_gated = true;
+        l.wq = t.matrix(p + "attn_q.weight", hp.n_embd, 2 * q_dim);  // query and gate, per head
+        l.wk = t.matrix(p + "attn_k.weight", hp.n_embd, std::uint64_t{hp.n_head_kv} * hp.head_dim_k);
+        l.wv = t.matrix(p + "attn_v.weight", hp.n_embd, std::uint64_t{hp.n_head_kv} * hp.head_dim_v);
+        l.wo = t.matrix(p + "attn_output.weight", std::uint64_t{hp.n_head} * hp.head_dim_v, hp.n_embd);
+        l.q_norm = t.vec(p + "attn_q_norm.weight", hp.head_dim_k);
+        l.k_norm = t.vec(p + "attn_k_norm.weight", hp.head_dim_k);
+        return;
+    }
+    l.recurrent = true;
+    l.ssm_qkv = t.matrix(p + "attn_qkv.weight", hp.n_embd, d.conv_dim());
+    l.ssm_z = t.matrix(p + "attn_gate.weight", hp.n_embd, d.value_dim());
+    l.ssm_beta = t.matrix(p + "ssm_beta.weight", hp.n_embd, d.n_v_heads);
+    l.ssm_alpha = t.matrix(p + "ssm_alpha.weight", hp.n_embd, d.n_v_heads);
+    l.ssm_out = t.matrix(p + "ssm_out.weight", d.value_dim(), hp.n_embd);
+    l.ssm_conv = t.vec(p + "ssm_conv1d.weight", d.conv_dim() * d.d_conv);  // GGUF dims {d_conv, conv_dim}
+    if (const auto& c = t.get(p + "ssm_conv1d.weight"); c.dims.size() != 2 || c.dims[0] != d.d_conv) {
+        throw error(errc::invalid_format, "tensor '" + p + "ssm_conv1d.weight' must have shape [" + std::to_string(d.d_conv) + ", " +
+                                              std::to_string(d.conv_dim()) + "]");
+    }
+    l.ssm_dt = t.vec(p + "ssm_dt.bias", d.n_v_heads);
+    l.ssm_a = t.vec(p + "ssm_a", d.n_v_heads);
+    l.ssm_norm = t.vec(p + "ssm_norm.weight", d.head_v);
+}
+
 }  // namespace
 
 std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
@@ -195,9 +293,17 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         m->act_ = ffn_activation::gelu;
         m->embd_scale_ = std::sqrt(static_cast<float>(hp.n_embd));
         m->softcap_ = model::find_f32(f, model::arch_key(hp.architecture, "final_logit_softcapping")).value_or(0.0f);
+    } else if (hp.architecture == "qwen35") {
+        m->arch_ = architecture::qwen35;
+        m->rope_ = rope_style::neox;  // IMROPE rotates (i, i + n_rot/2), as NEOX
+        m->dnet_ = read_delta_net_params(f, hp);
+        if (hp.head_dim_k != hp.head_dim_v) {
+            throw error(errc::invalid_format, f.source() + ": qwen35 needs equal key and value head sizes (" + std::to_string(hp.head_dim_k) +
+                                                  ", " + std::to_string(hp.head_dim_v) + ")");
+        }
     } else {
         throw error(errc::unsupported, f.source() + ": architecture '" + hp.architecture +
-                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe, gemma3)");
+                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe, gemma3, qwen35)");
     }
     m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
     if (m->arch_ == architecture::gemma3 && hp.n_layer == 62) {  // Gemma 3 27B scales by the model width (as llama.cpp)
@@ -225,9 +331,15 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
     const std::uint64_t q_dim = std::uint64_t{hp.n_head} * hp.head_dim_k;
     const std::uint64_t k_dim = std::uint64_t{hp.n_head_kv} * hp.head_dim_k;
     const std::uint64_t v_dim = std::uint64_t{hp.n_head_kv} * hp.head_dim_v;
+    const auto recurrent = m->arch_ == architecture::qwen35 ? recurrent_layers(f, hp) : std::vector<bool>(hp.n_layer, false);
     for (std::uint32_t i = 0; i < hp.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         layer_weights l;
+        if (m->arch_ == architecture::qwen35) {
+            load_qwen35_layer(t, p, hp, m->dnet_, recurrent[i], l);
+            m->layers_.push_back(std::move(l));
+            continue;
+        }
         l.attn_norm = t.vec(p + "attn_norm.weight", hp.n_embd);
         l.ffn_norm = t.vec(p + "ffn_norm.weight", hp.n_embd);
         l.wq = t.matrix(p + "attn_q.weight", hp.n_embd, q_dim);
@@ -285,6 +397,7 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         throw error(errc::unsupported, f.source() + ": rope scaling type '" + scaling +
                                            "' is not supported (supported: none, linear, llama3)");
     }
+    if (m->arch_ == architecture::qwen35) rope.unrotated = mrope_unrotated(f, hp);
     m->rope_local_.freq_base = model::find_f32(f, model::arch_key(hp.architecture, "rope.freq_base_swa")).value_or(10000.0f);
     m->rope_local_.freq_factors.assign(hp.n_rot / 2, 1.0f);
 
@@ -302,7 +415,7 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         if (release) release_pages(w.data, w.n_out * w.row_bytes);
     };
     for (auto& l : m->layers_) {
-        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.ssm_qkv, &l.ssm_z, &l.ssm_beta, &l.ssm_alpha, &l.ssm_out}) {
             if (w->data != nullptr) pack(*w, true);
         }
         for (auto& e : l.experts) {

@@ -15,6 +15,7 @@
 #include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
+#include "state_checkpoints.hpp"
 
 namespace sluice::engine {
 namespace {
@@ -35,6 +36,10 @@ struct sequence {
     std::vector<std::uint32_t> blocks;  // block table
     std::size_t reserved = 0;       // blocks reserved and not yet allocated
     std::size_t n_published = 0;    // leading full blocks offered to the prefix cache
+    std::uint32_t slot = 0;         // recurrent models: its recurrent_state slot (while running)
+    bool has_slot = false;
+    std::size_t save_at = 0;        // recurrent models: a prompt chunk stops here (a cached prefix's end without a saved state)
+    std::uint64_t decode_saved = 0; // recurrent models: the key of the state it saved last while decoding
     generation_result result;
     std::optional<token_constraint> constraint;  // set when the job has a grammar
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
@@ -75,9 +80,13 @@ std::size_t positions_needed(const generation_request& r, std::size_t n_ctx) {
 }  // namespace
 
 struct scheduler::state {
-    state(scheduler& owner, const llm_model& m, const vocab& v, const scheduler_config& cfg, std::size_t n_blocks, std::size_t cached)
+    state(scheduler& owner, const llm_model& m, const vocab& v, const scheduler_config& cfg, std::size_t n_blocks, std::size_t cached,
+          std::size_t n_checkpoints)
         : self(owner), voc(v), pool(cfg.threads), tf(m, pool, 512, matmul_policy::batch_invariant),
-          cache(m, kv_blocks{n_blocks, cfg.block_size}), blocks(n_blocks, cfg.block_size, cached) {}
+          cache(m, kv_blocks{n_blocks, cfg.block_size, cfg.parallel + n_checkpoints}), blocks(n_blocks, cfg.block_size, cached),
+          recurrent(m.has_recurrent_layers()), checkpoints(cfg.parallel, n_checkpoints) {
+        for (std::size_t i = cfg.parallel; i-- > 0;) free_slots.push_back(static_cast<std::uint32_t>(i));
+    }
 
     void enqueue(std::unique_ptr<sequence> s);
     void kick();
@@ -93,6 +102,8 @@ struct scheduler::state {
     void mask_rows();
     void sample_rows_on_pool();
     void ensure_blocks(sequence& s, std::size_t positions);
+    std::size_t resumable_prefix(std::vector<std::uint32_t>& prefix);
+    void save_checkpoint(sequence& s);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
     void publish_load();
@@ -106,6 +117,11 @@ struct scheduler::state {
     transformer tf;
     kv_cache cache;
     block_manager blocks;
+    // Models with recurrent layers: each running sequence holds one of the cache's
+    // recurrent_state slots [0, parallel); the rest are the prefix cache's checkpoints.
+    bool recurrent = false;
+    std::vector<std::uint32_t> free_slots;
+    state_checkpoints checkpoints;
     std::deque<std::unique_ptr<sequence>> waiting;
     std::vector<std::unique_ptr<sequence>> running;  // in admission order
     bool step_posted = false, stopping = false;
@@ -138,17 +154,33 @@ scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config&
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
     const std::size_t block_bytes = kv_cache::block_bytes(m, cfg.block_size, kv_precision::f16);
-    std::size_t cached = cfg.cache_bytes / block_bytes;
+    // Recurrent layers: one state slot per running sequence, always there (taken out of
+    // kv_bytes first), and a quarter of cache_bytes for the prefix cache's state checkpoints
+    // (at most one per cached block: see state_checkpoints.hpp).
+    const std::size_t slot_bytes = recurrent_state::slot_bytes(m);
+    std::size_t cache_bytes = cfg.cache_bytes, n_checkpoints = 0;
+    if (slot_bytes > 0) {
+        n_checkpoints = std::min(cfg.cache_bytes / 4 / slot_bytes, cfg.cache_bytes / block_bytes);
+        cache_bytes -= n_checkpoints * slot_bytes;
+    }
+    std::size_t cached = cache_bytes / block_bytes;
     // Every running sequence can hold a full context; the prefix cache comes on top;
     // kv_bytes bounds the whole.
     std::size_t n_blocks = cfg.parallel * ceil_div(cfg.n_ctx, cfg.block_size) + cached;
-    if (cfg.kv_bytes > 0) n_blocks = std::min(n_blocks, cfg.kv_bytes / block_bytes);
+    if (cfg.kv_bytes > 0) {
+        const std::size_t states = (cfg.parallel + n_checkpoints) * slot_bytes;
+        if (cfg.kv_bytes <= states) {
+            throw error(errc::invalid_argument, "scheduler: the KV memory bound does not cover the recurrent state of " +
+                                                    std::to_string(cfg.parallel) + " sequences (" + std::to_string(states) + " bytes)");
+        }
+        n_blocks = std::min(n_blocks, (cfg.kv_bytes - states) / block_bytes);
+    }
     if (n_blocks == 0) {
         throw error(errc::invalid_argument, "scheduler: the KV memory bound holds no block of " + std::to_string(block_bytes) + " bytes");
     }
     cached = std::min(cached, n_blocks);
     max_sequence_ = std::min(cfg.n_ctx, n_blocks * cfg.block_size);
-    st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached);
+    st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached, n_checkpoints);
     const std::size_t rows = st_->tf.max_batch() > cfg.prefill_chunk ? (st_->tf.max_batch() - cfg.prefill_chunk) / cfg.parallel : 0;
     st_->max_forced = std::min<std::size_t>(16, rows > 0 ? rows - 1 : 0);
     st_->publish_load();
@@ -278,12 +310,22 @@ void scheduler::state::admit() {
 // `prefix` holds the cached blocks acquired for it, for the caller to release on failure.
 bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix) {
     const std::size_t bs = cache.block_size();
+    if (recurrent && free_slots.empty()) return false;  // cannot happen while running.size() < parallel
     auto release_prefix = [&] {
         for (auto b = prefix.rbegin(); b != prefix.rend(); ++b) blocks.release(*b);
         prefix.clear();
     };
     // A job that wants its prompt's logprobs computes every position.
     if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
+    std::optional<std::uint32_t> resume;  // recurrent models: the checkpoint at the prefix's end
+    if (recurrent && !prefix.empty()) {
+        // Cached KV beyond the last saved state: this prompt branches off a cached one
+        // there; computing it again, save the state at the branch so the next prompt
+        // sharing that prefix resumes from it.
+        const std::size_t chain = prefix.size();
+        if (resumable_prefix(prefix) < chain) s.save_at = chain * bs;
+        if (!prefix.empty()) resume = checkpoints.find(blocks.publication(prefix.back()));
+    }
     if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
         release_prefix();
         return false;  // FIFO: the jobs behind it wait too, for one prompt's computation at most
@@ -292,7 +334,7 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
     // continues the prompt (leaving one token to compute), copied into a block of its own.
     const std::size_t shared = prefix.size() * bs;
     block_manager::partial_match lent;
-    if (!s.job.request.prompt_logprobs && s.tokens.size() > shared + 1) {
+    if (!recurrent && !s.job.request.prompt_logprobs && s.tokens.size() > shared + 1) {  // no state at a lent row
         lent = blocks.best_child(prefix.empty() ? block_manager::npos : prefix.back(), std::span<const token_id>(s.tokens).subspan(shared),
                                  std::min(bs, s.tokens.size() - shared - 1));
         if (lent.length > 0) blocks.hold(lent.block);  // out of reach of the eviction allocate() may do
@@ -313,6 +355,12 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
     s.reserved = need;
     s.n_published = s.blocks.size();
     s.n_done = shared;
+    if (recurrent) {  // a slot is free: running.size() < parallel
+        s.slot = free_slots.back();
+        s.has_slot = true;
+        free_slots.pop_back();
+        if (resume) cache.state().copy(*resume, s.slot);
+    }
     if (lent.length > 0) {
         s.blocks.push_back(blocks.allocate());
         --s.reserved;
@@ -343,6 +391,36 @@ bool scheduler::state::waits_for_running_prompt(const sequence& s, std::size_t c
     return false;
 }
 
+// Recurrent models: shortens an acquired prefix to its longest head whose last block has a
+// saved state (releasing the rest), since a prefix resumes only from the state at its exact
+// end; nothing is resumed without one. Returns the blocks kept.
+std::size_t scheduler::state::resumable_prefix(std::vector<std::uint32_t>& prefix) {
+    std::size_t keep = prefix.size();
+    while (keep > 0 && !checkpoints.contains(blocks.publication(prefix[keep - 1]))) --keep;
+    while (prefix.size() > keep) {
+        blocks.release(prefix.back());
+        prefix.pop_back();
+    }
+    return keep;
+}
+
+// Recurrent models: after a step that left `s` exactly at a block boundary, saves its state
+// under the publication id of the cached chain holding its tokens so far (state_checkpoints.hpp;
+// the chain may be another sequence's, computed alike). While decoding, a sequence keeps only
+// its latest such state (the one the next turn of a conversation can resume from), so a long
+// generation does not push the prompts' states out.
+void scheduler::state::save_checkpoint(sequence& s) {
+    const std::size_t bs = cache.block_size();
+    if (!recurrent || s.n_done == 0 || s.n_done % bs != 0) return;
+    const std::uint64_t id = blocks.chain_id(std::span<const token_id>(s.tokens).first(s.n_done));
+    if (id == 0 || checkpoints.contains(id)) return;  // no chain to key it by, or saved already
+    if (s.n_done > s.n_prompt) {
+        if (s.decode_saved != 0) checkpoints.erase(s.decode_saved);
+        s.decode_saved = id;
+    }
+    if (const auto slot = checkpoints.put(id)) cache.state().copy(s.slot, *slot);
+}
+
 void scheduler::state::ensure_blocks(sequence& s, std::size_t positions) {
     while (s.blocks.size() * cache.block_size() < positions) {
         if (s.reserved == 0) throw error(errc::out_of_range, "scheduler: a sequence outgrew its KV reservation");
@@ -365,6 +443,14 @@ void scheduler::state::run_batch() {
         const bool prompt_lp = !s.decoding() && s.job.request.prompt_logprobs;
         if (!s.decoding()) {
             n = std::min({s.n_prompt - s.n_done, budget, prompt_lp ? k_prompt_logit_rows : budget});
+            // Recurrent models: a chunk that crosses a block boundary stops at the last one
+            // it crosses (first at save_at, a branch point), so the state there can be saved
+            // for the prefix cache.
+            if (const std::size_t bs = cache.block_size(), edge = (s.n_done + n) / bs * bs;
+                recurrent && s.n_done + n > edge && edge > s.n_done && !prompt_lp) {
+                n = edge - s.n_done;
+            }
+            if (recurrent && s.save_at > s.n_done && s.save_at < s.n_done + n) n = s.save_at - s.n_done;
             if (n == 0) continue;
             budget -= n;
         }
@@ -376,7 +462,7 @@ void scheduler::state::run_batch() {
         }
         const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
         const std::size_t rows = prompt_lp ? n : ends_prompt ? 1 : 0;
-        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows});
+        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows, s.slot});
         batch_seqs.push_back(&s);
         n_logits += rows;
     }
@@ -510,6 +596,7 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
         const std::uint32_t parent = s.n_published == 0 ? block_manager::npos : s.blocks[s.n_published - 1];
         blocks.publish(s.blocks[s.n_published], parent, std::span<const token_id>(s.tokens).subspan(s.n_published * bs, bs));
     }
+    save_checkpoint(s);
     if (row == nullptr) return;
     if (s.result.tokens.empty()) s.first_token = clock_type::now();
     const std::span<float> own(row, tf.model().n_vocab());
@@ -584,6 +671,8 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
     }
     for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks.release(*b);  // leaf first: roots stay cached longest
     s.blocks.clear();
+    if (s.has_slot) free_slots.push_back(s.slot);
+    s.has_slot = false;
     blocks.unreserve(s.reserved);
     s.reserved = 0;
     s.result.finish = why;

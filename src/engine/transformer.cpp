@@ -29,7 +29,7 @@ constexpr std::size_t k_attn_rows = 16;     // batch rows (consecutive positions
 }  // namespace
 
 transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch, matmul_policy policy)
-    : m_(m), pool_(pool), max_batch_(max_batch), policy_(policy), moe_(m, max_batch) {
+    : m_(m), pool_(pool), max_batch_(max_batch), policy_(policy), moe_(m, max_batch), dnet_(m, max_batch) {
     const auto& hp = m.hparams();
     for (auto [table, params] : {std::pair{&rope_global_, &m.rope_global()}, std::pair{&rope_local_, &m.rope_local()}}) {
         table->params = params;
@@ -37,6 +37,7 @@ transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_
         for (std::size_t i = 0; i < table->theta_base.size(); ++i) {
             table->theta_base[i] = std::pow(params->freq_base, -2.0f * static_cast<float>(i) / static_cast<float>(hp.n_rot)) /
                                    params->freq_factors[i];
+            if (!params->unrotated.empty() && params->unrotated[i]) table->theta_base[i] = 0.0f;  // M-RoPE's 4th section: cos 1, sin 0
         }
     }
     const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
@@ -52,6 +53,9 @@ transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_
     gate_.resize(max_batch * n_ff_dense);
     up_.resize(max_batch * n_ff_dense);
     tmp_.resize(max_batch * hp.n_embd);
+    const bool gated = std::any_of(m.layers().begin(), m.layers().end(), [](const auto& l) { return l.attn_gated; });
+    qg_.resize(gated ? max_batch * 2 * q_dim : 0);
+    attn_gate_.resize(gated ? max_batch * q_dim : 0);
     rows_.reserve(max_batch);
 }
 
@@ -87,6 +91,9 @@ void transformer::check(std::span<const batch_sequence> seqs, const kv_cache& ca
                 throw error(errc::out_of_range, "token id " + std::to_string(t) + " is outside the vocabulary of " +
                                                     std::to_string(n_vocab));
             }
+        }
+        if (m_.has_recurrent_layers() && s.state_slot >= cache.state().n_slots()) {
+            throw error(errc::out_of_range, "forward: state slot " + std::to_string(s.state_slot) + " is not in the cache");
         }
         for (const auto b : s.blocks) {
             if (b >= cache.n_blocks()) throw error(errc::out_of_range, "forward: block " + std::to_string(b) + " is not in the cache");
@@ -291,19 +298,78 @@ void transformer::feed_forward(const layer_weights& w, std::size_t n) {
     matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
 }
 
+// tmp_ [n x n_embd] = self-attention of xn_ for layer l: projections (biases, per-head
+// norms, output gate when the layer has them), rope, keys and values into the cache,
+// attention over each row's sequence, output projection.
+void transformer::attention_block(const layer_weights& w, std::size_t l, std::size_t n, kv_cache& cache) {
+    const auto& hp = m_.hparams();
+    const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
+    const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k;
+    const std::size_t v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
+    // q [n x q_dim], k [n x k_dim], v [n x v_dim]: one quantisation of xn for the three
+    // (qwen35's gated layers: wq yields each head's query and gate, split below)
+    const kernels::matmul_job qkv[] = {{&w.wq, w.attn_gated ? qg_.data() : q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+    kernels::matmul_many(qkv, xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
+    for_rows(n, [&](std::size_t t) {
+        float* q = &q_[t * q_dim];
+        float* k = &k_[t * k_dim];
+        float* v = &v_[t * v_dim];
+        if (w.attn_gated) {  // per head: hd query values, then hd gate values
+            const float* qg = &qg_[t * 2 * q_dim];
+            for (std::size_t h = 0; h < hp.n_head; ++h) {
+                std::copy_n(qg + 2 * h * hp.head_dim_k, hp.head_dim_k, q + h * hp.head_dim_k);
+                std::copy_n(qg + (2 * h + 1) * hp.head_dim_k, hp.head_dim_k, &attn_gate_[t * q_dim + h * hp.head_dim_k]);
+            }
+        }
+        if (!w.bq.empty()) {
+            for (std::size_t i = 0; i < q_dim; ++i) q[i] += w.bq[i];
+            for (std::size_t i = 0; i < k_dim; ++i) k[i] += w.bk[i];
+            for (std::size_t i = 0; i < v_dim; ++i) v[i] += w.bv[i];
+        }
+        if (!w.q_norm.empty()) {  // qwen3, gemma3, qwen35: RMSNorm of every head before rope
+            for (std::size_t h = 0; h < hp.n_head; ++h) rms_norm(q + h * hp.head_dim_k, w.q_norm.data(), q + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
+            for (std::size_t h = 0; h < hp.n_head_kv; ++h) rms_norm(k + h * hp.head_dim_k, w.k_norm.data(), k + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
+        }
+        apply_rope(q, hp.n_head, t, w.sliding);
+        apply_rope(k, hp.n_head_kv, t, w.sliding);
+        store_kv(l, t, cache, k, v);
+    });
+    attention(l, n, cache);
+    if (w.attn_gated) {  // attn *= sigmoid(gate), elementwise (head size k = v for qwen35)
+        for (std::size_t i = 0; i < n * q_dim; ++i) attn_[i] *= 1.0f / (1.0f + std::exp(-attn_gate_[i]));
+    }
+    matmul(w.wo, attn_.data(), n, tmp_.data());  // [n x n_embd]
+}
+
+// tmp_ [n x n_embd] = the gated-DeltaNet block of recurrent layer l over xn_ (delta_net.hpp);
+// each sequence's rows run through its state slot (cleared first when it starts at 0).
+void transformer::recurrent_block(const layer_weights& w, std::size_t l, std::size_t n, kv_cache& cache) {
+    dnet_runs_.clear();
+    for (std::size_t t0 = 0; t0 < n;) {
+        std::size_t t1 = t0 + 1;
+        while (t1 < n && rows_[t1].seq == rows_[t0].seq) ++t1;
+        dnet_runs_.push_back({t0, t1, rows_[t0].seq->state_slot});
+        t0 = t1;
+    }
+    dnet_.forward(w, l, xn_.data(), n, dnet_runs_, cache.state(), tmp_.data(), policy_ == matmul_policy::batch_invariant,
+                  [this](const kernels::weight_matrix& wm, const float* x, std::size_t rows, float* y) { matmul(wm, x, rows, y); }, pool_);
+}
+
 void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits) {
     check(seqs, cache);
     const auto& hp = m_.hparams();
     const std::size_t n_embd = hp.n_embd;
-    const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
-    const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k;
-    const std::size_t v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
     rows_.clear();
     for (const auto& s : seqs) {
         for (std::size_t i = 0; i < s.tokens.size(); ++i) rows_.push_back({&s, s.pos0 + i});
     }
     const std::size_t n = rows_.size();
     prepare_rope();
+    if (m_.has_recurrent_layers()) {  // a sequence computed from position 0 starts from the empty state
+        for (const auto& s : seqs) {
+            if (s.pos0 == 0) cache.state().clear(s.state_slot);
+        }
+    }
 
     // x [n x n_embd] = embedding rows of the tokens
     const auto& emb = m_.token_embd();
@@ -323,28 +389,11 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
     for (std::size_t l = 0; l < layers.size(); ++l) {
         const auto& w = layers[l];
         // --- attention block ---  (xn_ = rmsnorm(x) * attn_norm, from the step before)
-        // q [n x q_dim], k [n x k_dim], v [n x v_dim]: one quantisation of xn for the three
-        const kernels::matmul_job qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
-        kernels::matmul_many(qkv, xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
-        for_rows(n, [&](std::size_t t) {
-            float* q = &q_[t * q_dim];
-            float* k = &k_[t * k_dim];
-            float* v = &v_[t * v_dim];
-            if (!w.bq.empty()) {
-                for (std::size_t i = 0; i < q_dim; ++i) q[i] += w.bq[i];
-                for (std::size_t i = 0; i < k_dim; ++i) k[i] += w.bk[i];
-                for (std::size_t i = 0; i < v_dim; ++i) v[i] += w.bv[i];
-            }
-            if (!w.q_norm.empty()) {  // qwen3, gemma3: RMSNorm of every head before rope
-                for (std::size_t h = 0; h < hp.n_head; ++h) rms_norm(q + h * hp.head_dim_k, w.q_norm.data(), q + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
-                for (std::size_t h = 0; h < hp.n_head_kv; ++h) rms_norm(k + h * hp.head_dim_k, w.k_norm.data(), k + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
-            }
-            apply_rope(q, hp.n_head, t, w.sliding);
-            apply_rope(k, hp.n_head_kv, t, w.sliding);
-            store_kv(l, t, cache, k, v);
-        });
-        attention(l, n, cache);
-        matmul(w.wo, attn_.data(), n, tmp_.data());  // [n x n_embd]
+        if (w.recurrent) {
+            recurrent_block(w, l, n, cache);  // qwen35: tmp_ = gated DeltaNet(xn_)
+        } else {
+            attention_block(w, l, n, cache);  // tmp_ = attention(xn_)
+        }
         // x += post_norm(tmp); xn = rmsnorm(x) * ffn_norm
         for_rows(n, [&](std::size_t t) { residual_then_norm(w.post_attn_norm, w.ffn_norm, t); });
 

@@ -39,7 +39,8 @@ TEST_P(cli_reference, tokenize_modes_match_llama_server) {
     }
 }
 
-// gemma4 and qwen35: `sluice tokenize` works on a model whose architecture `run` refuses.
+// gemma4: `sluice tokenize` works on a model whose architecture `run` refuses (and qwen35,
+// which `run` supports too: cli_run.qwen35_greedy_matches_the_reference).
 INSTANTIATE_TEST_SUITE_P(shared, cli_reference,
                          ::testing::Values("stories260K", "smollm2-Q8_0", "qwen2-Q4_K_M", "llama3-Q6_K", "families/gemma4-Q4_0",
                                            "families/qwen35-Q8_0"),
@@ -128,6 +129,31 @@ TEST(cli_run, json_greedy_matches_the_reference_and_streaming_matches_json) {
     ASSERT_EQ(streamed.status, 0) << streamed.err;
     EXPECT_EQ(streamed.out, std::string(o.at("completion_text").as_string()) + "\n");
     EXPECT_NE(streamed.err.find("tokens/s"), std::string::npos) << streamed.err;
+}
+
+// qwen35 (gated DeltaNet + gated attention) through `sluice run`: greedy tokens equal
+// llama.cpp's up to the first near tie (margin below 1.25, the README's rule for 8-bit files).
+TEST(cli_run, qwen35_greedy_matches_the_reference) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/qwen35-Q8_0.gguf");
+    SLUICE_SHARED_PATH_OR_SKIP(ref, "reference/families/qwen35-Q8_0.json");
+    const auto doc = json::parse(sluice::test::read_file(ref)).as_object();
+    for (const std::size_t i : {0u, 2u}) {
+        const auto& c = doc.at("completions").as_array()[i].as_object();
+        const auto r = run_process(sluice_cmd("run -m " + shell_quote(model.string()) + " -p " +
+                                              shell_quote(std::string(c.at("prompt").as_string())) + " -n 32 --temp 0 --json"));
+        ASSERT_EQ(r.status, 0) << r.err;
+        const auto o = json::parse(r.out).as_object();
+        EXPECT_EQ(ids_line(o.at("prompt_tokens")), ids_line(c.at("prompt_tokens_with_special")));
+        const auto& got = o.at("completion_tokens").as_array();
+        const auto& want = c.at("completion_tokens").as_array();
+        const auto& tops = c.at("top_logprobs").as_array();
+        for (std::size_t t = 0; t < want.size() && t < tops.size(); ++t) {
+            const auto& top = tops[t].as_array();
+            if (top.size() > 1 && top[0].at("logprob").to_number<double>() - top[1].at("logprob").to_number<double>() < 1.25) break;
+            ASSERT_LT(t, got.size());
+            ASSERT_EQ(got[t].to_number<std::int64_t>(), want[t].to_number<std::int64_t>()) << "completion " << i << " token " << t;
+        }
+    }
 }
 
 // Byte-fallback tokens that do not form whole characters: --json still prints valid

@@ -2,7 +2,9 @@
 // optimised transformer: one token at a time, single thread, scalar reference kernels
 // (kernels::matvec_reference), exact softmax. It shares only the weight views
 // (engine::llm_model) and the kernels' scalar references with the code under test.
-// Keys and values are kept in float (compare with a kv_precision::f32 cache).
+// Keys and values are kept in float (compare with a kv_precision::f32 cache). Recurrent
+// (gated-DeltaNet) layers keep their convolution inputs and state matrices S[key][value]
+// as the textbook writes them, sums in double.
 #pragma once
 
 #include <algorithm>
@@ -38,7 +40,24 @@ public:
             const auto& w = m_.layers()[l];
             // attention: q [n_head*hd], k [n_kv*hd], v [n_kv*hdv]
             std::vector<float> xn = rms_norm(x, w.attn_norm, hp.rms_eps);
+            if (w.recurrent) {
+                add(x, delta_net(l, w, xn));
+                add(x, gated_ffn(w.w_gate, w.w_up, w.w_down, rms_norm(x, w.ffn_norm, hp.rms_eps)));
+                continue;
+            }
             std::vector<float> q = matvec(w.wq, xn), k = matvec(w.wk, xn), v = matvec(w.wv, xn);
+            std::vector<float> gate;  // qwen35: wq gives per head hd query values then hd gate values
+            if (w.attn_gated) {
+                std::vector<float> qq(n_head * hd);
+                gate.resize(n_head * hd);
+                for (std::size_t h = 0; h < n_head; ++h) {
+                    for (std::size_t i = 0; i < hd; ++i) {
+                        qq[h * hd + i] = q[2 * h * hd + i];
+                        gate[h * hd + i] = q[(2 * h + 1) * hd + i];
+                    }
+                }
+                q = qq;
+            }
             add(q, w.bq);
             add(k, w.bk);
             add(v, w.bv);
@@ -72,6 +91,7 @@ public:
                     for (std::size_t i = 0; i < hdv; ++i) att[h * hdv + i] += static_cast<float>(s[j] / z) * v_cache_[l][j][g * hdv + i];
                 }
             }
+            for (std::size_t i = 0; i < gate.size(); ++i) att[i] *= 1.0f / (1.0f + std::exp(-gate[i]));  // output gate
             add(x, post_norm(matvec(w.wo, att), w.post_attn_norm, hp.rms_eps));
 
             // feed-forward: x += down(act(gate(xn)) * up(xn)), or a weighted sum of such experts
@@ -143,6 +163,71 @@ private:
         return out;
     }
 
+    // Gated DeltaNet of layer l for this position (llama.cpp's qwen35 linear attention):
+    // mixed = W_qkv xn, convolved causally over the last d_conv positions per channel, silu;
+    // q, k L2-normalised per head; per value head h (key head h mod n_k_heads), with
+    // decay a = exp(softplus(alpha_h + dt_h) * A_h) and strength b = sigmoid(beta_h):
+    // S = a S;  S += k (b (v - S^T k))^T;  o = S^T q / sqrt(head_v);
+    // o_h = rmsnorm(o_h) * norm * silu(z_h); returns W_out o.
+    std::vector<float> delta_net(std::size_t l, const engine::layer_weights& w, const std::vector<float>& xn) {
+        const auto& d = m_.delta_net();
+        const float eps = m_.hparams().rms_eps;
+        const std::size_t C = d.conv_dim(), K = d.d_conv, Sk = d.head_k, Sv = d.head_v, Hv = d.n_v_heads;
+        if (conv_hist_.size() <= l) conv_hist_.resize(l + 1), states_.resize(l + 1);
+        auto& hist = conv_hist_[l];  // past inputs, oldest first
+        auto& S = states_[l];        // [Hv][Sk][Sv]
+        if (hist.empty()) hist.assign(K - 1, std::vector<float>(C, 0.0f));
+        if (S.empty()) S.assign(Hv * Sk * Sv, 0.0);
+        const std::vector<float> mixed = matvec(w.ssm_qkv, xn), z = matvec(w.ssm_z, xn);
+        const std::vector<float> beta = matvec(w.ssm_beta, xn), alpha = matvec(w.ssm_alpha, xn);
+        std::vector<float> c(C);
+        for (std::size_t ch = 0; ch < C; ++ch) {
+            double sum = 0;
+            for (std::size_t i = 0; i + 1 < K; ++i) sum += static_cast<double>(hist[i][ch]) * w.ssm_conv[ch * K + i];
+            sum += static_cast<double>(mixed[ch]) * w.ssm_conv[ch * K + K - 1];
+            c[ch] = static_cast<float>(sum / (1.0 + std::exp(-sum)));
+        }
+        if (K > 1) {
+            hist.erase(hist.begin());
+            hist.push_back(mixed);
+        }
+        for (std::size_t h = 0; h < 2 * d.n_k_heads; ++h) {  // q heads then k heads: unit length
+            double ss = 0;
+            for (std::size_t i = 0; i < Sk; ++i) ss += static_cast<double>(c[h * Sk + i]) * c[h * Sk + i];
+            const double inv = 1.0 / std::sqrt(ss + eps);  // llama.cpp: 1/sqrt(sum + eps) up to rounding
+            for (std::size_t i = 0; i < Sk; ++i) c[h * Sk + i] = static_cast<float>(c[h * Sk + i] * inv);
+        }
+        std::vector<float> o(Hv * Sv);
+        for (std::size_t h = 0; h < Hv; ++h) {
+            const float* q = &c[(h % d.n_k_heads) * Sk];
+            const float* k = &c[d.key_dim() + (h % d.n_k_heads) * Sk];
+            const float* v = &c[2 * d.key_dim() + h * Sv];
+            const double x = alpha[h] + w.ssm_dt[h];
+            const double a = std::exp((x > 20 ? x : std::log1p(std::exp(x))) * w.ssm_a[h]);
+            const double b = 1.0 / (1.0 + std::exp(-static_cast<double>(beta[h])));
+            double* Sh = &S[h * Sk * Sv];
+            for (std::size_t i = 0; i < Sk * Sv; ++i) Sh[i] *= a;
+            for (std::size_t j = 0; j < Sv; ++j) {
+                double sk = 0;
+                for (std::size_t i = 0; i < Sk; ++i) sk += Sh[i * Sv + j] * k[i];
+                const double delta = b * (v[j] - sk);
+                for (std::size_t i = 0; i < Sk; ++i) Sh[i * Sv + j] += k[i] * delta;
+            }
+            std::vector<float> oh(Sv);
+            for (std::size_t j = 0; j < Sv; ++j) {
+                double sq = 0;
+                for (std::size_t i = 0; i < Sk; ++i) sq += Sh[i * Sv + j] * q[i];
+                oh[j] = static_cast<float>(sq / std::sqrt(static_cast<double>(Sv)));
+            }
+            oh = rms_norm(oh, w.ssm_norm, eps);
+            for (std::size_t j = 0; j < Sv; ++j) {
+                const float zz = z[h * Sv + j];
+                o[h * Sv + j] = oh[j] * zz / (1.0f + std::exp(-zz));
+            }
+        }
+        return matvec(w.ssm_out, o);
+    }
+
     static void add(std::vector<float>& a, const std::vector<float>& b) {
         for (std::size_t i = 0; i < b.size(); ++i) a[i] += b[i];
     }
@@ -170,6 +255,7 @@ private:
         for (std::size_t h = 0; h < n_heads; ++h) {
             float* x = v.data() + h * hp.head_dim_k;
             for (std::size_t i = 0; i < half; ++i) {
+                if (!r.unrotated.empty() && r.unrotated[i]) continue;  // M-RoPE's 4th section: position 0 for text
                 const double theta = static_cast<double>(pos) * r.position_scale *
                                      std::pow(static_cast<double>(r.freq_base), -2.0 * static_cast<double>(i) / hp.n_rot) /
                                      r.freq_factors[i];
@@ -185,6 +271,8 @@ private:
     const engine::llm_model& m_;
     std::size_t pos_ = 0;
     std::vector<std::vector<std::vector<float>>> k_cache_, v_cache_;  // [layer][pos][dim]
+    std::vector<std::vector<std::vector<float>>> conv_hist_;           // [layer][d_conv - 1][conv_dim]
+    std::vector<std::vector<double>> states_;                          // [layer][Hv x Sk x Sv]
 };
 
 }  // namespace sluice::test

@@ -3,6 +3,7 @@
 // on shapes and types, not on what the weights say.
 #pragma once
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -19,8 +20,9 @@ struct model_shape {
     std::uint32_t n_ctx_train = 2048;  // the trained context written to the metadata
 };
 
-inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t cols, std::size_t rows, std::mt19937& rng) {
-    std::normal_distribution<float> d(0.0f, 0.02f);
+inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t cols, std::size_t rows, std::mt19937& rng,
+                                            float sigma = 0.02f) {
+    std::normal_distribution<float> d(0.0f, sigma);
     std::vector<float> row(cols);
     const auto t = kernels::traits_of(type);
     const std::size_t row_bytes = cols / t.block_size * t.type_size;
@@ -189,6 +191,91 @@ inline std::vector<std::byte> synthetic_gemma3(const model_shape& s, kernels::gg
         mat(p + "ffn_down.weight", s.n_ff, s.n_embd);
     }
     return w.bytes();
+}
+
+// A qwen35 model (Qwen 3.5 dense hybrid): every `interval`-th layer gated full attention
+// (query + gate projection, q/k norms, M-RoPE sections {1, 1, 1, 1} over n_rot 8, so one
+// pair in four never turns), the others gated DeltaNet (conv kernel 4, 2 key heads and
+// 4 value heads of 16); tied embeddings, matrices of `type`. Weights are larger than the
+// other synthetic models' (sigma 0.3) so the recurrence moves the logits visibly.
+struct qwen35_shape {
+    model_shape base{64, 4, 4, 2, 96, 300};
+    std::uint32_t head_dim = 32, n_rot = 8, interval = 4;
+    std::uint32_t d_conv = 4, head_k = 16, n_k_heads = 2, n_v_heads = 4;
+};
+
+// `omit`: a tensor name left out (tests of the loader's errors).
+inline std::vector<std::byte> synthetic_qwen35(const qwen35_shape& qs, kernels::ggml_type type, unsigned seed = 42,
+                                               const std::string& omit = "") {
+    using kernels::ggml_type;
+    const auto& s = qs.base;
+    std::mt19937 rng(seed);
+    model::gguf_writer all;
+    struct omitting {  // forwards everything but the tensor named `omit`
+        model::gguf_writer& w;
+        const std::string& omit;
+        void add_tensor(const std::string& name, kernels::ggml_type t, std::vector<std::uint64_t> dims, std::vector<std::byte> data) {
+            if (name != omit) w.add_tensor(name, t, std::move(dims), std::move(data));
+        }
+    };
+    write_shape_metadata(all, s, "qwen35");
+    auto& meta = all;
+    omitting w{all, omit};
+    meta.add_u32("qwen35.attention.key_length", qs.head_dim);
+    meta.add_u32("qwen35.attention.value_length", qs.head_dim);
+    meta.add_u32("qwen35.rope.dimension_count", qs.n_rot);
+    meta.add_i32s("qwen35.rope.dimension_sections", {1, 1, 1, 1});
+    meta.add_u32("qwen35.full_attention_interval", qs.interval);
+    meta.add_u32("qwen35.ssm.conv_kernel", qs.d_conv);
+    meta.add_u32("qwen35.ssm.state_size", qs.head_k);
+    meta.add_u32("qwen35.ssm.group_count", qs.n_k_heads);
+    meta.add_u32("qwen35.ssm.time_step_rank", qs.n_v_heads);
+    meta.add_u32("qwen35.ssm.inner_size", qs.n_v_heads * qs.head_k);
+    auto floats = [&](std::uint32_t n, auto&& gen) {
+        std::vector<std::byte> b(n * 4);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const float v = gen();
+            std::memcpy(b.data() + 4 * i, &v, 4);
+        }
+        return b;
+    };
+    std::uniform_real_distribution<float> near_one(0.5f, 1.5f);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    auto norm = [&](std::uint32_t n) { return floats(n, [&] { return near_one(rng); }); };
+    auto mat = [&](const std::string& name, std::uint32_t cols, std::uint32_t rows) {
+        w.add_tensor(name, type, {cols, rows}, random_matrix(type, cols, rows, rng, 0.3f));
+    };
+    const std::uint32_t q = s.n_head * qs.head_dim, kv = s.n_head_kv * qs.head_dim;
+    const std::uint32_t key_dim = qs.n_k_heads * qs.head_k, value_dim = qs.n_v_heads * qs.head_k, conv_dim = 2 * key_dim + value_dim;
+    mat("token_embd.weight", s.n_embd, s.n_vocab);
+    w.add_tensor("output_norm.weight", ggml_type::f32, {s.n_embd}, norm(s.n_embd));
+    for (std::uint32_t l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        w.add_tensor(p + "attn_norm.weight", ggml_type::f32, {s.n_embd}, norm(s.n_embd));
+        w.add_tensor(p + "post_attention_norm.weight", ggml_type::f32, {s.n_embd}, norm(s.n_embd));
+        mat(p + "ffn_gate.weight", s.n_embd, s.n_ff);
+        mat(p + "ffn_up.weight", s.n_embd, s.n_ff);
+        mat(p + "ffn_down.weight", s.n_ff, s.n_embd);
+        if ((l + 1) % qs.interval == 0) {
+            mat(p + "attn_q.weight", s.n_embd, 2 * q);
+            mat(p + "attn_k.weight", s.n_embd, kv);
+            mat(p + "attn_v.weight", s.n_embd, kv);
+            mat(p + "attn_output.weight", q, s.n_embd);
+            w.add_tensor(p + "attn_q_norm.weight", ggml_type::f32, {qs.head_dim}, norm(qs.head_dim));
+            w.add_tensor(p + "attn_k_norm.weight", ggml_type::f32, {qs.head_dim}, norm(qs.head_dim));
+            continue;
+        }
+        mat(p + "attn_qkv.weight", s.n_embd, conv_dim);
+        mat(p + "attn_gate.weight", s.n_embd, value_dim);
+        mat(p + "ssm_beta.weight", s.n_embd, qs.n_v_heads);
+        mat(p + "ssm_alpha.weight", s.n_embd, qs.n_v_heads);
+        mat(p + "ssm_out.weight", value_dim, s.n_embd);
+        w.add_tensor(p + "ssm_conv1d.weight", ggml_type::f32, {qs.d_conv, conv_dim}, floats(qs.d_conv * conv_dim, [&] { return 0.5f * normal(rng); }));
+        w.add_tensor(p + "ssm_dt.bias", ggml_type::f32, {qs.n_v_heads}, floats(qs.n_v_heads, [&] { return normal(rng); }));
+        w.add_tensor(p + "ssm_a", ggml_type::f32, {qs.n_v_heads}, floats(qs.n_v_heads, [&] { return -std::exp(0.5f * normal(rng)); }));
+        w.add_tensor(p + "ssm_norm.weight", ggml_type::f32, {qs.head_k}, norm(qs.head_k));
+    }
+    return all.bytes();
 }
 
 }  // namespace sluice::test

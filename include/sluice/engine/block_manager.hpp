@@ -71,6 +71,13 @@ public:
     // being copied from out of reach of eviction. Undone by release().
     void hold(std::uint32_t block);
 
+    // The publication id of the published chain holding exactly `tokens` from position 0
+    // (a whole number of blocks), whichever sequence computed it; 0 when none does.
+    std::uint64_t chain_id(std::span<const token_id> tokens) const;
+    // The block's publication id: names its contents and every token before them (its
+    // chain from position 0); never reused; 0 when the block is not published.
+    std::uint64_t publication(std::uint32_t block) const noexcept { return blocks_[block].uid; }
+
     // Drops one reference; the last one frees the block, or caches it if published.
     void release(std::uint32_t block);
 

@@ -6,6 +6,12 @@
 // all running sequences (engine/block_manager.hpp hands out the blocks); a single
 // sequence (the CLI, the tests) uses one block of n_ctx positions and the
 // size()/advance() view below. Owned by whoever runs the forward passes; not thread-safe.
+//
+// Recurrent layers (qwen35's gated DeltaNet) keep no keys or values (their K/V arrays are
+// empty and count for nothing in block_bytes); their per-sequence state lives in the
+// cache's recurrent_state, in slots: one for the single-sequence view, kv_blocks::state_slots
+// for a pool (a running sequence holds one; see engine/scheduler.hpp). A model without
+// recurrent layers has slots of 0 bytes.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +20,7 @@
 #include <vector>
 
 #include "sluice/engine/llm_model.hpp"
+#include "sluice/engine/recurrent_state.hpp"
 
 namespace sluice::engine {
 
@@ -22,6 +29,7 @@ enum class kv_precision { f16, f32 };
 struct kv_blocks {
     std::size_t count = 1;  // blocks
     std::size_t size = 16;  // positions per block
+    std::size_t state_slots = 1;  // recurrent-state slots (models with recurrent layers)
 };
 
 class kv_cache {
@@ -48,6 +56,9 @@ public:
     // of a cached block lent to a new sequence; kv_cache does not know which blocks are whose).
     void copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept;
     std::size_t k_stride() const noexcept { return k_row_; }  // elements between rows
+    // The recurrent layers' per-sequence state (slot 0 for the single-sequence view).
+    recurrent_state& state() noexcept { return state_; }
+    const recurrent_state& state() const noexcept { return state_; }
     std::size_t v_stride() const noexcept { return v_row_; }
 
     // --- the single-sequence view (constructed with n_ctx) ---
@@ -66,6 +77,7 @@ private:
     // new T[] without value-initialisation: pages are committed on first write.
     std::vector<std::unique_ptr<std::uint16_t[]>> k16_, v16_;
     std::vector<std::unique_ptr<float[]>> k32_, v32_;
+    recurrent_state state_;
 };
 
 }  // namespace sluice::engine

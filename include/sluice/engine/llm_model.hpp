@@ -8,7 +8,11 @@
 // `qwen3` (+ per-head q/k RMSNorm, NEOX rope), `qwen3moe` (qwen3 attention, a mixture of
 // SwiGLU experts as the FFN: see engine/moe_ffn.hpp), `gemma3` (embeddings scaled by
 // sqrt(n_embd), per-head q/k RMSNorm, RMSNorm of the attention and FFN outputs, GELU (tanh)
-// gating, sliding-window attention with its own rope base on all but every n-th layer).
+// gating, sliding-window attention with its own rope base on all but every n-th layer),
+// `qwen35` (Qwen 3.5 dense hybrid: gated-DeltaNet linear-attention layers -- see
+// engine/delta_net.hpp; their per-sequence state lives in engine/recurrent_state.hpp --
+// interleaved with full-attention layers whose query projection also yields a sigmoid
+// output gate per head, per-head q/k RMSNorm, M-RoPE on n_rot of each head's dimensions).
 #pragma once
 
 #include <memory>
@@ -22,7 +26,7 @@
 
 namespace sluice::engine {
 
-enum class architecture { llama, qwen2, qwen3, qwen3moe, gemma3 };
+enum class architecture { llama, qwen2, qwen3, qwen3moe, gemma3, qwen35 };
 enum class ffn_activation { silu, gelu };  // the gate's activation: SwiGLU or GEGLU (tanh GELU)
 
 // RoPE of a group of layers: pair i turns by pos * position_scale * freq_base^(-2i/n_rot) / freq_factors[i].
@@ -30,6 +34,10 @@ struct rope_params {
     float freq_base = 10000.0f;
     float position_scale = 1.0f;      // linear scaling (1 / rope.scaling.factor)
     std::vector<float> freq_factors;  // [n_rot/2]
+    // M-RoPE (qwen35): pairs of the fourth position section, whose position is 0 for text
+    // tokens (llama.cpp fills sections 1-3 with the token's position, the 4th with 0), so
+    // they never turn. Empty: every pair turns.
+    std::vector<bool> unrotated;      // [n_rot/2]
 };
 enum class rope_style { norm, neox };  // rotate pairs (2i, 2i+1) or (i, i + n_rot/2)
 
@@ -49,6 +57,33 @@ struct layer_weights {
         kernels::weight_matrix gate, up, down;
     };
     std::vector<expert> experts;
+    // qwen35 full-attention layers: wq is [n_head*2*hd x n_embd], per head hd query rows
+    // then hd gate rows; the attention output is multiplied by sigmoid(gate).
+    bool attn_gated = false;
+    // qwen35 gated-DeltaNet layers (recurrent = true; wq..wo unused). Shapes with
+    // conv_dim = 2*n_k_heads*head_k + n_v_heads*head_v, value_dim = n_v_heads*head_v
+    // (engine/llm_model.hpp delta_net_params):
+    bool recurrent = false;
+    kernels::weight_matrix ssm_qkv;    // [conv_dim x n_embd] (attn_qkv): q, k, v before the convolution
+    kernels::weight_matrix ssm_z;      // [value_dim x n_embd] (attn_gate): the output gate z
+    kernels::weight_matrix ssm_beta;   // [n_v_heads x n_embd]: sigmoid -> write strength
+    kernels::weight_matrix ssm_alpha;  // [n_v_heads x n_embd]: softplus(. + dt) * a -> log decay
+    kernels::weight_matrix ssm_out;    // [n_embd x value_dim]
+    std::vector<float> ssm_conv;       // [conv_dim x d_conv]: channel c's taps, oldest first
+    std::vector<float> ssm_dt, ssm_a;  // [n_v_heads]: time-step bias, a = -exp(A_log)
+    std::vector<float> ssm_norm;       // [head_v]: RMSNorm of each head's output
+};
+
+// Gated DeltaNet sizes (qwen35's ssm.* metadata).
+struct delta_net_params {
+    std::uint32_t d_conv = 0;     // causal convolution taps (ssm.conv_kernel)
+    std::uint32_t n_k_heads = 0;  // query/key heads (ssm.group_count)
+    std::uint32_t n_v_heads = 0;  // value heads, one state matrix each (ssm.time_step_rank)
+    std::uint32_t head_k = 0;     // query/key head size (ssm.state_size)
+    std::uint32_t head_v = 0;     // value head size (ssm.inner_size / n_v_heads)
+    std::size_t key_dim() const noexcept { return std::size_t{n_k_heads} * head_k; }
+    std::size_t value_dim() const noexcept { return std::size_t{n_v_heads} * head_v; }
+    std::size_t conv_dim() const noexcept { return 2 * key_dim() + value_dim(); }
 };
 
 // Expert routing of a mixture-of-experts FFN, as llama.cpp's build_moe_ffn does it for the
@@ -90,6 +125,10 @@ public:
     ffn_activation activation() const noexcept { return act_; }
     bool output_tied() const noexcept { return tied_; }
     const moe_params& moe() const noexcept { return moe_; }
+    // qwen35: the DeltaNet sizes, and whether any layer is recurrent (such a model keeps a
+    // recurrent_state per sequence besides its KV cache).
+    const delta_net_params& delta_net() const noexcept { return dnet_; }
+    bool has_recurrent_layers() const noexcept { return dnet_.n_v_heads > 0; }
 
 private:
     model::hyper_params hp_;
@@ -105,6 +144,7 @@ private:
     ffn_activation act_ = ffn_activation::silu;
     bool tied_ = false;
     moe_params moe_;
+    delta_net_params dnet_;
     // The quantised matrices (and the output, tied or not) in the GEMM's packed layout
     // (kernels::pack_weights); the weight_matrix views point here through `packed`.
     std::vector<std::unique_ptr<std::byte[]>> packed_;

@@ -20,6 +20,11 @@
 // KV memory: the pool holds `parallel` full contexts plus the prefix cache, or fewer
 // blocks when `kv_bytes` bounds it (memory is committed as blocks are first used); jobs
 // then wait for blocks, and one that could never fit is refused at submit.
+// Models with recurrent layers (qwen35): each running sequence also holds one
+// recurrent-state slot (`parallel` of them, taken out of kv_bytes before any block), and a
+// cached prefix is resumed only from a state saved at its exact end (saved when a step ends
+// on a block boundary; prompt chunks stop at such boundaries), else computed again; no
+// partial-block lending (docs/engine.md, "Recurrent models").
 #pragma once
 
 #include <atomic>

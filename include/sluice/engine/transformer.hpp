@@ -4,9 +4,12 @@
 // Contract: forward_batch processes, for every batch_sequence, its tokens at positions
 // [pos0, pos0 + n) of that sequence: it writes their keys and values into the sequence's
 // cache blocks and attends over positions [0, p] of the same sequence only. Logits come
-// out for the last n_logits tokens of each sequence, in batch order. forward() is the
-// single-sequence form over a cache's single_table(). One transformer per thread of
-// control; not thread-safe.
+// out for the last n_logits tokens of each sequence, in batch order. Models with recurrent
+// layers (qwen35) also run each sequence's tokens in order through its recurrent-state slot
+// (batch_sequence::state_slot, which must hold the state after position pos0 - 1; cleared
+// here when pos0 == 0), so a sequence can continue only from where its slot left off.
+// forward() is the single-sequence form over a cache's single_table() and state slot 0.
+// One transformer per thread of control; not thread-safe.
 //
 // Matmul policy: `batch_invariant` computes every row with the same integer dots as a
 // lone token (kernels::matmul_rows), so a sequence's numbers do not depend on what shares
@@ -20,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/engine/delta_net.hpp"
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/moe_ffn.hpp"
@@ -35,6 +39,9 @@ struct batch_sequence {
     std::size_t pos0 = 0;
     std::span<const std::uint32_t> blocks;  // block table covering [0, pos0 + tokens.size())
     std::size_t n_logits = 0;               // logits for this many trailing tokens
+    // Models with recurrent layers: the sequence's slot in the cache's recurrent_state,
+    // holding the state after position pos0 - 1 (cleared by forward_batch when pos0 == 0).
+    std::uint32_t state_slot = 0;
 };
 
 class transformer {
@@ -63,6 +70,8 @@ private:
         std::size_t pos;
     };
     void check(std::span<const batch_sequence> seqs, const kv_cache& cache) const;
+    void attention_block(const layer_weights& w, std::size_t layer, std::size_t n, kv_cache& cache);
+    void recurrent_block(const layer_weights& w, std::size_t layer, std::size_t n, kv_cache& cache);
     void attention(std::size_t layer, std::size_t n, kv_cache& cache);
     void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
     void prepare_rope();
@@ -87,7 +96,10 @@ private:
     std::vector<std::pair<std::size_t, std::size_t>> attn_runs_;  // [t0, t1) batch rows per attention task
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
+    std::vector<float> qg_, attn_gate_;  // gated attention: [n x 2*q_dim] projection, [n x q_dim] gates
     moe_ffn moe_;
+    delta_net dnet_;
+    std::vector<delta_net::run> dnet_runs_;
 };
 
 }  // namespace sluice::engine

@@ -167,3 +167,25 @@ TEST(block_manager, allocation_evicts_cached_blocks_when_nothing_is_free) {
 }
 
 }  // namespace
+
+namespace {
+
+// chain_id names the published chain holding exactly some tokens from position 0 (the
+// key of a recurrent model's saved state): the last block's publication id, 0 when the
+// chain does not reach, the tokens are not whole blocks, or a block of it was evicted.
+TEST(block_manager, chain_id_names_the_published_chain_of_exact_tokens) {
+    block_manager bm(8, 4, 8);
+    const auto tokens = iota_tokens(12, 1);
+    const auto table = run_sequence(bm, tokens, 3);
+    const std::span<const token_id> t(tokens);
+    EXPECT_EQ(bm.chain_id(t.first(4)), bm.publication(table[0]));
+    EXPECT_EQ(bm.chain_id(t.first(12)), bm.publication(table[2]));
+    EXPECT_NE(bm.chain_id(t.first(8)), 0u);
+    EXPECT_EQ(bm.chain_id(t.first(6)), 0u);  // not whole blocks
+    auto other = tokens;
+    other[5] = 99;
+    EXPECT_EQ(bm.chain_id(std::span<const token_id>(other).first(8)), 0u);  // leaves the chain in block 2
+    EXPECT_EQ(bm.chain_id(std::span<const token_id>(other).first(4)), bm.publication(table[0]));
+}
+
+}  // namespace

@@ -9,7 +9,9 @@
 #include <random>
 #include <thread>
 
+#include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/token_constraint.hpp"
+#include "sluice/util/error.hpp"
 #include "sluice/engine/tokenizer.hpp"
 #include "support/shared_data.hpp"
 
@@ -281,6 +283,95 @@ TEST(scheduler, identical_prompts_submitted_together_compute_the_prompt_once) {
     EXPECT_EQ(first.cached_tokens, 0u);
     EXPECT_EQ(second.cached_tokens, 96u);
     EXPECT_EQ(second.tokens, first.tokens);
+}
+
+// qwen35 (recurrent layers): batching does not change any request's tokens, each running
+// sequence computing through its own recurrent-state slot (3 or 8 at once; 8 requests).
+TEST(scheduler, a_recurrent_model_batches_without_changing_tokens) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/qwen35-Q8_0.gguf");
+    const loaded_model lm(path);
+    const auto requests = mixed_requests(lm.m->n_vocab());
+    std::vector<engine::generation_result> alone;
+    {
+        engine::scheduler one(*lm.m, lm.tok.get_vocab(), config(1, 64));
+        for (const auto& r : requests) alone.push_back(submit(one, job_of(r)).get());
+    }
+    for (const std::size_t parallel : {8u, 3u}) {
+        engine::scheduler many(*lm.m, lm.tok.get_vocab(), config(parallel, 16));
+        std::vector<std::future<engine::generation_result>> futures;
+        for (const auto& r : requests) futures.push_back(submit(many, job_of(r)));
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            const auto got = futures[i].get();
+            EXPECT_EQ(got.tokens, alone[i].tokens) << "request " << i << " with parallel " << parallel;
+            EXPECT_EQ(got.tokens.size(), 20u);
+        }
+    }
+}
+
+// qwen35: a cached prefix is resumed only where the recurrent state at its exact end was
+// saved (a step ended on that block boundary: prompt chunks stop at the last boundary
+// they cross, and at the end of a cached prefix they branch off; decoding passes every
+// one); before that, from the longest saved one, or from the start. Either way the tokens
+// are a fresh run's.
+TEST(scheduler, a_recurrent_model_resumes_a_cached_prefix_only_from_a_saved_state) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/qwen35-Q8_0.gguf");
+    const loaded_model lm(path);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), config(2, 64));
+    auto no_cache = config(2, 64);
+    no_cache.cache_bytes = 0;
+    engine::scheduler fresh(*lm.m, lm.tok.get_vocab(), no_cache);
+    engine::generation_request r = greedy_prompt_of_100(37);
+    r.max_tokens = 30;
+    const auto first = submit(s, job_of(r)).get();
+    EXPECT_EQ(first.cached_tokens, 0u);
+    EXPECT_EQ(first.tokens, submit(fresh, job_of(r)).get().tokens);
+    // Alone, the prompt went in chunks 0-96 (stopped at the last block boundary it crossed)
+    // and 96-100: the state at 96 was saved, the longest prefix that leaves a token to compute.
+    // (A model without recurrent layers would lend 99: no state exists there.)
+    const auto second = submit(s, job_of(r)).get();
+    EXPECT_EQ(second.cached_tokens, 96u);
+    EXPECT_EQ(second.tokens, first.tokens);
+    // The next turn: decoding passed 128 (100 + 29 computed positions), saved there.
+    auto next = r;
+    next.prompt.insert(next.prompt.end(), first.tokens.begin(), first.tokens.end());
+    next.prompt.insert(next.prompt.end(), {5, 6, 7});
+    const auto third = submit(s, job_of(next)).get();
+    EXPECT_EQ(third.cached_tokens, 128u);
+    EXPECT_EQ(third.tokens, submit(fresh, job_of(next)).get().tokens);
+    // A prompt that leaves the cached one at position 50: its first three blocks (48
+    // positions) are cached KV, but no state was saved at 48, so it is computed from the
+    // start -- and saves the state at 48, where it branched off.
+    auto other = r;
+    other.prompt[50] = other.prompt[50] == 7 ? 8 : 7;
+    const auto fourth = submit(s, job_of(other)).get();
+    EXPECT_EQ(fourth.cached_tokens, 0u);
+    EXPECT_EQ(fourth.tokens, submit(fresh, job_of(other)).get().tokens);
+    // Leaving it at position 70 resumes from 48 (and saves 64); the next one at 64.
+    auto later = r;
+    later.prompt[70] = later.prompt[70] == 7 ? 8 : 7;
+    const auto fifth = submit(s, job_of(later)).get();
+    EXPECT_EQ(fifth.cached_tokens, 48u);
+    EXPECT_EQ(fifth.tokens, submit(fresh, job_of(later)).get().tokens);
+    later.prompt[70] = later.prompt[70] == 9 ? 10 : 9;
+    const auto sixth = submit(s, job_of(later)).get();
+    EXPECT_EQ(sixth.cached_tokens, 64u);
+    EXPECT_EQ(sixth.tokens, submit(fresh, job_of(later)).get().tokens);
+    EXPECT_EQ(fresh.current_load().cached_prompt_tokens, 0u);
+}
+
+// qwen35: the recurrent state of every running sequence is part of the memory bound; a
+// bound that cannot hold it is refused.
+TEST(scheduler, a_recurrent_model_accounts_its_state_in_the_memory_bound) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/qwen35-Q8_0.gguf");
+    const loaded_model lm(path);
+    auto cfg = config(4);
+    cfg.cache_bytes = 0;
+    cfg.kv_bytes = 4 * engine::recurrent_state::slot_bytes(*lm.m);
+    EXPECT_THROW(engine::scheduler(*lm.m, lm.tok.get_vocab(), cfg), sluice::error);
+    cfg.kv_bytes += 4 * engine::kv_cache::block_bytes(*lm.m, cfg.block_size, engine::kv_precision::f16);
+    engine::scheduler s(*lm.m, lm.tok.get_vocab(), cfg);
+    EXPECT_EQ(s.max_sequence(), 64u);  // four blocks of 16 left for keys and values
+    EXPECT_EQ(s.current_load().kv_blocks, 4u);
 }
 
 // Prompt logprobs (echo): one entry per prompt token after the first, reported before the
