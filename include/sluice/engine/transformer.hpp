@@ -23,6 +23,7 @@
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/moe_ffn.hpp"
+#include "sluice/engine/per_layer_embedding.hpp"
 #include "sluice/engine/vocab.hpp"
 #include "sluice/util/thread_pool.hpp"
 
@@ -66,9 +67,11 @@ private:
     void attention(std::size_t layer, std::size_t n, kv_cache& cache);
     void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
     void prepare_rope();
-    void apply_rope(float* x, std::size_t n_heads, std::size_t t, bool local) const;  // t: batch row
+    void apply_rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t t, bool local) const;  // t: batch row
     void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
     void feed_forward(const layer_weights& w, std::size_t n);  // xn_ -> tmp_ [n x n_embd]
+    void qkv(std::size_t layer, std::size_t n, kv_cache& cache);  // xn_ -> q_, and the layer's K and V into the cache
+    void layer_output(std::size_t layer, std::size_t n);  // gemma4: x_ += the per-layer embedding term, x_ *= output scale
     void residual_then_norm(const std::vector<float>& post_weight, const std::vector<float>& norm_weight, std::size_t t,
                             bool norm = true);
     void for_rows(std::size_t n, const std::function<void(std::size_t)>& fn);
@@ -88,6 +91,8 @@ private:
     // Scratch, sized for max_batch tokens.
     std::vector<float> x_, xn_, q_, k_, v_, attn_, gate_, up_, tmp_;
     moe_ffn moe_;
+    per_layer_embedding per_layer_;
+    std::vector<token_id> ids_;  // the batch's tokens, row order
 };
 
 }  // namespace sluice::engine
