@@ -26,6 +26,7 @@ transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_
       pool_(pool),
       max_batch_(max_batch),
       policy_(policy),
+      ggml_arith_(m.arch() == architecture::gemma4),
       moe_(m, max_batch),
       per_layer_(m, max_batch) {
     const auto& hp = m.hparams();
@@ -116,6 +117,16 @@ void transformer::prepare_rope() {
         table->cos_sin.resize(rows_.size() * half);
         for (std::size_t t = 0; t < rows_.size(); ++t) {
             const float p = static_cast<float>(rows_[t].pos) * table->params->position_scale;
+            if (ggml_arith_) {  // llama.cpp's chain: theta_i = p * scale^i by repeated products, then / freq_factor_i
+                const float theta_scale = std::pow(table->params->freq_base, -2.0f / static_cast<float>(table->params->n_rot));
+                float theta = p;
+                for (std::size_t i = 0; i < half; ++i) {
+                    const float angle = theta / table->params->freq_factors[i];
+                    table->cos_sin[t * half + i] = {std::cos(angle), std::sin(angle)};
+                    theta *= theta_scale;
+                }
+                continue;
+            }
             for (std::size_t i = 0; i < half; ++i) {
                 const float theta = p * table->theta_base[i];
                 table->cos_sin[t * half + i] = {std::cos(theta), std::sin(theta)};
@@ -165,6 +176,12 @@ void transformer::store_kv(std::size_t layer, std::size_t t, kv_cache& cache, co
 // query's arithmetic is the same online-softmax chain over the same fixed tiles whatever
 // else the task holds, so decode, prefill and the scheduler's mixed steps agree bit for bit.
 void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
+    // gemma4 (ggml_arith_): llama.cpp's own flash-attention arithmetic, half-precision
+    // accumulator included, except in exact mode.
+    if (ggml_arith_ && cache.precision() == kv_precision::f16 && !kernels::exact_activations()) {
+        attention_f16_sequential(layer, n, cache);
+        return;
+    }
     constexpr std::size_t T = kernels::k_attn_tile;
     const auto& w = m_.layers()[layer];
     const std::size_t n_head = m_.hparams().n_head, n_kv = w.n_head_kv, hd_k = w.head_dim_k, hd_v = w.head_dim_v;
@@ -239,6 +256,29 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
                 kernels::attn_finish(qs[a], hd_v, attn_.data() + (t * n_head + h) * hd_v);
             }
         }
+    });
+}
+
+// attn_ [n x n_head*hd_v] as llama.cpp's one-chunk CPU flash attention computes it
+// (kernels::attn_f16_sequential), one task per (batch row, head), keys [lo, pos] in order.
+void transformer::attention_f16_sequential(std::size_t layer, std::size_t n, kv_cache& cache) {
+    const auto& w = m_.layers()[layer];
+    const std::size_t n_head = m_.hparams().n_head, hd_k = w.head_dim_k, hd_v = w.head_dim_v;
+    const std::size_t group = n_head / w.n_head_kv, bs = cache.block_size();
+    const std::size_t window = w.sliding ? m_.sliding_window() : 0;
+    pool_.run(n * n_head, [&](std::size_t task) {
+        const std::size_t t = task / n_head, h = task % n_head, g = h / group;
+        const std::size_t end = rows_[t].pos + 1, lo = window > 0 && end > window ? end - window : 0;
+        const auto blocks = rows_[t].seq->blocks;
+        thread_local std::vector<const std::uint16_t*> k_rows, v_rows;
+        k_rows.clear();
+        v_rows.clear();
+        for (std::size_t p = lo; p < end; ++p) {
+            k_rows.push_back(cache.k(layer, blocks[p / bs], p % bs) + g * hd_k);
+            v_rows.push_back(cache.v(layer, blocks[p / bs], p % bs) + g * hd_v);
+        }
+        kernels::attn_f16_sequential(q_.data() + (t * n_head + h) * hd_k, k_rows.data(), v_rows.data(), k_rows.size(), hd_k, hd_v,
+                                     m_.attention_scale(), attn_.data() + (t * n_head + h) * hd_v);
     });
 }
 

@@ -65,6 +65,7 @@ private:
     };
     void check(std::span<const batch_sequence> seqs, const kv_cache& cache) const;
     void attention(std::size_t layer, std::size_t n, kv_cache& cache);
+    void attention_f16_sequential(std::size_t layer, std::size_t n, kv_cache& cache);
     void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
     void prepare_rope();
     void apply_rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t t, bool local) const;  // t: batch row
@@ -80,6 +81,12 @@ private:
     thread_pool& pool_;
     std::size_t max_batch_;
     matmul_policy policy_;
+    // gemma4's outputs react to rounding strongly (unscaled attention over RMS-normalised q
+    // and k, logits soft-capped at 100 rather than squeezed): for it the pass reproduces
+    // llama.cpp's CPU arithmetic where sluice otherwise keeps its own -- the rope angles as
+    // ggml chains them, and flash attention's half-precision accumulator (f16 cache, not in
+    // exact mode). Other architectures keep theirs (bit for bit as before).
+    bool ggml_arith_ = false;
     struct rope_table {
         const rope_params* params = nullptr;
         std::vector<float> theta_base;                // base^(-2i/n_rot) / freq_factor_i
