@@ -147,6 +147,11 @@ void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t hd, std:
             const std::size_t a = m_.rope() == rope_style::norm ? 2 * i : i;
             const std::size_t b = m_.rope() == rope_style::norm ? 2 * i + 1 : i + half;
             const float x0 = v[a], x1 = v[b];
+            if (ggml_arith_) {  // as ggml's rope compiles (-march=native: the first product fused)
+                v[a] = std::fma(x0, c, -(x1 * s));
+                v[b] = std::fma(x0, s, x1 * c);
+                continue;
+            }
             v[a] = x0 * c - x1 * s;
             v[b] = x0 * s + x1 * c;
         }

@@ -61,7 +61,7 @@ void attn_f16_sequential(const float* q, const std::uint16_t* const* k_rows, con
         }
         const std::uint16_t* v = v_rows[j];
         for (std::size_t i = 0; i < hd_v; ++i) acc[i] = fp32_to_fp16(std::fma(fp16_to_fp32(v[i]), vs, fp16_to_fp32(acc[i])));
-        sum = sum * ms + vs;
+        sum = std::fma(sum, ms, vs);  // S*ms + vs, contracted as ggml compiles it
     }
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
     for (std::size_t i = 0; i < hd_v; ++i) out[i] = fp16_to_fp32(acc[i]) * inv;
