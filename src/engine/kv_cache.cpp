@@ -12,59 +12,65 @@ kv_cache::kv_cache(const llm_model& m, std::size_t n_ctx, kv_precision precision
 kv_cache::kv_cache(const llm_model& m, kv_blocks blocks, kv_precision precision)
     : n_blocks_(blocks.count),
       block_size_(blocks.size),
-      k_row_(std::size_t{m.hparams().n_head_kv} * m.hparams().head_dim_k),
-      v_row_(std::size_t{m.hparams().n_head_kv} * m.hparams().head_dim_v),
       precision_(precision),
       state_(m, m.has_recurrent_layers() ? blocks.state_slots : 0) {
     if (blocks.count == 0 || blocks.size == 0) throw error(errc::invalid_argument, "the KV cache needs at least one position");
     const std::size_t rows = n_blocks_ * block_size_;
-    for (std::uint32_t l = 0; l < m.hparams().n_layer; ++l) {
-        if (m.layers()[l].recurrent) {  // no keys or values: a null row keeps the layer numbering
-            if (precision == kv_precision::f16) {
-                k16_.emplace_back();
-                v16_.emplace_back();
-            } else {
-                k32_.emplace_back();
-                v32_.emplace_back();
-            }
+    const auto& layers = m.layers();
+    slots_.resize(layers.size());
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        const auto& w = layers[l];
+        if (w.recurrent) {  // no keys or values: an empty slot keeps the layer numbering
+            slots_[l] = {0, 0, 0, false};
             continue;
         }
+        if (w.kv_source != l) {  // a shared-KV layer: its source (an earlier layer) has a slot already
+            slots_[l] = slots_[w.kv_source];
+            slots_[l].owner = false;
+            continue;
+        }
+        const std::size_t k_row = std::size_t{w.n_head_kv} * w.head_dim_k, v_row = std::size_t{w.n_head_kv} * w.head_dim_v;
         if (precision == kv_precision::f16) {
-            k16_.emplace_back(new std::uint16_t[rows * k_row_]);
-            v16_.emplace_back(new std::uint16_t[rows * v_row_]);
+            slots_[l] = {k16_.size(), k_row, v_row, true};
+            k16_.emplace_back(new std::uint16_t[rows * k_row]);
+            v16_.emplace_back(new std::uint16_t[rows * v_row]);
         } else {
-            k32_.emplace_back(new float[rows * k_row_]);
-            v32_.emplace_back(new float[rows * v_row_]);
+            slots_[l] = {k32_.size(), k_row, v_row, true};
+            k32_.emplace_back(new float[rows * k_row]);
+            v32_.emplace_back(new float[rows * v_row]);
         }
     }
 }
 
 std::size_t kv_cache::block_bytes(const llm_model& m, std::size_t block_size, kv_precision precision) noexcept {
-    const auto& hp = m.hparams();
     const std::size_t elem = precision == kv_precision::f16 ? sizeof(std::uint16_t) : sizeof(float);
-    const auto n_attn = static_cast<std::size_t>(std::count_if(m.layers().begin(), m.layers().end(), [](const auto& l) { return !l.recurrent; }));
-    return n_attn * block_size * hp.n_head_kv * (std::size_t{hp.head_dim_k} + hp.head_dim_v) * elem;
+    std::size_t per_row = 0;
+    for (std::size_t l = 0; l < m.layers().size(); ++l) {
+        const auto& w = m.layers()[l];
+        if (w.kv_source == l && !w.recurrent) per_row += std::size_t{w.n_head_kv} * (std::size_t{w.head_dim_k} + w.head_dim_v);
+    }
+    return block_size * per_row * elem;
 }
 
 std::size_t kv_cache::block_bytes() const noexcept {
-    std::size_t layers = 0;  // layers with keys and values
-    for (const auto& k : k16_) layers += k ? 1 : 0;
-    for (const auto& k : k32_) layers += k ? 1 : 0;
     const std::size_t elem = precision_ == kv_precision::f16 ? sizeof(std::uint16_t) : sizeof(float);
-    return layers * block_size_ * (k_row_ + v_row_) * elem;
+    std::size_t per_row = 0;
+    for (const auto& s : slots_) per_row += s.owner ? s.k_row + s.v_row : 0;
+    return block_size_ * per_row * elem;
 }
 
 void kv_cache::copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept {
     n = std::min(n, block_size_);
-    for (std::size_t l = 0; l < k16_.size(); ++l) {
-        if (!k16_[l]) continue;
-        std::copy_n(k(l, from, 0), n * k_row_, k(l, to, 0));
-        std::copy_n(v(l, from, 0), n * v_row_, v(l, to, 0));
-    }
-    for (std::size_t l = 0; l < k32_.size(); ++l) {
-        if (!k32_[l]) continue;
-        std::copy_n(k_f32(l, from, 0), n * k_row_, k_f32(l, to, 0));
-        std::copy_n(v_f32(l, from, 0), n * v_row_, v_f32(l, to, 0));
+    for (std::size_t l = 0; l < slots_.size(); ++l) {
+        if (!slots_[l].owner) continue;  // a shared-KV layer (its source's rows are copied once) or a recurrent one
+        const std::size_t k_row = slots_[l].k_row, v_row = slots_[l].v_row;
+        if (precision_ == kv_precision::f16) {
+            std::copy_n(k(l, from, 0), n * k_row, k(l, to, 0));
+            std::copy_n(v(l, from, 0), n * v_row, v(l, to, 0));
+        } else {
+            std::copy_n(k_f32(l, from, 0), n * k_row, k_f32(l, to, 0));
+            std::copy_n(v_f32(l, from, 0), n * v_row, v_f32(l, to, 0));
+        }
     }
 }
 

@@ -144,14 +144,14 @@ moe_params read_moe_params(const model::gguf_file& f, const model::hyper_params&
     return p;
 }
 
-// Which layers use sliding-window attention, and the window (0: none). gemma3 as
-// llama.cpp reads it: with <arch>.attention.sliding_window > 0, the pattern is
+// Which layers use sliding-window attention, and the window (0: none). gemma3 and gemma4 as
+// llama.cpp reads them (gemma4 files always carry the bool array): with <arch>.attention.sliding_window > 0, the pattern is
 // <arch>.attention.sliding_window_pattern -- a per-layer bool array, or n meaning every
 // n-th layer is global (default 6: layers 5, 11, ...), 0 meaning all sliding.
 std::vector<bool> sliding_layers(const model::gguf_file& f, const model::hyper_params& hp, architecture arch, std::uint32_t& window) {
     std::vector<bool> out(hp.n_layer, false);
     window = 0;
-    if (arch != architecture::gemma3) return out;
+    if (arch != architecture::gemma3 && arch != architecture::gemma4) return out;
     const auto& a = hp.architecture;
     window = model::find_u32(f, model::arch_key(a, "attention.sliding_window")).value_or(0);
     if (window == 0) return out;
@@ -268,6 +268,50 @@ void load_qwen35_layer(const tensor_loader& t, const std::string& p, const model
     l.ssm_norm = t.vec(p + "ssm_norm.weight", d.head_v);
 }
 
+// gemma4's shared-KV layers, as llama.cpp maps them: with <arch>.attention.shared_kv_layers
+// = s, the first n_layer - s layers own their KV and each later layer attends over the last
+// owning layer of its kind (sliding or not) -- which must have its shapes.
+void assign_kv_sources(const model::gguf_file& f, const model::hyper_params& hp, std::vector<layer_weights>& layers) {
+    const std::uint32_t shared = model::find_u32(f, model::arch_key(hp.architecture, "attention.shared_kv_layers")).value_or(0);
+    if (shared == 0) return;
+    if (shared + 2 > hp.n_layer) {
+        throw error(errc::invalid_format, f.source() + ": " + std::to_string(shared) + " shared-KV layers of " + std::to_string(hp.n_layer) +
+                                              " leave fewer than 2 layers with their own KV");
+    }
+    const std::uint32_t first_shared = hp.n_layer - shared;
+    for (std::uint32_t i = first_shared; i < hp.n_layer; ++i) {
+        auto& l = layers[i];
+        l.kv_source = first_shared - (l.sliding ? 2 : 1);
+        const auto& src = layers[l.kv_source];
+        if (src.sliding != l.sliding || src.n_head_kv != l.n_head_kv || src.head_dim_k != l.head_dim_k || src.head_dim_v != l.head_dim_v) {
+            throw error(errc::invalid_format, f.source() + ": layer " + std::to_string(i) + " shares the KV of layer " +
+                                                  std::to_string(l.kv_source) + ", which has another kind or shape");
+        }
+    }
+}
+
+// gemma4's layer-specific tensors: attention without K/V on shared-KV layers, V = K without
+// attn_v, the output scale and the per-layer embedding block.
+void load_gemma4_layer(const tensor_loader& t, const std::string& p, std::uint32_t i, std::uint32_t n_embd, std::uint32_t n_pl,
+                       layer_weights& l) {
+    const std::uint64_t k_dim = std::uint64_t{l.n_head_kv} * l.head_dim_k;
+    if (l.kv_source == i) {
+        l.wk = t.matrix(p + "attn_k.weight", n_embd, k_dim);
+        l.k_norm = t.vec(p + "attn_k_norm.weight", l.head_dim_k);
+        if (t.find(p + "attn_v.weight") != nullptr) {
+            l.wv = t.matrix(p + "attn_v.weight", n_embd, std::uint64_t{l.n_head_kv} * l.head_dim_v);
+        } else {
+            l.v_is_k = true;
+        }
+    }
+    if (t.find(p + "layer_output_scale.weight") != nullptr) l.output_scale = t.vec(p + "layer_output_scale.weight", 1)[0];
+    if (n_pl > 0) {
+        l.pl_gate = t.matrix(p + "inp_gate.weight", n_embd, n_pl);
+        l.pl_proj = t.matrix(p + "proj.weight", n_pl, n_embd);
+        l.pl_post_norm = t.vec(p + "post_norm.weight", n_embd);
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
@@ -301,18 +345,40 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
             throw error(errc::invalid_format, f.source() + ": qwen35 needs equal key and value head sizes (" + std::to_string(hp.head_dim_k) +
                                                   ", " + std::to_string(hp.head_dim_v) + ")");
         }
+    } else if (hp.architecture == "gemma4") {
+        m->arch_ = architecture::gemma4;
+        m->rope_ = rope_style::neox;
+        m->act_ = ffn_activation::gelu;
+        m->embd_scale_ = std::sqrt(static_cast<float>(hp.n_embd));
+        m->softcap_ = model::find_f32(f, model::arch_key(hp.architecture, "final_logit_softcapping")).value_or(0.0f);
+        m->v_norm_ = true;
     } else {
         throw error(errc::unsupported, f.source() + ": architecture '" + hp.architecture +
-                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe, gemma3, qwen35)");
+                                           "' is not supported (supported: llama, qwen2, qwen3, qwen3moe, gemma3, gemma4, qwen35)");
     }
     m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k));
+    if (m->arch_ == architecture::gemma4) m->attn_scale_ = 1.0f;  // q and k are RMS-normalised; no further scaling
     if (m->arch_ == architecture::gemma3 && hp.n_layer == 62) {  // Gemma 3 27B scales by the model width (as llama.cpp)
         m->attn_scale_ = 1.0f / std::sqrt(static_cast<float>(hp.n_embd / hp.n_head));
     }
     const auto sliding = sliding_layers(f, hp, m->arch_, m->sliding_window_);
-    if (hp.n_rot == 0 || hp.n_rot > hp.head_dim_k || hp.n_rot % 2 != 0) {
-        throw error(errc::invalid_format, f.source() + ": rope dimension " + std::to_string(hp.n_rot) + " does not fit head size " +
-                                              std::to_string(hp.head_dim_k));
+    // Head sizes and rope dimensions of sliding-window layers (gemma4 has its own; llama.cpp's
+    // *_swa keys, defaulting to the full layers').
+    std::uint32_t head_k_swa = hp.head_dim_k, head_v_swa = hp.head_dim_v, n_rot_swa = hp.n_rot;
+    if (m->arch_ == architecture::gemma4) {
+        const auto& a = hp.architecture;
+        head_k_swa = model::find_u32(f, model::arch_key(a, "attention.key_length_swa")).value_or(hp.head_dim_k);
+        head_v_swa = model::find_u32(f, model::arch_key(a, "attention.value_length_swa")).value_or(hp.head_dim_v);
+        n_rot_swa = model::find_u32(f, model::arch_key(a, "rope.dimension_count_swa")).value_or(hp.n_rot);
+        if (hp.head_dim_k != hp.head_dim_v || head_k_swa != head_v_swa) {
+            throw error(errc::invalid_format, f.source() + ": gemma4 needs keys and values of one head size");
+        }
+    }
+    for (const auto& [n_rot, head] : {std::pair{hp.n_rot, hp.head_dim_k}, std::pair{n_rot_swa, head_k_swa}}) {
+        if (n_rot == 0 || n_rot > head || n_rot % 2 != 0) {
+            throw error(errc::invalid_format, f.source() + ": rope dimension " + std::to_string(n_rot) + " does not fit head size " +
+                                                  std::to_string(head));
+        }
     }
     tensor_loader t(f);
     const auto& emb = t.get("token_embd.weight");
@@ -328,24 +394,52 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         m->output_ = m->token_embd_;
         m->tied_ = true;
     }
-    const std::uint64_t q_dim = std::uint64_t{hp.n_head} * hp.head_dim_k;
-    const std::uint64_t k_dim = std::uint64_t{hp.n_head_kv} * hp.head_dim_k;
-    const std::uint64_t v_dim = std::uint64_t{hp.n_head_kv} * hp.head_dim_v;
+    const bool gemma4 = m->arch_ == architecture::gemma4;
     const auto recurrent = m->arch_ == architecture::qwen35 ? recurrent_layers(f, hp) : std::vector<bool>(hp.n_layer, false);
     for (std::uint32_t i = 0; i < hp.n_layer; ++i) {
-        const std::string p = "blk." + std::to_string(i) + ".";
         layer_weights l;
+        l.sliding = sliding[i];
+        l.n_head_kv = hp.n_head_kv_layer[i];
+        l.head_dim_k = l.sliding ? head_k_swa : hp.head_dim_k;
+        l.head_dim_v = l.sliding ? head_v_swa : hp.head_dim_v;
+        l.n_ff = hp.n_ff_layer[i];
+        l.kv_source = i;
+        m->layers_.push_back(std::move(l));
+    }
+    if (gemma4) assign_kv_sources(f, hp, m->layers_);
+    if (gemma4) {
+        const std::uint32_t n_pl = model::get_u32(f, model::arch_key(hp.architecture, "embedding_length_per_layer_input"));
+        auto& pl = m->per_layer_;
+        pl.n = n_pl;
+        if (n_pl > 0) {
+            pl.token_embd = t.matrix("per_layer_token_embd.weight", std::uint64_t{n_pl} * hp.n_layer, m->n_vocab_);
+            pl.model_proj = t.matrix("per_layer_model_proj.weight", hp.n_embd, std::uint64_t{n_pl} * hp.n_layer);
+            pl.proj_norm = t.vec("per_layer_proj_norm.weight", n_pl);
+        }
+    }
+    for (std::uint32_t i = 0; i < hp.n_layer; ++i) {
+        const std::string p = "blk." + std::to_string(i) + ".";
+        layer_weights& l = m->layers_[i];
         if (m->arch_ == architecture::qwen35) {
             load_qwen35_layer(t, p, hp, m->dnet_, recurrent[i], l);
-            m->layers_.push_back(std::move(l));
             continue;
         }
+        const std::uint64_t q_dim = std::uint64_t{hp.n_head} * l.head_dim_k;
+        const std::uint64_t k_dim = std::uint64_t{l.n_head_kv} * l.head_dim_k;
+        const std::uint64_t v_dim = std::uint64_t{l.n_head_kv} * l.head_dim_v;
         l.attn_norm = t.vec(p + "attn_norm.weight", hp.n_embd);
         l.ffn_norm = t.vec(p + "ffn_norm.weight", hp.n_embd);
         l.wq = t.matrix(p + "attn_q.weight", hp.n_embd, q_dim);
-        l.wk = t.matrix(p + "attn_k.weight", hp.n_embd, k_dim);
-        l.wv = t.matrix(p + "attn_v.weight", hp.n_embd, v_dim);
-        l.wo = t.matrix(p + "attn_output.weight", std::uint64_t{hp.n_head} * hp.head_dim_v, hp.n_embd);
+        if (gemma4) {
+            if (t.find(p + "ffn_gate_inp.weight") != nullptr) {
+                throw error(errc::unsupported, f.source() + ": gemma4 with a mixture of experts (" + p + "ffn_gate_inp.weight) is not supported");
+            }
+            load_gemma4_layer(t, p, i, hp.n_embd, m->per_layer_.n, l);
+        } else {
+            l.wk = t.matrix(p + "attn_k.weight", hp.n_embd, k_dim);
+            l.wv = t.matrix(p + "attn_v.weight", hp.n_embd, v_dim);
+        }
+        l.wo = t.matrix(p + "attn_output.weight", std::uint64_t{hp.n_head} * l.head_dim_v, hp.n_embd);
         if (m->moe_.n_expert > 0) {
             const auto& moe = m->moe_;
             l.router = t.matrix(p + "ffn_gate_inp.weight", hp.n_embd, moe.n_expert);
@@ -354,9 +448,9 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
             const auto down = t.slices(p + "ffn_down_exps.weight", moe.n_ff_exp, hp.n_embd, moe.n_expert);
             for (std::uint32_t e = 0; e < moe.n_expert; ++e) l.experts.push_back({gate[e], up[e], down[e]});
         } else {
-            l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, hp.n_ff);
-            l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, hp.n_ff);
-            l.w_down = t.matrix(p + "ffn_down.weight", hp.n_ff, hp.n_embd);
+            l.w_gate = t.matrix(p + "ffn_gate.weight", hp.n_embd, l.n_ff);
+            l.w_up = t.matrix(p + "ffn_up.weight", hp.n_embd, l.n_ff);
+            l.w_down = t.matrix(p + "ffn_down.weight", l.n_ff, hp.n_embd);
         }
         if (m->arch_ == architecture::qwen2) {
             l.bq = t.vec(p + "attn_q.bias", q_dim);
@@ -371,19 +465,20 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
             l.q_norm = t.vec(p + "attn_q_norm.weight", hp.head_dim_k);
             l.k_norm = t.vec(p + "attn_k_norm.weight", hp.head_dim_k);
         }
-        if (m->arch_ == architecture::gemma3) {
+        if (gemma4) l.q_norm = t.vec(p + "attn_q_norm.weight", l.head_dim_k);  // k_norm: with the layer's K, above
+        if (m->arch_ == architecture::gemma3 || gemma4) {
             // Gemma's (1 + w) norm convention: its converter already stored w + 1, so the
             // weights are used as they are, like every other RMSNorm weight.
             l.post_attn_norm = t.vec(p + "post_attention_norm.weight", hp.n_embd);
             l.post_ffn_norm = t.vec(p + "post_ffw_norm.weight", hp.n_embd);
         }
-        l.sliding = sliding[i];
-        m->layers_.push_back(std::move(l));
     }
 
-    // RoPE frequency factors: a rope_freqs tensor (Llama 3.1 conversions), llama3 scaling
+    // RoPE frequency factors: a rope_freqs tensor (Llama 3.1 conversions; gemma4: its full
+    // layers' proportional rope, factors of 1e30 leaving the unrotated pairs still), llama3 scaling
     // from metadata, linear position scaling, or none.
     auto& rope = m->rope_global_;
+    rope.n_rot = hp.n_rot;
     rope.freq_base = hp.rope_freq_base;
     rope.freq_factors.assign(hp.n_rot / 2, 1.0f);
     const std::string& scaling = hp.rope_scaling_type;
@@ -399,7 +494,8 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
     }
     if (m->arch_ == architecture::qwen35) rope.unrotated = mrope_unrotated(f, hp);
     m->rope_local_.freq_base = model::find_f32(f, model::arch_key(hp.architecture, "rope.freq_base_swa")).value_or(10000.0f);
-    m->rope_local_.freq_factors.assign(hp.n_rot / 2, 1.0f);
+    m->rope_local_.n_rot = n_rot_swa;
+    m->rope_local_.freq_factors.assign(n_rot_swa / 2, 1.0f);
 
     // Matrices of the integer GEMM's types get a copy in its interleaved layout, owned here
     // (the mapping stays unmodified; token_embd keeps serving row lookups from it). The
@@ -415,7 +511,8 @@ std::unique_ptr<llm_model> llm_model::load(const model::gguf_file& f) {
         if (release) release_pages(w.data, w.n_out * w.row_bytes);
     };
     for (auto& l : m->layers_) {
-        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.ssm_qkv, &l.ssm_z, &l.ssm_beta, &l.ssm_alpha, &l.ssm_out}) {
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.ssm_qkv, &l.ssm_z, &l.ssm_beta, &l.ssm_alpha, &l.ssm_out,
+                        &l.pl_gate, &l.pl_proj}) {
             if (w->data != nullptr) pack(*w, true);
         }
         for (auto& e : l.experts) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "activations.hpp"
+#include "rms_norm.hpp"
 #include "sluice/kernels/attention.hpp"
 #include "sluice/kernels/dequantize.hpp"
 #include "sluice/kernels/f16_ops.hpp"
@@ -14,14 +15,6 @@
 namespace sluice::engine {
 namespace {
 
-// y = x / sqrt(mean(x^2) + eps) * w, over n values.
-void rms_norm(const float* x, const float* w, float* y, std::size_t n, float eps) {
-    double ss = 0;
-    for (std::size_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-    const float scale = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
-    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
-}
-
 constexpr std::size_t k_silu_chunk = 1024;  // elements per pool task
 constexpr std::size_t k_serial_rows = 4;     // a step with at most this many rows does the per-row work without the pool
 constexpr std::size_t k_attn_rows = 16;     // batch rows (consecutive positions of one sequence) per attention task
@@ -29,27 +22,39 @@ constexpr std::size_t k_attn_rows = 16;     // batch rows (consecutive positions
 }  // namespace
 
 transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_batch, matmul_policy policy)
-    : m_(m), pool_(pool), max_batch_(max_batch), policy_(policy), moe_(m, max_batch), dnet_(m, max_batch) {
+    : m_(m),
+      pool_(pool),
+      max_batch_(max_batch),
+      policy_(policy),
+      ggml_arith_(m.arch() == architecture::gemma4),
+      moe_(m, max_batch),
+      per_layer_(m, max_batch),
+      dnet_(m, max_batch) {
     const auto& hp = m.hparams();
     for (auto [table, params] : {std::pair{&rope_global_, &m.rope_global()}, std::pair{&rope_local_, &m.rope_local()}}) {
         table->params = params;
-        table->theta_base.resize(hp.n_rot / 2);
+        table->theta_base.resize(params->n_rot / 2);
         for (std::size_t i = 0; i < table->theta_base.size(); ++i) {
-            table->theta_base[i] = std::pow(params->freq_base, -2.0f * static_cast<float>(i) / static_cast<float>(hp.n_rot)) /
+            table->theta_base[i] = std::pow(params->freq_base, -2.0f * static_cast<float>(i) / static_cast<float>(params->n_rot)) /
                                    params->freq_factors[i];
             if (!params->unrotated.empty() && params->unrotated[i]) table->theta_base[i] = 0.0f;  // M-RoPE's 4th section: cos 1, sin 0
         }
     }
-    const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
-    const std::size_t kv_dim = std::size_t{hp.n_head_kv} * std::max(hp.head_dim_k, hp.head_dim_v);
-    const std::size_t attn_dim = std::size_t{hp.n_head} * hp.head_dim_v;
+    // Scratch for the widest layer (gemma4's layers differ in head size, KV heads and FFN width).
+    std::size_t q_dim = 0, kv_dim = 0, attn_dim = 0, n_ff = 0;
+    for (const auto& l : m.layers()) {
+        q_dim = std::max(q_dim, std::size_t{hp.n_head} * l.head_dim_k);
+        kv_dim = std::max(kv_dim, std::size_t{l.n_head_kv} * std::max(l.head_dim_k, l.head_dim_v));
+        attn_dim = std::max(attn_dim, std::size_t{hp.n_head} * l.head_dim_v);
+        n_ff = std::max(n_ff, std::size_t{l.n_ff});
+    }
     x_.resize(max_batch * hp.n_embd);
     xn_.resize(max_batch * std::max<std::size_t>(hp.n_embd, attn_dim));
     q_.resize(max_batch * q_dim);
     k_.resize(max_batch * kv_dim);
     v_.resize(max_batch * kv_dim);
     attn_.resize(max_batch * attn_dim);
-    const std::size_t n_ff_dense = m.moe().n_expert > 0 ? 0 : hp.n_ff;  // a MoE model's experts have their own scratch
+    const std::size_t n_ff_dense = m.moe().n_expert > 0 ? 0 : n_ff;  // a MoE model's experts have their own scratch
     gate_.resize(max_batch * n_ff_dense);
     up_.resize(max_batch * n_ff_dense);
     tmp_.resize(max_batch * hp.n_embd);
@@ -120,6 +125,16 @@ void transformer::prepare_rope() {
         table->cos_sin.resize(rows_.size() * half);
         for (std::size_t t = 0; t < rows_.size(); ++t) {
             const float p = static_cast<float>(rows_[t].pos) * table->params->position_scale;
+            if (ggml_arith_) {  // llama.cpp's chain: theta_i = p * scale^i by repeated products, then / freq_factor_i
+                const float theta_scale = std::pow(table->params->freq_base, -2.0f / static_cast<float>(table->params->n_rot));
+                float theta = p;
+                for (std::size_t i = 0; i < half; ++i) {
+                    const float angle = theta / table->params->freq_factors[i];
+                    table->cos_sin[t * half + i] = {std::cos(angle), std::sin(angle)};
+                    theta *= theta_scale;
+                }
+                continue;
+            }
             for (std::size_t i = 0; i < half; ++i) {
                 const float theta = p * table->theta_base[i];
                 table->cos_sin[t * half + i] = {std::cos(theta), std::sin(theta)};
@@ -128,10 +143,10 @@ void transformer::prepare_rope() {
     }
 }
 
-void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t t, bool local) const {
-    const auto& hp = m_.hparams();
-    const std::size_t hd = hp.head_dim_k, half = hp.n_rot / 2;
-    const auto& cos_sin = (local ? rope_local_ : rope_global_).cos_sin;
+void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t hd, std::size_t t, bool local) const {
+    const auto& table = local ? rope_local_ : rope_global_;
+    const std::size_t half = table.theta_base.size();
+    const auto& cos_sin = table.cos_sin;
     for (std::size_t i = 0; i < half; ++i) {
         const auto [c, s] = cos_sin[t * half + i];
         for (std::size_t h = 0; h < n_heads; ++h) {
@@ -140,6 +155,11 @@ void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t t, bool 
             const std::size_t a = m_.rope() == rope_style::norm ? 2 * i : i;
             const std::size_t b = m_.rope() == rope_style::norm ? 2 * i + 1 : i + half;
             const float x0 = v[a], x1 = v[b];
+            if (ggml_arith_) {  // as ggml's rope compiles (-march=native: the first product fused)
+                v[a] = std::fma(x0, c, -(x1 * s));
+                v[b] = std::fma(x0, s, x1 * c);
+                continue;
+            }
             v[a] = x0 * c - x1 * s;
             v[b] = x0 * s + x1 * c;
         }
@@ -147,8 +167,8 @@ void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t t, bool 
 }
 
 void transformer::store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v) {
-    const auto& hp = m_.hparams();
-    const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k, v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
+    const auto& w = m_.layers()[layer];
+    const std::size_t k_dim = std::size_t{w.n_head_kv} * w.head_dim_k, v_dim = std::size_t{w.n_head_kv} * w.head_dim_v;
     const std::size_t bs = cache.block_size(), pos = rows_[t].pos;
     const std::size_t block = rows_[t].seq->blocks[pos / bs], off = pos % bs;
     if (cache.precision() == kv_precision::f16) {
@@ -164,16 +184,23 @@ void transformer::store_kv(std::size_t layer, std::size_t t, kv_cache& cache, co
 // [lo, pos] -- lo = 0, or pos + 1 - window on a sliding-window layer: q_ [n x n_head*hd_k]
 // -> attn_ [n x n_head*hd_v]. One task per (run of up to k_attn_rows consecutive rows of one
 // sequence, KV head): it converts each key tile of that KV head to float once and runs it
-// against the run's query vectors of every head of the group (kernels/attention.hpp). A
+// against the run's query vectors of every head of the group (kernels/attention.hpp); a
+// shared-KV layer reads its source layer's rows (kv_cache maps them). A
 // query's arithmetic is the same online-softmax chain over the same fixed tiles whatever
 // else the task holds, so decode, prefill and the scheduler's mixed steps agree bit for bit.
 void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
+    // gemma4 (ggml_arith_): llama.cpp's own flash-attention arithmetic, half-precision
+    // accumulator included, except in exact mode.
+    if (ggml_arith_ && cache.precision() == kv_precision::f16 && !kernels::exact_activations()) {
+        attention_f16_sequential(layer, n, cache);
+        return;
+    }
     constexpr std::size_t T = kernels::k_attn_tile;
-    const auto& hp = m_.hparams();
-    const std::size_t n_head = hp.n_head, n_kv = hp.n_head_kv, hd_k = hp.head_dim_k, hd_v = hp.head_dim_v;
+    const auto& w = m_.layers()[layer];
+    const std::size_t n_head = m_.hparams().n_head, n_kv = w.n_head_kv, hd_k = w.head_dim_k, hd_v = w.head_dim_v;
     const std::size_t group = n_head / n_kv, bs = cache.block_size();
     const float scale = m_.attention_scale();
-    const std::size_t window = m_.layers()[layer].sliding ? m_.sliding_window() : 0;
+    const std::size_t window = w.sliding ? m_.sliding_window() : 0;
     const bool f16 = cache.precision() == kv_precision::f16;
     attn_runs_.clear();
     for (std::size_t t0 = 0; t0 < n;) {
@@ -245,6 +272,29 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
     });
 }
 
+// attn_ [n x n_head*hd_v] as llama.cpp's one-chunk CPU flash attention computes it
+// (kernels::attn_f16_sequential), one task per (batch row, head), keys [lo, pos] in order.
+void transformer::attention_f16_sequential(std::size_t layer, std::size_t n, kv_cache& cache) {
+    const auto& w = m_.layers()[layer];
+    const std::size_t n_head = m_.hparams().n_head, hd_k = w.head_dim_k, hd_v = w.head_dim_v;
+    const std::size_t group = n_head / w.n_head_kv, bs = cache.block_size();
+    const std::size_t window = w.sliding ? m_.sliding_window() : 0;
+    pool_.run(n * n_head, [&](std::size_t task) {
+        const std::size_t t = task / n_head, h = task % n_head, g = h / group;
+        const std::size_t end = rows_[t].pos + 1, lo = window > 0 && end > window ? end - window : 0;
+        const auto blocks = rows_[t].seq->blocks;
+        thread_local std::vector<const std::uint16_t*> k_rows, v_rows;
+        k_rows.clear();
+        v_rows.clear();
+        for (std::size_t p = lo; p < end; ++p) {
+            k_rows.push_back(cache.k(layer, blocks[p / bs], p % bs) + g * hd_k);
+            v_rows.push_back(cache.v(layer, blocks[p / bs], p % bs) + g * hd_v);
+        }
+        kernels::attn_f16_sequential(q_.data() + (t * n_head + h) * hd_k, k_rows.data(), v_rows.data(), k_rows.size(), hd_k, hd_v,
+                                     m_.attention_scale(), attn_.data() + (t * n_head + h) * hd_v);
+    });
+}
+
 // Batch row t: tmp = rmsnorm(tmp) * post_weight (gemma3; skipped without one), x += tmp,
 // then (when `norm`) xn = rmsnorm(x) * norm_weight.
 void transformer::residual_then_norm(const std::vector<float>& post_weight, const std::vector<float>& norm_weight, std::size_t t, bool norm) {
@@ -278,7 +328,7 @@ void transformer::feed_forward(const layer_weights& w, std::size_t n) {
                      [this](const kernels::weight_matrix& wm, const float* x, std::size_t rows, float* y) { matmul(wm, x, rows, y); }, pool_);
         return;
     }
-    const std::size_t n_ff = m_.hparams().n_ff;
+    const std::size_t n_ff = w.n_ff;
     const kernels::matmul_job gate_up[] = {{&w.w_gate, gate_.data()}, {&w.w_up, up_.data()}};  // [n x n_ff] each
     kernels::matmul_many(gate_up, xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
     // n x n_ff exponentials: split across the pool (elementwise, so the split changes nothing).
@@ -298,44 +348,61 @@ void transformer::feed_forward(const layer_weights& w, std::size_t n) {
     matmul(w.w_down, gate_.data(), n, tmp_.data());  // [n x n_embd]
 }
 
-// tmp_ [n x n_embd] = self-attention of xn_ for layer l: projections (biases, per-head
-// norms, output gate when the layer has them), rope, keys and values into the cache,
-// attention over each row's sequence, output projection.
-void transformer::attention_block(const layer_weights& w, std::size_t l, std::size_t n, kv_cache& cache) {
+// q_ [n x n_head*hd_k] = wq @ xn_ (with the layer's bias, head norms and rope); on a layer
+// that owns its KV also k [n x n_kv*hd_k] and v [n x n_kv*hd_v] likewise, written into the
+// cache. gemma4: V is the raw K projection on layers without attn_v, and RMS-normalised
+// (no weight, no rope); a shared-KV layer computes only its queries. qwen35's gated layers:
+// wq yields each head's query and then its output gate, split into q_ and attn_gate_.
+void transformer::qkv(std::size_t l, std::size_t n, kv_cache& cache) {
     const auto& hp = m_.hparams();
-    const std::size_t q_dim = std::size_t{hp.n_head} * hp.head_dim_k;
-    const std::size_t k_dim = std::size_t{hp.n_head_kv} * hp.head_dim_k;
-    const std::size_t v_dim = std::size_t{hp.n_head_kv} * hp.head_dim_v;
-    // q [n x q_dim], k [n x k_dim], v [n x v_dim]: one quantisation of xn for the three
-    // (qwen35's gated layers: wq yields each head's query and gate, split below)
-    const kernels::matmul_job qkv[] = {{&w.wq, w.attn_gated ? qg_.data() : q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
-    kernels::matmul_many(qkv, xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
+    const auto& w = m_.layers()[l];
+    const bool owns_kv = w.kv_source == l;
+    const std::size_t n_head = hp.n_head, n_kv = w.n_head_kv, hd = w.head_dim_k, hd_v = w.head_dim_v;
+    const std::size_t q_dim = n_head * hd, k_dim = n_kv * hd, v_dim = n_kv * hd_v;
+    // One quantisation of xn for the products.
+    const kernels::matmul_job jobs[] = {{&w.wq, w.attn_gated ? qg_.data() : q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+    const std::size_t n_jobs = !owns_kv ? 1 : w.v_is_k ? 2 : 3;
+    kernels::matmul_many(std::span(jobs, n_jobs), xn_.data(), n, policy_ == matmul_policy::batch_invariant, pool_);
     for_rows(n, [&](std::size_t t) {
         float* q = &q_[t * q_dim];
         float* k = &k_[t * k_dim];
         float* v = &v_[t * v_dim];
         if (w.attn_gated) {  // per head: hd query values, then hd gate values
             const float* qg = &qg_[t * 2 * q_dim];
-            for (std::size_t h = 0; h < hp.n_head; ++h) {
-                std::copy_n(qg + 2 * h * hp.head_dim_k, hp.head_dim_k, q + h * hp.head_dim_k);
-                std::copy_n(qg + (2 * h + 1) * hp.head_dim_k, hp.head_dim_k, &attn_gate_[t * q_dim + h * hp.head_dim_k]);
+            for (std::size_t h = 0; h < n_head; ++h) {
+                std::copy_n(qg + 2 * h * hd, hd, q + h * hd);
+                std::copy_n(qg + (2 * h + 1) * hd, hd, &attn_gate_[t * q_dim + h * hd]);
             }
         }
+        if (owns_kv && w.v_is_k) std::copy(k, k + k_dim, v);
         if (!w.bq.empty()) {
             for (std::size_t i = 0; i < q_dim; ++i) q[i] += w.bq[i];
             for (std::size_t i = 0; i < k_dim; ++i) k[i] += w.bk[i];
             for (std::size_t i = 0; i < v_dim; ++i) v[i] += w.bv[i];
         }
-        if (!w.q_norm.empty()) {  // qwen3, gemma3, qwen35: RMSNorm of every head before rope
-            for (std::size_t h = 0; h < hp.n_head; ++h) rms_norm(q + h * hp.head_dim_k, w.q_norm.data(), q + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
-            for (std::size_t h = 0; h < hp.n_head_kv; ++h) rms_norm(k + h * hp.head_dim_k, w.k_norm.data(), k + h * hp.head_dim_k, hp.head_dim_k, hp.rms_eps);
+        if (!w.q_norm.empty()) {  // qwen3, gemma3, gemma4, qwen35: RMSNorm of every head before rope
+            for (std::size_t h = 0; h < n_head; ++h) rms_norm(q + h * hd, w.q_norm.data(), q + h * hd, hd, hp.rms_eps);
         }
-        apply_rope(q, hp.n_head, t, w.sliding);
-        apply_rope(k, hp.n_head_kv, t, w.sliding);
+        apply_rope(q, n_head, hd, t, w.sliding);
+        if (!owns_kv) return;
+        if (!w.k_norm.empty()) {
+            for (std::size_t h = 0; h < n_kv; ++h) rms_norm(k + h * hd, w.k_norm.data(), k + h * hd, hd, hp.rms_eps);
+        }
+        if (m_.v_norm()) {
+            for (std::size_t h = 0; h < n_kv; ++h) rms_norm(v + h * hd_v, nullptr, v + h * hd_v, hd_v, hp.rms_eps);
+        }
+        apply_rope(k, n_kv, hd, t, w.sliding);
         store_kv(l, t, cache, k, v);
     });
+}
+
+// tmp_ [n x n_embd] = self-attention of xn_ for layer l: projections (qkv), attention over
+// each row's sequence, the output gate when the layer has one, output projection.
+void transformer::attention_block(const layer_weights& w, std::size_t l, std::size_t n, kv_cache& cache) {
+    qkv(l, n, cache);
     attention(l, n, cache);
     if (w.attn_gated) {  // attn *= sigmoid(gate), elementwise (head size k = v for qwen35)
+        const std::size_t q_dim = std::size_t{m_.hparams().n_head} * w.head_dim_k;
         for (std::size_t i = 0; i < n * q_dim; ++i) attn_[i] *= 1.0f / (1.0f + std::exp(-attn_gate_[i]));
     }
     matmul(w.wo, attn_.data(), n, tmp_.data());  // [n x n_embd]
@@ -355,13 +422,32 @@ void transformer::recurrent_block(const layer_weights& w, std::size_t l, std::si
                   [this](const kernels::weight_matrix& wm, const float* x, std::size_t rows, float* y) { matmul(wm, x, rows, y); }, pool_);
 }
 
+// gemma4, after layer l's FFN residual: x += the per-layer embedding term, then x *= the
+// layer's output scale.
+void transformer::layer_output(std::size_t l, std::size_t n) {
+    const auto& w = m_.layers()[l];
+    const std::size_t n_embd = m_.hparams().n_embd;
+    if (per_layer_.active()) {
+        per_layer_.add(l, x_.data(), [this](const kernels::weight_matrix& wm, const float* x, std::size_t rows, float* y) {
+            matmul(wm, x, rows, y);
+        });
+    }
+    if (w.output_scale != 1.0f) {
+        for (std::size_t i = 0; i < n * n_embd; ++i) x_[i] *= w.output_scale;
+    }
+}
+
 void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& cache, float* logits) {
     check(seqs, cache);
     const auto& hp = m_.hparams();
     const std::size_t n_embd = hp.n_embd;
     rows_.clear();
+    ids_.clear();
     for (const auto& s : seqs) {
-        for (std::size_t i = 0; i < s.tokens.size(); ++i) rows_.push_back({&s, s.pos0 + i});
+        for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+            rows_.push_back({&s, s.pos0 + i});
+            ids_.push_back(s.tokens[i]);
+        }
     }
     const std::size_t n = rows_.size();
     prepare_rope();
@@ -374,12 +460,17 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
     // x [n x n_embd] = embedding rows of the tokens
     const auto& emb = m_.token_embd();
     for (std::size_t t = 0; t < n; ++t) {
-        const token_id id = rows_[t].seq->tokens[rows_[t].pos - rows_[t].seq->pos0];
+        const token_id id = ids_[t];
         kernels::dequantize_row(emb.type, static_cast<const std::byte*>(emb.data) + static_cast<std::size_t>(id) * emb.row_bytes,
                                 x_.data() + t * n_embd, n_embd);
-        if (m_.embedding_scale() != 1.0f) {  // gemma3: sqrt(n_embd)
+        if (m_.embedding_scale() != 1.0f) {  // gemma3, gemma4: sqrt(n_embd)
             for (std::size_t i = 0; i < n_embd; ++i) x_[t * n_embd + i] *= m_.embedding_scale();
         }
+    }
+    if (per_layer_.active()) {  // gemma4: every layer's per-layer input, from the tokens and x
+        per_layer_.prepare(ids_, x_.data(), [this](const kernels::weight_matrix& wm, const float* x, std::size_t rows, float* y) {
+            matmul(wm, x, rows, y);
+        });
     }
 
     const auto& layers = m_.layers();
@@ -401,7 +492,16 @@ void transformer::forward_batch(std::span<const batch_sequence> seqs, kv_cache& 
         feed_forward(w, n);
         // x += post_norm(tmp); xn = rmsnorm(x) * the next layer's attn_norm (none after the last)
         const std::vector<float>* next = l + 1 < layers.size() ? &layers[l + 1].attn_norm : nullptr;
-        for_rows(n, [&](std::size_t t) { residual_then_norm(w.post_ffn_norm, next != nullptr ? *next : w.post_ffn_norm, t, next != nullptr); });
+        const bool more = per_layer_.active() || w.output_scale != 1.0f;  // gemma4: the layer's output first
+        for_rows(n, [&](std::size_t t) {
+            residual_then_norm(w.post_ffn_norm, next != nullptr ? *next : w.post_ffn_norm, t, next != nullptr && !more);
+        });
+        if (more) {
+            layer_output(l, n);
+            if (next != nullptr) {
+                for_rows(n, [&](std::size_t t) { rms_norm(&x_[t * n_embd], next->data(), &xn_[t * n_embd], n_embd, hp.rms_eps); });
+            }
+        }
     }
 
     // logits [rows x n_vocab] = output @ norm(x) for the trailing n_logits rows of each sequence

@@ -214,7 +214,7 @@ void fp32_to_fp16_row(const float* x, std::uint16_t* y, std::size_t n) noexcept 
 
 void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n) noexcept {
     auto* b = static_cast<block_q8_0*>(y);
-    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (std::size_t i = 0; i < n / qk; ++i, x += qk) {
         __m256 v[4];
         __m256 amax = _mm256_setzero_ps();
@@ -227,13 +227,13 @@ void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n)
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
         const float d = _mm_cvtss_f32(m) / 127.0f;
         scales[i] = d;
-        const __m256 id = _mm256_set1_ps(d != 0 ? 1.0f / d : 0.0f);
+        // As ggml's x86 quantize_row_q8_0: the multiplier 127 / max (not 1 / d), products rounded
+        // half to even.
+        const __m256 id = _mm256_set1_ps(d != 0 ? 127.0f / _mm_cvtss_f32(m) : 0.0f);
         __m256i q[4];
         for (int k = 0; k < 4; ++k) {
             const __m256 s = _mm256_mul_ps(v[k], id);
-            // s + (s >= 0 ? 0.5 : -0.5), truncated: -0.0 takes -0.5 here and +0.5 in the scalar
-            // code, and both truncate to 0.
-            q[k] = _mm256_cvttps_epi32(_mm256_add_ps(s, _mm256_or_ps(half, _mm256_and_ps(sign, s))));
+            q[k] = _mm256_cvtps_epi32(_mm256_round_ps(s, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         }
         // int32 -> int8 with the lane order restored (packs work within 128-bit halves).
         const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);

@@ -11,8 +11,9 @@ namespace sluice::kernels::avx2 {
 
 // y[i] = half(x[i]) with F16C, round to nearest even (as the scalar fp32_to_fp16).
 void fp32_to_fp16_row(const float* x, std::uint16_t* y, std::size_t n) noexcept;
-// Q8_0 activation quantisation, bit-identical to the scalar one (max |x| / 127 scale,
-// rounding half away from zero); y's scales are set by the caller from `scales`.
+// Q8_0 activation quantisation, bit-identical to the scalar one and to ggml's x86 one
+// (max |x| / 127 scale, values times 127 / max |x| rounded half to even); y's scales are set
+// by the caller from `scales`.
 void quantize_q8_0_blocks(const float* x, void* y, float* scales, std::size_t n) noexcept;
 // The AVX2 dot product for a weight type, or nullptr when there is none.
 dot_fn dot_for(ggml_type type) noexcept;

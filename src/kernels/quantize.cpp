@@ -57,16 +57,26 @@ inline float signed_max(const float* x, int n, float& amax) {
     return max;
 }
 
-// Round half away from zero (as roundf), inline: lround is a library call per value.
-inline int round_away(float v) { return static_cast<int>(v + (v >= 0.0f ? 0.5f : -0.5f)); }
+// Round half to even, as ggml does for activations (its x86 quantisers round with
+// _MM_ROUND_NEAREST; its Q8_K quantiser with nearest_int, this same magic-number sum), for
+// |v| < 2^22.
+inline int round_even(float v) {
+    const float t = v + 12582912.0f;  // 1.5 * 2^23: the sum's last mantissa bit is the integer's
+    std::int32_t i;
+    std::memcpy(&i, &t, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
 
-// One block of 32: scale d = max|x| / 127 (stored as half), q = round(x / d).
+// One block of 32 as ggml's x86 quantize_row_q8_0/q8_1: scale d = max|x| / 127 (stored as half),
+// q = round_even(x * (127 / max|x|)). The multiplier is 127 / max|x|, not 1 / d: the two differ
+// in the last bit often enough to move a product that lands on a half (63.5 against
+// 63.499996), which flips that quantised value.
 void q8_block(const float* x, std::int8_t* qs, float& d) {
     float amax = 0;
     for (int j = 0; j < qk; ++j) amax = std::fmax(amax, std::fabs(x[j]));
     d = amax / 127.0f;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    for (int j = 0; j < qk; ++j) qs[j] = static_cast<std::int8_t>(round_away(x[j] * id));
+    const float id = amax != 0 ? 127.0f / amax : 0.0f;
+    for (int j = 0; j < qk; ++j) qs[j] = static_cast<std::int8_t>(round_even(x[j] * id));
 }
 
 }  // namespace
@@ -115,7 +125,7 @@ void quantize_activation(act_format fmt, const float* x, void* dst, std::size_t 
                 }
                 const float iscale = -127.0f / max;
                 for (int j = 0; j < qk_k; ++j) {
-                    const int v = round_away(iscale * x[j]);
+                    const int v = round_even(iscale * x[j]);
                     y[i].qs[j] = static_cast<std::int8_t>(v > 127 ? 127 : v);
                 }
                 for (int j = 0; j < qk_k / 16; ++j) {

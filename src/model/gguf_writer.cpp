@@ -86,6 +86,22 @@ void gguf_writer::add_i32s(const std::string& key, const std::vector<std::int32_
     ++n_kv_;
 }
 
+void gguf_writer::add_u32s(const std::string& key, const std::vector<std::uint32_t>& v) {
+    put_key(kv_bytes_, key, gguf_type::array);
+    put<std::uint32_t>(kv_bytes_, static_cast<std::uint32_t>(gguf_type::uint32));
+    put<std::uint64_t>(kv_bytes_, v.size());
+    for (auto x : v) put(kv_bytes_, x);
+    ++n_kv_;
+}
+
+void gguf_writer::add_bools(const std::string& key, const std::vector<bool>& v) {
+    put_key(kv_bytes_, key, gguf_type::array);
+    put<std::uint32_t>(kv_bytes_, static_cast<std::uint32_t>(gguf_type::boolean));
+    put<std::uint64_t>(kv_bytes_, v.size());
+    for (const bool x : v) put<std::uint8_t>(kv_bytes_, x ? 1 : 0);
+    ++n_kv_;
+}
+
 void gguf_writer::add_tensor(const std::string& name, ggml_type type, std::vector<std::uint64_t> dims,
                              std::vector<std::byte> data) {
     const auto t = traits_of(type);

@@ -1,5 +1,6 @@
 #include "sluice/model/hparams.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "sluice/util/error.hpp"
@@ -49,6 +50,25 @@ std::optional<bool> find_bool(const gguf_file& f, std::string_view key) {
     return get_bool(f, key);
 }
 
+std::vector<std::uint32_t> get_u32_per_layer(const gguf_file& f, std::string_view key, std::uint32_t n, std::uint32_t fallback) {
+    const auto* v = f.find(key);
+    if (v == nullptr) return std::vector<std::uint32_t>(n, fallback);
+    if (v->type() != gguf_type::array) return std::vector<std::uint32_t>(n, get_u32(f, key));
+    const auto values = v->int_array(key);
+    if (values.size() != n) {
+        throw error(errc::invalid_format, std::string(key) + ": " + std::to_string(values.size()) + " values for " + std::to_string(n) +
+                                              " layers");
+    }
+    std::vector<std::uint32_t> out;
+    for (const auto x : values) {
+        if (x < 0 || x > std::numeric_limits<std::uint32_t>::max()) {
+            throw error(errc::out_of_range, std::string(key) + ": value " + std::to_string(x) + " does not fit 32 bits");
+        }
+        out.push_back(static_cast<std::uint32_t>(x));
+    }
+    return out;
+}
+
 hyper_params read_hyper_params(const gguf_file& f) {
     hyper_params hp;
     hp.architecture = std::string(get_string(f, "general.architecture"));
@@ -56,12 +76,25 @@ hyper_params read_hyper_params(const gguf_file& f) {
     hp.n_ctx_train = get_u32(f, arch_key(a, "context_length"));
     hp.n_embd = get_u32(f, arch_key(a, "embedding_length"));
     hp.n_layer = get_u32(f, arch_key(a, "block_count"));
-    hp.n_ff = get_u32(f, arch_key(a, "feed_forward_length"));
+    if (hp.n_embd == 0 || hp.n_layer == 0) {
+        throw error(errc::out_of_range, a + ": embedding_length and block_count must be positive");
+    }
+    constexpr std::uint32_t k_max_layers = 4096;  // bounds the per-layer tables below (llama.cpp allows 512)
+    if (hp.n_layer > k_max_layers) {
+        throw error(errc::out_of_range, arch_key(a, "block_count") + ": " + std::to_string(hp.n_layer) + " layers (at most " +
+                                            std::to_string(k_max_layers) + ")");
+    }
+    (void)f.get(arch_key(a, "feed_forward_length"));  // required (missing_key names it)
+    hp.n_ff_layer = get_u32_per_layer(f, arch_key(a, "feed_forward_length"), hp.n_layer, 0);
     hp.n_head = get_u32(f, arch_key(a, "attention.head_count"));
-    hp.n_head_kv = find_u32(f, arch_key(a, "attention.head_count_kv")).value_or(hp.n_head);
-    if (hp.n_head == 0 || hp.n_head_kv == 0 || hp.n_head % hp.n_head_kv != 0) {
-        throw error(errc::out_of_range, arch_key(a, "attention.head_count") + ": " + std::to_string(hp.n_head) +
-                                            " heads cannot be grouped over " + std::to_string(hp.n_head_kv) + " KV heads");
+    hp.n_head_kv_layer = get_u32_per_layer(f, arch_key(a, "attention.head_count_kv"), hp.n_layer, hp.n_head);
+    for (const auto n_ff : hp.n_ff_layer) hp.n_ff = std::max(hp.n_ff, n_ff);
+    for (const auto n_kv : hp.n_head_kv_layer) {
+        if (hp.n_head == 0 || n_kv == 0 || hp.n_head % n_kv != 0) {
+            throw error(errc::out_of_range, arch_key(a, "attention.head_count") + ": " + std::to_string(hp.n_head) +
+                                                " heads cannot be grouped over " + std::to_string(n_kv) + " KV heads");
+        }
+        hp.n_head_kv = std::max(hp.n_head_kv, n_kv);
     }
     const std::uint32_t default_head = hp.n_embd / hp.n_head;
     hp.head_dim_k = find_u32(f, arch_key(a, "attention.key_length")).value_or(default_head);
@@ -75,9 +108,6 @@ hyper_params read_hyper_params(const gguf_file& f) {
         hp.n_vocab = *nv;
     } else if (const auto* toks = f.find("tokenizer.ggml.tokens")) {
         hp.n_vocab = static_cast<std::uint32_t>(toks->as_array("tokenizer.ggml.tokens").count);
-    }
-    if (hp.n_embd == 0 || hp.n_layer == 0) {
-        throw error(errc::out_of_range, a + ": embedding_length and block_count must be positive");
     }
     return hp;
 }

@@ -75,7 +75,7 @@ inline std::vector<std::string> shared_stems(const std::string& sub, const std::
 // The architectures sluice supports whose references live in reference/families/ (the
 // four families added last; the rest there are not implemented yet).
 inline const std::vector<std::string>& supported_family_references() {
-    static const std::vector<std::string> names{"qwen3moe-Q8_0", "qwen3moe-Q4_K_M", "gemma3-Q8_0", "qwen35-Q8_0"};
+    static const std::vector<std::string> names{"qwen3moe-Q8_0", "qwen3moe-Q4_K_M", "gemma3-Q8_0", "qwen35-Q8_0", "gemma4-Q4_0"};
     return names;
 }
 

@@ -5,6 +5,11 @@
 // Keys and values are kept in float (compare with a kv_precision::f32 cache). Recurrent
 // (gated-DeltaNet) layers keep their convolution inputs and state matrices S[key][value]
 // as the textbook writes them, sums in double.
+//
+// gemma4's blocks, spelled out here as the architecture defines them: per-layer shapes,
+// layers attending over an earlier layer's keys and values (kv_source), V = K without attn_v,
+// V RMS-normalised, the per-layer embedding inputs and the term they add after each layer's
+// FFN, and the per-layer output scale.
 #pragma once
 
 #include <algorithm>
@@ -27,17 +32,18 @@ public:
     // Feeds one token at the next position; returns logits [n_vocab].
     std::vector<float> step(int token) {
         const auto& hp = m_.hparams();
-        const std::size_t d = hp.n_embd, hd = hp.head_dim_k, hdv = hp.head_dim_v;
-        const std::size_t n_head = hp.n_head, n_kv = hp.n_head_kv, pos = pos_++;
+        const std::size_t d = hp.n_embd, n_head = hp.n_head, pos = pos_++;
 
         // x [d] = embedding row of the token
         std::vector<float> x(d);
         const auto& e = m_.token_embd();
         kernels::dequantize_row(e.type, static_cast<const std::byte*>(e.data) + static_cast<std::size_t>(token) * e.row_bytes, x.data(), d);
         for (auto& v : x) v *= m_.embedding_scale();
+        const std::vector<std::vector<float>> per_layer = per_layer_inputs(token, x);
 
         for (std::size_t l = 0; l < m_.layers().size(); ++l) {
             const auto& w = m_.layers()[l];
+            const std::size_t hd = w.head_dim_k, hdv = w.head_dim_v, n_kv = w.n_head_kv;
             // attention: q [n_head*hd], k [n_kv*hd], v [n_kv*hdv]
             std::vector<float> xn = rms_norm(x, w.attn_norm, hp.rms_eps);
             if (w.recurrent) {
@@ -45,7 +51,7 @@ public:
                 add(x, gated_ffn(w.w_gate, w.w_up, w.w_down, rms_norm(x, w.ffn_norm, hp.rms_eps)));
                 continue;
             }
-            std::vector<float> q = matvec(w.wq, xn), k = matvec(w.wk, xn), v = matvec(w.wv, xn);
+            std::vector<float> q = matvec(w.wq, xn);
             std::vector<float> gate;  // qwen35: wq gives per head hd query values then hd gate values
             if (w.attn_gated) {
                 std::vector<float> qq(n_head * hd);
@@ -59,16 +65,28 @@ public:
                 q = qq;
             }
             add(q, w.bq);
-            add(k, w.bk);
-            add(v, w.bv);
             if (!w.q_norm.empty()) {
                 for (std::size_t h = 0; h < n_head; ++h) head_norm(q, h * hd, hd, w.q_norm, hp.rms_eps);
-                for (std::size_t h = 0; h < n_kv; ++h) head_norm(k, h * hd, hd, w.k_norm, hp.rms_eps);
             }
-            rope(q, n_head, pos, m_.rope_of(w));
-            rope(k, n_kv, pos, m_.rope_of(w));
-            k_cache_[l].push_back(k);
-            v_cache_[l].push_back(v);
+            rope(q, n_head, hd, pos, m_.rope_of(w));
+            if (w.kv_source == l) {  // the layer's own keys and values (else: its source layer's, already cached)
+                std::vector<float> k = matvec(w.wk, xn);
+                std::vector<float> v = w.v_is_k ? k : matvec(w.wv, xn);
+                add(k, w.bk);
+                add(v, w.bv);
+                if (!w.k_norm.empty()) {
+                    for (std::size_t h = 0; h < n_kv; ++h) head_norm(k, h * hd, hd, w.k_norm, hp.rms_eps);
+                }
+                if (m_.v_norm()) {
+                    const std::vector<float> ones(hdv, 1.0f);
+                    for (std::size_t h = 0; h < n_kv; ++h) head_norm(v, h * hdv, hdv, ones, hp.rms_eps);
+                }
+                rope(k, n_kv, hd, pos, m_.rope_of(w));
+                k_cache_[l].push_back(k);
+                v_cache_[l].push_back(v);
+            }
+            const auto& keys = k_cache_[w.kv_source];
+            const auto& values = v_cache_[w.kv_source];
 
             // out[h] = sum_j softmax_j(scale * q_h . k_j) v_j over keys j in [lo, pos] (lo > 0 only
             // on a sliding-window layer), with KV head g = h / (n_head / n_kv)
@@ -81,14 +99,14 @@ public:
                 double max = -1e300;
                 for (std::size_t j = lo; j <= pos; ++j) {
                     double dot = 0;
-                    for (std::size_t i = 0; i < hd; ++i) dot += static_cast<double>(q[h * hd + i]) * k_cache_[l][j][g * hd + i];
+                    for (std::size_t i = 0; i < hd; ++i) dot += static_cast<double>(q[h * hd + i]) * keys[j][g * hd + i];
                     s[j] = dot * m_.attention_scale();
                     max = std::max(max, s[j]);
                 }
                 double z = 0;
                 for (std::size_t j = lo; j <= pos; ++j) z += (s[j] = std::exp(s[j] - max));
                 for (std::size_t j = lo; j <= pos; ++j) {
-                    for (std::size_t i = 0; i < hdv; ++i) att[h * hdv + i] += static_cast<float>(s[j] / z) * v_cache_[l][j][g * hdv + i];
+                    for (std::size_t i = 0; i < hdv; ++i) att[h * hdv + i] += static_cast<float>(s[j] / z) * values[j][g * hdv + i];
                 }
             }
             for (std::size_t i = 0; i < gate.size(); ++i) att[i] *= 1.0f / (1.0f + std::exp(-gate[i]));  // output gate
@@ -101,6 +119,14 @@ public:
             } else {
                 add(x, mixture(w, xn));
             }
+
+            // gemma4: x += rmsnorm(proj @ (gelu(gate @ x) * in_l)) * post_norm; x *= output scale
+            if (!per_layer.empty()) {
+                std::vector<float> g = matvec(w.pl_gate, x);
+                for (std::size_t i = 0; i < g.size(); ++i) g[i] = gelu(g[i]) * per_layer[l][i];
+                add(x, rms_norm(matvec(w.pl_proj, g), w.pl_post_norm, hp.rms_eps));
+            }
+            for (auto& v : x) v *= w.output_scale;
         }
         std::vector<float> logits = matvec(m_.output(), rms_norm(x, m_.output_norm(), hp.rms_eps));
         if (const float cap = m_.logit_softcap(); cap > 0) {
@@ -125,12 +151,38 @@ private:
         for (std::size_t i = 0; i < gate.size(); ++i) {
             const float g = gate[i];
             float a = g / (1.0f + std::exp(-g));
-            if (m_.activation() == engine::ffn_activation::gelu) {
-                a = 0.5f * g * (1.0f + std::tanh(0.79788456080286535587989211986876f * g * (1.0f + 0.044715f * g * g)));
-            }
+            if (m_.activation() == engine::ffn_activation::gelu) a = gelu(g);
             gate[i] = a * up[i];
         }
         return matvec(wd, gate);
+    }
+
+    static float gelu(float g) {
+        return 0.5f * g * (1.0f + std::tanh(0.79788456080286535587989211986876f * g * (1.0f + 0.044715f * g * g)));
+    }
+
+    // gemma4: each layer's input [n_pl] for `token`, whose scaled embedding is x0 (none
+    // without per-layer embeddings): e = per-layer token row * sqrt(n_pl), p = model_proj @ x0
+    // / sqrt(n_embd); in_l = (rmsnorm(p_l) * proj_norm + e_l) / sqrt(2) over each layer's slice.
+    std::vector<std::vector<float>> per_layer_inputs(int token, const std::vector<float>& x0) const {
+        const auto& pl = m_.per_layer();
+        if (pl.n == 0) return {};
+        const std::size_t n_layer = m_.layers().size();
+        std::vector<float> e(n_layer * pl.n);
+        kernels::dequantize_row(pl.token_embd.type,
+                                static_cast<const std::byte*>(pl.token_embd.data) + static_cast<std::size_t>(token) * pl.token_embd.row_bytes,
+                                e.data(), e.size());
+        std::vector<float> p = matvec(pl.model_proj, x0);
+        std::vector<std::vector<float>> out(n_layer);
+        for (std::size_t l = 0; l < n_layer; ++l) {
+            std::vector<float> p_l(p.begin() + static_cast<std::ptrdiff_t>(l * pl.n), p.begin() + static_cast<std::ptrdiff_t>((l + 1) * pl.n));
+            for (auto& v : p_l) v /= std::sqrt(static_cast<float>(m_.hparams().n_embd));
+            p_l = rms_norm(p_l, pl.proj_norm, m_.hparams().rms_eps);
+            for (std::size_t i = 0; i < pl.n; ++i) {
+                out[l].push_back((p_l[i] + e[l * pl.n + i] * std::sqrt(static_cast<float>(pl.n))) / std::sqrt(2.0f));
+            }
+        }
+        return out;
     }
 
     static std::vector<float> post_norm(std::vector<float> y, const std::vector<float>& w, float eps) {
@@ -247,17 +299,17 @@ private:
         std::copy(part.begin(), part.end(), v.begin() + static_cast<std::ptrdiff_t>(off));
     }
 
-    // Rotates the first n_rot dims of every head: NORM pairs (2i, 2i+1), NEOX pairs (i, i + n_rot/2),
-    // by angle pos * position_scale * base^(-2i/n_rot) / freq_factor_i (the layer's rope).
-    void rope(std::vector<float>& v, std::size_t n_heads, std::size_t pos, const engine::rope_params& r) const {
-        const auto& hp = m_.hparams();
-        const std::size_t half = hp.n_rot / 2;
+    // Rotates the first n_rot dims of every head of size hd: NORM pairs (2i, 2i+1), NEOX pairs
+    // (i, i + n_rot/2), by angle pos * position_scale * base^(-2i/n_rot) / freq_factor_i (the
+    // layer's rope; gemma4's proportional rope: factors of 1e30 on the pairs left unturned).
+    void rope(std::vector<float>& v, std::size_t n_heads, std::size_t hd, std::size_t pos, const engine::rope_params& r) const {
+        const std::size_t half = r.n_rot / 2;
         for (std::size_t h = 0; h < n_heads; ++h) {
-            float* x = v.data() + h * hp.head_dim_k;
+            float* x = v.data() + h * hd;
             for (std::size_t i = 0; i < half; ++i) {
                 if (!r.unrotated.empty() && r.unrotated[i]) continue;  // M-RoPE's 4th section: position 0 for text
                 const double theta = static_cast<double>(pos) * r.position_scale *
-                                     std::pow(static_cast<double>(r.freq_base), -2.0 * static_cast<double>(i) / hp.n_rot) /
+                                     std::pow(static_cast<double>(r.freq_base), -2.0 * static_cast<double>(i) / r.n_rot) /
                                      r.freq_factors[i];
                 const std::size_t a = m_.rope() == engine::rope_style::norm ? 2 * i : i;
                 const std::size_t b = m_.rope() == engine::rope_style::norm ? 2 * i + 1 : i + half;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sluice/kernels/fp16.hpp"
 #include "sluice/kernels/quantize.hpp"
 #include "sluice/model/gguf_writer.hpp"
 
@@ -33,6 +34,11 @@ inline std::vector<std::byte> random_matrix(kernels::ggml_type type, std::size_t
             kernels::quantize_row_q8_0(row.data(), out.data() + r * row_bytes, cols);
         } else if (type == kernels::ggml_type::q4_0) {
             kernels::quantize_row_q4_0(row.data(), out.data() + r * row_bytes, cols);
+        } else if (type == kernels::ggml_type::f16) {
+            for (std::size_t c = 0; c < cols; ++c) {
+                const std::uint16_t h = kernels::fp32_to_fp16(row[c]);
+                std::memcpy(out.data() + r * row_bytes + 2 * c, &h, 2);
+            }
         } else {
             std::memcpy(out.data() + r * row_bytes, row.data(), cols * 4);
         }
@@ -276,6 +282,89 @@ inline std::vector<std::byte> synthetic_qwen35(const qwen35_shape& qs, kernels::
         w.add_tensor(p + "ssm_norm.weight", ggml_type::f32, {qs.head_k}, norm(qs.head_k));
     }
     return all.bytes();
+}
+
+// A gemma4 model in the layout of the small Gemma 4 checkpoints, shrunk: 6 layers SSSFSF
+// (sliding window `window`, rope base 1e4 on 16-wide heads with 2 KV heads; full layers
+// rope base 1e6 on 32-wide heads with 1 KV head, proportional rope turning a quarter of
+// each head, no attn_v so V is K), the last 2 layers attending over the KV of layers 2 and
+// 3 with a double-wide FFN, per-layer embeddings of 4 per layer, layer output scales, final
+// logit softcapping 30, tied embeddings. Matrices of `type` (Q8_0 or Q4_0); the per-layer
+// projections and per-layer token embeddings F16, per_layer_model_proj F32 (as real files).
+inline std::vector<std::byte> synthetic_gemma4(kernels::ggml_type type, std::uint32_t window = 4, unsigned seed = 42) {
+    using kernels::ggml_type;
+    constexpr std::uint32_t n_embd = 64, n_layer = 6, n_head = 4, n_vocab = 300, n_pl = 4, hd_swa = 16, hd_full = 32;
+    const std::vector<bool> sliding{true, true, true, false, true, false};
+    const std::vector<std::uint32_t> n_kv{2, 2, 2, 1, 2, 1}, n_ff{96, 96, 96, 96, 192, 192};
+    std::mt19937 rng(seed);
+    model::gguf_writer w;
+    w.add_string("general.architecture", "gemma4");
+    w.add_string("general.name", "synthetic");
+    w.add_u32("gemma4.context_length", 2048);
+    w.add_u32("gemma4.embedding_length", n_embd);
+    w.add_u32("gemma4.block_count", n_layer);
+    w.add_u32s("gemma4.feed_forward_length", n_ff);
+    w.add_u32("gemma4.attention.head_count", n_head);
+    w.add_u32s("gemma4.attention.head_count_kv", n_kv);
+    w.add_f32("gemma4.rope.freq_base", 1000000.0f);
+    w.add_f32("gemma4.rope.freq_base_swa", 10000.0f);
+    w.add_f32("gemma4.attention.layer_norm_rms_epsilon", 1e-6f);
+    w.add_u32("gemma4.attention.key_length", hd_full);
+    w.add_u32("gemma4.attention.value_length", hd_full);
+    w.add_u32("gemma4.attention.key_length_swa", hd_swa);
+    w.add_u32("gemma4.attention.value_length_swa", hd_swa);
+    w.add_u32("gemma4.rope.dimension_count", hd_full);
+    w.add_u32("gemma4.rope.dimension_count_swa", hd_swa);
+    w.add_f32("gemma4.final_logit_softcapping", 30.0f);
+    w.add_u32("gemma4.attention.sliding_window", window);
+    w.add_u32("gemma4.attention.shared_kv_layers", 2);
+    w.add_u32("gemma4.embedding_length_per_layer_input", n_pl);
+    w.add_bools("gemma4.attention.sliding_window_pattern", sliding);
+    // Weights near 1 (norms, output scales), varied so a misplaced one shows.
+    auto near_one = [&](std::uint32_t n, float lo = 0.5f, float hi = 1.5f) {
+        std::uniform_real_distribution<float> d(lo, hi);
+        std::vector<std::byte> b(n * 4);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            const float v = d(rng);
+            std::memcpy(b.data() + 4 * i, &v, 4);
+        }
+        return b;
+    };
+    auto vec = [&](const std::string& name, std::uint32_t n) { w.add_tensor(name, ggml_type::f32, {n}, near_one(n)); };
+    auto mat = [&](const std::string& name, std::uint32_t cols, std::uint32_t rows, ggml_type t) {
+        w.add_tensor(name, t, {cols, rows}, random_matrix(t, cols, rows, rng));
+    };
+    mat("token_embd.weight", n_embd, n_vocab, type);
+    vec("output_norm.weight", n_embd);
+    mat("per_layer_token_embd.weight", n_pl * n_layer, n_vocab, ggml_type::f16);
+    mat("per_layer_model_proj.weight", n_embd, n_pl * n_layer, ggml_type::f32);
+    vec("per_layer_proj_norm.weight", n_pl);
+    std::vector<float> freqs(hd_full / 2, 1e30f);  // proportional rope: the first quarter of each head turns
+    for (std::uint32_t i = 0; i < hd_full / 8; ++i) freqs[i] = 1.0f;
+    std::vector<std::byte> fb(freqs.size() * 4);
+    std::memcpy(fb.data(), freqs.data(), fb.size());
+    w.add_tensor("rope_freqs.weight", ggml_type::f32, {hd_full / 2}, fb);
+    for (std::uint32_t l = 0; l < n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        const std::uint32_t hd = sliding[l] ? hd_swa : hd_full;
+        const bool owns_kv = l < n_layer - 2;
+        for (const char* n : {"attn_norm", "ffn_norm", "post_attention_norm", "post_ffw_norm", "post_norm"}) vec(p + n + ".weight", n_embd);
+        vec(p + "attn_q_norm.weight", hd);
+        mat(p + "attn_q.weight", n_embd, n_head * hd, type);
+        if (owns_kv) {
+            vec(p + "attn_k_norm.weight", hd);
+            mat(p + "attn_k.weight", n_embd, n_kv[l] * hd, type);
+            if (sliding[l]) mat(p + "attn_v.weight", n_embd, n_kv[l] * hd, type);
+        }
+        mat(p + "attn_output.weight", n_head * hd, n_embd, type);
+        mat(p + "ffn_gate.weight", n_embd, n_ff[l], type);
+        mat(p + "ffn_up.weight", n_embd, n_ff[l], type);
+        mat(p + "ffn_down.weight", n_ff[l], n_embd, type);
+        mat(p + "inp_gate.weight", n_embd, n_pl, type);
+        mat(p + "proj.weight", n_pl, n_embd, ggml_type::f16);
+        w.add_tensor(p + "layer_output_scale.weight", ggml_type::f32, {1}, near_one(1, 0.6f, 0.95f));
+    }
+    return w.bytes();
 }
 
 }  // namespace sluice::test

@@ -1,14 +1,17 @@
-// Key and value cache in fixed-size blocks:
-//   K[layer] [n_blocks * block_size x n_head_kv*head_dim_k], V[layer] likewise with head_dim_v
-// in half precision (as llama.cpp keeps it), or in float for exact computation.
+// Key and value cache in fixed-size blocks, per layer l:
+//   K[l] [n_blocks * block_size x n_head_kv(l)*head_dim_k(l)], V[l] likewise with head_dim_v(l)
+// in half precision (as llama.cpp keeps it), or in float for exact computation. Row widths
+// may differ between layers (gemma4). A layer that attends over another layer's KV
+// (layer_weights::kv_source != l, gemma4's shared-KV layers) has no storage of its own: its
+// k()/v() are its source layer's rows, which only the source layer writes.
 // A sequence's positions live in the blocks of its block table: position p is row
 // p % block_size of block table[p / block_size]. The scheduler shares one cache among
 // all running sequences (engine/block_manager.hpp hands out the blocks); a single
 // sequence (the CLI, the tests) uses one block of n_ctx positions and the
 // size()/advance() view below. Owned by whoever runs the forward passes; not thread-safe.
 //
-// Recurrent layers (qwen35's gated DeltaNet) keep no keys or values (their K/V arrays are
-// empty and count for nothing in block_bytes); their per-sequence state lives in the
+// Recurrent layers (qwen35's gated DeltaNet) keep no keys or values (no storage, rows of
+// width 0, nothing in block_bytes; k()/v() must not be called for them); their per-sequence state lives in the
 // cache's recurrent_state, in slots: one for the single-sequence view, kv_blocks::state_slots
 // for a pool (a running sequence holds one; see engine/scheduler.hpp). A model without
 // recurrent layers has slots of 0 bytes.
@@ -42,24 +45,38 @@ public:
     kv_precision precision() const noexcept { return precision_; }
     std::size_t block_size() const noexcept { return block_size_; }
     std::size_t n_blocks() const noexcept { return n_blocks_; }
-    std::size_t block_bytes() const noexcept;  // K and V of one block, all layers
+    std::size_t block_bytes() const noexcept;  // K and V of one block, all layers that own KV
     // The same, before a cache exists (sizing a pool).
     static std::size_t block_bytes(const llm_model& m, std::size_t block_size, kv_precision precision) noexcept;
     std::size_t bytes() const noexcept { return block_bytes() * n_blocks_; }
 
-    // Row `offset` of `block` in one layer (f16: k()/v(); f32: k_f32()/v_f32()).
-    std::uint16_t* k(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return k16_[layer].get() + row(block, offset) * k_row_; }
-    std::uint16_t* v(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return v16_[layer].get() + row(block, offset) * v_row_; }
-    float* k_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return k32_[layer].get() + row(block, offset) * k_row_; }
-    float* v_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept { return v32_[layer].get() + row(block, offset) * v_row_; }
+    // Row `offset` of `block` in one layer (f16: k()/v(); f32: k_f32()/v_f32()): the rows of
+    // the layer's kv_source.
+    std::uint16_t* k(std::size_t layer, std::size_t block, std::size_t offset) noexcept {
+        const auto& s = slot_of(layer);
+        return k16_[s.store].get() + row(block, offset) * s.k_row;
+    }
+    std::uint16_t* v(std::size_t layer, std::size_t block, std::size_t offset) noexcept {
+        const auto& s = slot_of(layer);
+        return v16_[s.store].get() + row(block, offset) * s.v_row;
+    }
+    float* k_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept {
+        const auto& s = slot_of(layer);
+        return k32_[s.store].get() + row(block, offset) * s.k_row;
+    }
+    float* v_f32(std::size_t layer, std::size_t block, std::size_t offset) noexcept {
+        const auto& s = slot_of(layer);
+        return v32_[s.store].get() + row(block, offset) * s.v_row;
+    }
     // Copies rows [0, n) of block `from` into block `to`, K and V of every layer (a prefix
     // of a cached block lent to a new sequence; kv_cache does not know which blocks are whose).
     void copy_rows(std::size_t from, std::size_t to, std::size_t n) noexcept;
-    std::size_t k_stride() const noexcept { return k_row_; }  // elements between rows
+    // Elements between rows of one layer.
+    std::size_t k_stride(std::size_t layer) const noexcept { return slot_of(layer).k_row; }
+    std::size_t v_stride(std::size_t layer) const noexcept { return slot_of(layer).v_row; }
     // The recurrent layers' per-sequence state (slot 0 for the single-sequence view).
     recurrent_state& state() noexcept { return state_; }
     const recurrent_state& state() const noexcept { return state_; }
-    std::size_t v_stride() const noexcept { return v_row_; }
 
     // --- the single-sequence view (constructed with n_ctx) ---
     std::span<const std::uint32_t> single_table() const noexcept { return {&zero_, 1}; }
@@ -69,12 +86,20 @@ public:
     void advance(std::size_t n) noexcept { used_ += n; }
 
 private:
+    struct slot {
+        std::size_t store = 0;         // index into k16_/v16_ (or k32_/v32_): the source layer's storage
+        std::size_t k_row = 0, v_row = 0;  // elements per row
+        bool owner = true;                 // false: a shared-KV layer reading its source's storage, or a recurrent layer (no KV)
+    };
     std::size_t row(std::size_t block, std::size_t offset) const noexcept { return block * block_size_ + offset; }
+    const slot& slot_of(std::size_t layer) const noexcept { return slots_[layer]; }
 
-    std::size_t n_blocks_, block_size_, used_ = 0, k_row_, v_row_;
+    std::size_t n_blocks_, block_size_, used_ = 0;
     kv_precision precision_;
     std::uint32_t zero_ = 0;
-    // new T[] without value-initialisation: pages are committed on first write.
+    std::vector<slot> slots_;  // [n_layer]
+    // One array per layer that owns KV. new T[] without value-initialisation: pages are
+    // committed on first write.
     std::vector<std::unique_ptr<std::uint16_t[]>> k16_, v16_;
     std::vector<std::unique_ptr<float[]>> k32_, v32_;
     recurrent_state state_;

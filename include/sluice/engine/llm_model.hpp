@@ -13,6 +13,11 @@
 // engine/delta_net.hpp; their per-sequence state lives in engine/recurrent_state.hpp --
 // interleaved with full-attention layers whose query projection also yields a sigmoid
 // output gate per head, per-head q/k RMSNorm, M-RoPE on n_rot of each head's dimensions).
+// `gemma4` (gemma3's blocks, plus: attention shapes per layer -- KV heads, head size, rope
+// dimensions and FFN width --, V RMS-normalised, V = K on layers without attn_v, unscaled
+// attention, proportional rope from rope_freqs on full-attention layers, the last layers
+// attending over an earlier layer's KV instead of their own, a per-layer embedding added
+// after each block (see per_layer_input below) and a per-layer output scale).
 #pragma once
 
 #include <memory>
@@ -26,11 +31,13 @@
 
 namespace sluice::engine {
 
-enum class architecture { llama, qwen2, qwen3, qwen3moe, gemma3, qwen35 };
+enum class architecture { llama, qwen2, qwen3, qwen3moe, gemma3, qwen35, gemma4 };
 enum class ffn_activation { silu, gelu };  // the gate's activation: SwiGLU or GEGLU (tanh GELU)
 
-// RoPE of a group of layers: pair i turns by pos * position_scale * freq_base^(-2i/n_rot) / freq_factors[i].
+// RoPE of a group of layers: pair i turns by pos * position_scale * freq_base^(-2i/n_rot) / freq_factors[i],
+// over the first n_rot dims of each head.
 struct rope_params {
+    std::uint32_t n_rot = 0;
     float freq_base = 10000.0f;
     float position_scale = 1.0f;      // linear scaling (1 / rope.scaling.factor)
     std::vector<float> freq_factors;  // [n_rot/2]
@@ -42,6 +49,13 @@ struct rope_params {
 enum class rope_style { norm, neox };  // rotate pairs (2i, 2i+1) or (i, i + n_rot/2)
 
 struct layer_weights {
+    // The layer's shapes: the hyper-parameters' on every layer, except gemma4's (per layer).
+    std::uint32_t n_head_kv = 0, head_dim_k = 0, head_dim_v = 0, n_ff = 0;
+    // The layer whose cached keys and values this one attends over: itself, or for gemma4's
+    // shared-KV layers an earlier layer of the same kind (no wk/wv then, and no KV of its own).
+    std::uint32_t kv_source = 0;
+    bool v_is_k = false;   // gemma4 without attn_v: V is the K projection (before k_norm and rope)
+    float output_scale = 1.0f;  // gemma4: the layer's output (the residual stream) times this
     std::vector<float> attn_norm, ffn_norm;           // [n_embd]
     kernels::weight_matrix wq, wk, wv, wo;            // [n_head*hd x n_embd], [n_kv*hd x n_embd] x2, [n_embd x n_head*hd]
     std::vector<float> bq, bk, bv;                    // qwen2 biases (empty otherwise)
@@ -72,6 +86,10 @@ struct layer_weights {
     std::vector<float> ssm_conv;       // [conv_dim x d_conv]: channel c's taps, oldest first
     std::vector<float> ssm_dt, ssm_a;  // [n_v_heads]: time-step bias, a = -exp(A_log)
     std::vector<float> ssm_norm;       // [head_v]: RMSNorm of each head's output
+    // gemma4 per-layer embedding block (empty otherwise): inp_gate [n_pl x n_embd],
+    // proj [n_embd x n_pl], post_norm [n_embd] (see per_layer_input).
+    kernels::weight_matrix pl_gate, pl_proj;
+    std::vector<float> pl_post_norm;
 };
 
 // Gated DeltaNet sizes (qwen35's ssm.* metadata).
@@ -84,6 +102,20 @@ struct delta_net_params {
     std::size_t key_dim() const noexcept { return std::size_t{n_k_heads} * head_k; }
     std::size_t value_dim() const noexcept { return std::size_t{n_v_heads} * head_v; }
     std::size_t conv_dim() const noexcept { return 2 * key_dim() + value_dim(); }
+};
+
+// gemma4's per-layer embeddings (n == 0: none). Before the first layer, each token gets an
+// input per layer l [n]:
+//   e = token_embd row of the token [n_layer*n] * sqrt(n)
+//   p = model_proj [n_layer*n x n_embd] @ x0 / sqrt(n_embd)     (x0: the scaled token embedding)
+//   in_l = (rmsnorm(p_l) * proj_norm + e_l) / sqrt(2)           (p_l, e_l: elements [l*n, (l+1)*n))
+// and after layer l's FFN residual the stream x gains
+//   x += rmsnorm(proj @ (gelu(gate @ x) * in_l)) * post_norm.
+struct per_layer_input {
+    std::uint32_t n = 0;
+    kernels::weight_matrix token_embd;  // [n_vocab x n_layer*n] (rows looked up)
+    kernels::weight_matrix model_proj;  // [n_layer*n x n_embd]
+    std::vector<float> proj_norm;       // [n]
 };
 
 // Expert routing of a mixture-of-experts FFN, as llama.cpp's build_moe_ffn does it for the
@@ -113,7 +145,7 @@ public:
     const kernels::weight_matrix& output() const noexcept { return output_; }  // token_embd when tied
     const std::vector<float>& output_norm() const noexcept { return output_norm_; }
     // The rope of full-attention layers, and of sliding-window layers (gemma3: its own base,
-    // no scaling, as llama.cpp's rope.freq_base_swa).
+    // no scaling, as llama.cpp's rope.freq_base_swa; gemma4: also its own n_rot).
     const rope_params& rope_global() const noexcept { return rope_global_; }
     const rope_params& rope_local() const noexcept { return rope_local_; }
     const rope_params& rope_of(const layer_weights& l) const noexcept { return l.sliding ? rope_local_ : rope_global_; }
@@ -129,6 +161,8 @@ public:
     // recurrent_state per sequence besides its KV cache).
     const delta_net_params& delta_net() const noexcept { return dnet_; }
     bool has_recurrent_layers() const noexcept { return dnet_.n_v_heads > 0; }
+    const per_layer_input& per_layer() const noexcept { return per_layer_; }
+    bool v_norm() const noexcept { return v_norm_; }  // gemma4: V is RMS-normalised (no weight) before caching
 
 private:
     model::hyper_params hp_;
@@ -145,6 +179,8 @@ private:
     bool tied_ = false;
     moe_params moe_;
     delta_net_params dnet_;
+    per_layer_input per_layer_;
+    bool v_norm_ = false;
     // The quantised matrices (and the output, tied or not) in the GEMM's packed layout
     // (kernels::pack_weights); the weight_matrix views point here through `packed`.
     std::vector<std::unique_ptr<std::byte[]>> packed_;

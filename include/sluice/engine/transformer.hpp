@@ -27,6 +27,7 @@
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/llm_model.hpp"
 #include "sluice/engine/moe_ffn.hpp"
+#include "sluice/engine/per_layer_embedding.hpp"
 #include "sluice/engine/vocab.hpp"
 #include "sluice/util/thread_pool.hpp"
 
@@ -73,11 +74,14 @@ private:
     void attention_block(const layer_weights& w, std::size_t layer, std::size_t n, kv_cache& cache);
     void recurrent_block(const layer_weights& w, std::size_t layer, std::size_t n, kv_cache& cache);
     void attention(std::size_t layer, std::size_t n, kv_cache& cache);
+    void attention_f16_sequential(std::size_t layer, std::size_t n, kv_cache& cache);
     void store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v);
     void prepare_rope();
-    void apply_rope(float* x, std::size_t n_heads, std::size_t t, bool local) const;  // t: batch row
+    void apply_rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t t, bool local) const;  // t: batch row
     void matmul(const kernels::weight_matrix& w, const float* x, std::size_t n, float* y);
     void feed_forward(const layer_weights& w, std::size_t n);  // xn_ -> tmp_ [n x n_embd]
+    void qkv(std::size_t layer, std::size_t n, kv_cache& cache);  // xn_ -> q_, and the layer's K and V into the cache
+    void layer_output(std::size_t layer, std::size_t n);  // gemma4: x_ += the per-layer embedding term, x_ *= output scale
     void residual_then_norm(const std::vector<float>& post_weight, const std::vector<float>& norm_weight, std::size_t t,
                             bool norm = true);
     void for_rows(std::size_t n, const std::function<void(std::size_t)>& fn);
@@ -86,6 +90,12 @@ private:
     thread_pool& pool_;
     std::size_t max_batch_;
     matmul_policy policy_;
+    // gemma4's outputs react to rounding strongly (unscaled attention over RMS-normalised q
+    // and k, logits soft-capped at 100 rather than squeezed): for it the pass reproduces
+    // llama.cpp's CPU arithmetic where sluice otherwise keeps its own -- the rope angles as
+    // ggml chains them, and flash attention's half-precision accumulator (f16 cache, not in
+    // exact mode). Other architectures keep theirs (bit for bit as before).
+    bool ggml_arith_ = false;
     struct rope_table {
         const rope_params* params = nullptr;
         std::vector<float> theta_base;                // base^(-2i/n_rot) / freq_factor_i
@@ -100,6 +110,8 @@ private:
     moe_ffn moe_;
     delta_net dnet_;
     std::vector<delta_net::run> dnet_runs_;
+    per_layer_embedding per_layer_;
+    std::vector<token_id> ids_;  // the batch's tokens, row order
 };
 
 }  // namespace sluice::engine

@@ -65,4 +65,19 @@ void attn_load_tile_f16(const std::uint16_t* const* k_rows, const std::uint16_t*
 void attn_load_tile_f32(const float* const* k_rows, const float* const* v_rows, std::size_t c0, std::size_t c1,
                         std::size_t hd_k, std::size_t hd_v, float* k, float* v) noexcept;
 
+// Attention of one query as llama.cpp's CPU flash attention computes it on its one-chunk
+// path (fewer than 64 query rows per call, a half-precision cache), step for step:
+//   q16   = q rounded to half precision
+//   for each key j in order:  s = (k_j . q16) * scale
+//     s > M: M = s, acc = half(acc * exp(M_old - M)) (0 before the first key), w = 1
+//     else:  w = exp(s - M)
+//     acc = half(fma(v_j, w, acc)) elementwise;  S = S * exp(M_old - M) + w
+//   out [hd_v] = float(acc) * (1 / S)
+// The value accumulator stays in half precision throughout, as there. Scalar and sequential
+// over keys, so slow, and batch-invariant by construction; for models whose outputs react to
+// rounding strongly enough that the tiled float kernel above lands too far from llama.cpp
+// (gemma4: unscaled attention over RMS-normalised queries and keys).
+void attn_f16_sequential(const float* q, const std::uint16_t* const* k_rows, const std::uint16_t* const* v_rows,
+                         std::size_t n_keys, std::size_t hd_k, std::size_t hd_v, float scale, float* out);
+
 }  // namespace sluice::kernels

@@ -24,6 +24,8 @@ public:
     void add_strings(const std::string& key, const std::vector<std::string>& v);
     void add_f32s(const std::string& key, const std::vector<float>& v);
     void add_i32s(const std::string& key, const std::vector<std::int32_t>& v);
+    void add_u32s(const std::string& key, const std::vector<std::uint32_t>& v);
+    void add_bools(const std::string& key, const std::vector<bool>& v);
 
     // `data` must hold exactly the bytes the type and dims require.
     void add_tensor(const std::string& name, ggml_type type, std::vector<std::uint64_t> dims,

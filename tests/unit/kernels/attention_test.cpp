@@ -182,4 +182,43 @@ TEST(swiglu, fast_is_bitwise_reference_and_close_to_silu) {
     }
 }
 
+// llama.cpp's one-chunk flash attention: plain softmax attention up to half-precision
+// accumulation, and exactly its first steps (one key: that key's value).
+TEST(attn_f16_sequential, matches_softmax_attention_within_half_precision) {
+    std::mt19937 rng(7);
+    for (const std::size_t hd : {32u, 64u}) {
+        const std::size_t n_keys = 37;
+        std::vector<std::uint16_t> k(n_keys * hd), v(n_keys * hd);
+        const auto kf = random_floats(n_keys * hd, rng, 1.0f), vf = random_floats(n_keys * hd, rng, 1.0f);
+        for (std::size_t i = 0; i < k.size(); ++i) {
+            k[i] = fp32_to_fp16(kf[i]);
+            v[i] = fp32_to_fp16(vf[i]);
+        }
+        const auto q = random_floats(hd, rng, 1.0f);
+        std::vector<const std::uint16_t*> kr, vr;
+        for (std::size_t j = 0; j < n_keys; ++j) {
+            kr.push_back(&k[j * hd]);
+            vr.push_back(&v[j * hd]);
+        }
+        std::vector<float> out(hd);
+        attn_f16_sequential(q.data(), kr.data(), vr.data(), 1, hd, hd, 1.0f, out.data());
+        for (std::size_t i = 0; i < hd; ++i) EXPECT_EQ(out[i], fp16_to_fp32(v[i]));
+
+        attn_f16_sequential(q.data(), kr.data(), vr.data(), n_keys, hd, hd, 0.5f, out.data());
+        std::vector<double> s(n_keys), want(hd, 0.0);
+        double max = -1e300, z = 0;
+        for (std::size_t j = 0; j < n_keys; ++j) {
+            double dot = 0;
+            for (std::size_t i = 0; i < hd; ++i) dot += static_cast<double>(fp16_to_fp32(k[j * hd + i])) * q[i];
+            s[j] = 0.5 * dot;
+            max = std::max(max, s[j]);
+        }
+        for (std::size_t j = 0; j < n_keys; ++j) z += (s[j] = std::exp(s[j] - max));
+        for (std::size_t j = 0; j < n_keys; ++j) {
+            for (std::size_t i = 0; i < hd; ++i) want[i] += s[j] / z * fp16_to_fp32(v[j * hd + i]);
+        }
+        for (std::size_t i = 0; i < hd; ++i) EXPECT_NEAR(out[i], want[i], 1e-2) << "hd " << hd << " dim " << i;
+    }
+}
+
 }  // namespace

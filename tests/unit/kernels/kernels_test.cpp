@@ -254,6 +254,51 @@ TEST(quantize, q8_0_avx2_matches_scalar) {
     EXPECT_EQ(fast, slow);
 }
 
+// Activations are quantised to Q8_0/Q8_1/Q8_K with ggml's x86 arithmetic, bit for bit: the
+// multiplier is 127 / max|x| (not 1 / d, which can differ in the last bit) and products round
+// half to even. The first block is one from gemma4-Q4_0 (prompt 5 of the reference, layer 0's
+// attention output at position 18): 0.641166806 * (127 / 1.28233361) is exactly 63.5 (-> 64),
+// while 0.641166806 * (1 / (1.28233361 / 127)) is 63.499996 (-> 63). That one flipped value,
+// amplified by gemma4's normalised per-layer embeddings, moved the reference's top token from
+// log-probability -0.13 to -7.80.
+TEST(quantize, q8_activations_round_as_ggml) {
+    std::vector<float> x(64, 0.0f);
+    x[0] = -1.28233361f;  // max |x|
+    x[1] = 0.641166806f;
+    x[32] = 127.0f;  // multiplier exactly 1: the products are the values
+    x[33] = 2.5f;
+    x[34] = -0.5f;
+    x[35] = 0.5f;
+    x[36] = -3.5f;
+    for (const bool scalar : {false, true}) {
+        force_scalar(scalar);
+        std::vector<block_q8_0> q(2);
+        quantize_activation(act_format::q8_0, x.data(), q.data(), x.size());
+        force_scalar(false);
+        EXPECT_EQ(q[0].qs[0], -127) << "scalar " << scalar;
+        EXPECT_EQ(q[0].qs[1], 64) << "scalar " << scalar;
+        EXPECT_EQ(q[1].qs[1], 2) << "scalar " << scalar;
+        EXPECT_EQ(q[1].qs[2], 0) << "scalar " << scalar;
+        EXPECT_EQ(q[1].qs[3], 0) << "scalar " << scalar;
+        EXPECT_EQ(q[1].qs[4], -4) << "scalar " << scalar;
+        std::vector<block_q8_1> q1(2);
+        quantize_activation(act_format::q8_1, x.data(), q1.data(), x.size());
+        EXPECT_EQ(q1[0].qs[1], 64);
+        EXPECT_EQ(q1[1].qs[1], 2);
+        EXPECT_EQ(q1[1].qs[2], 0);
+    }
+    // Q8_K: multiplier -127 / (the largest-magnitude value, signed) = 1 here.
+    std::vector<float> xk(qk_k, 0.0f);
+    xk[0] = -127.0f;
+    xk[1] = 2.5f;
+    xk[2] = -0.5f;
+    block_q8_k qk8{};
+    quantize_activation(act_format::q8_k, xk.data(), &qk8, xk.size());
+    EXPECT_EQ(qk8.qs[0], -127);
+    EXPECT_EQ(qk8.qs[1], 2);
+    EXPECT_EQ(qk8.qs[2], 0);
+}
+
 // F16C conversion of KV rows rounds exactly as the portable fp32_to_fp16 (nearest even,
 // subnormals, overflow to infinity).
 TEST(f16_ops, fp32_to_fp16_row_matches_scalar) {

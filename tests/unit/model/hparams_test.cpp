@@ -65,4 +65,42 @@ TEST(hparams, typed_getters_name_the_key_on_mismatch) {
     EXPECT_EQ(arch_key("qwen2", "block_count"), "qwen2.block_count");
 }
 
+TEST(hparams, per_layer_keys_take_a_scalar_or_an_array) {
+    gguf_writer w;
+    w.add_string("general.architecture", "gemma4");
+    w.add_u32("gemma4.context_length", 4096);
+    w.add_u32("gemma4.embedding_length", 64);
+    w.add_u32("gemma4.block_count", 4);
+    w.add_u32s("gemma4.feed_forward_length", {128, 128, 256, 256});
+    w.add_u32("gemma4.attention.head_count", 4);
+    w.add_u32s("gemma4.attention.head_count_kv", {2, 1, 2, 1});
+    const auto b = w.bytes();
+    const auto f = gguf_file::parse(b);
+    const auto hp = read_hyper_params(f);
+    EXPECT_EQ(hp.n_ff_layer, (std::vector<std::uint32_t>{128, 128, 256, 256}));
+    EXPECT_EQ(hp.n_head_kv_layer, (std::vector<std::uint32_t>{2, 1, 2, 1}));
+    EXPECT_EQ(hp.n_ff, 256u);  // the largest
+    EXPECT_EQ(hp.n_head_kv, 2u);
+
+    const auto scalar = llama_like(true);
+    const auto hs = read_hyper_params(gguf_file::parse(scalar));
+    EXPECT_EQ(hs.n_ff_layer, std::vector<std::uint32_t>(30, 1536));
+    EXPECT_EQ(hs.n_head_kv_layer, std::vector<std::uint32_t>(30, 3));
+
+    gguf_writer bad;
+    bad.add_string("general.architecture", "gemma4");
+    bad.add_u32("gemma4.context_length", 4096);
+    bad.add_u32("gemma4.embedding_length", 64);
+    bad.add_u32("gemma4.block_count", 4);
+    bad.add_u32s("gemma4.feed_forward_length", {128, 128, 256});  // one short
+    bad.add_u32("gemma4.attention.head_count", 4);
+    const auto bb = bad.bytes();
+    try {
+        (void)read_hyper_params(gguf_file::parse(bb));
+        FAIL();
+    } catch (const sluice::error& e) {
+        EXPECT_NE(std::string(e.what()).find("gemma4.feed_forward_length"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
