@@ -28,8 +28,8 @@ transformer::transformer(const llm_model& m, thread_pool& pool, std::size_t max_
       policy_(policy),
       ggml_arith_(m.arch() == architecture::gemma4),
       moe_(m, max_batch),
-      per_layer_(m, max_batch),
-      dnet_(m, max_batch) {
+      dnet_(m, max_batch),
+      per_layer_(m, max_batch) {
     const auto& hp = m.hparams();
     for (auto [table, params] : {std::pair{&rope_global_, &m.rope_global()}, std::pair{&rope_local_, &m.rope_local()}}) {
         table->params = params;
