@@ -11,6 +11,10 @@ cmake --preset asan -DSLUICE_BUILD_BENCH=OFF >/dev/null
 # tests/CMakeLists.txt.
 mapfile -t unit_targets < <(grep -oE '^sluice_test\([a-z_]+ unit' tests/CMakeLists.txt | sed -E 's/^sluice_test\(([a-z_]+) unit/\1/')
 [ "${#unit_targets[@]}" -gt 0 ] || { echo "test_asan: no unit test targets found in tests/CMakeLists.txt" >&2; exit 1; }
+# The fuzz targets' corpus replays (fuzz/CMakeLists.txt: SLUICE_FUZZ_TARGETS), also labelled unit.
+mapfile -t fuzz_names < <(sed -nE 's/^set\(SLUICE_FUZZ_TARGETS (.*)\)$/\1/p' fuzz/CMakeLists.txt | tr ' ' '\n')
+[ "${#fuzz_names[@]}" -gt 0 ] || { echo "test_asan: no fuzz targets found in fuzz/CMakeLists.txt" >&2; exit 1; }
+unit_targets+=("${fuzz_names[@]/#/fuzz_}")
 echo "test_asan: ${unit_targets[*]}"
 cmake --build build-asan -j"$jobs" --target "${unit_targets[@]}"
 export SLUICE_SHARED="${SLUICE_SHARED:-$(cd .. && pwd)/shared}"
