@@ -70,7 +70,9 @@ TEST(softmax, exp_sum_is_bit_identical_on_both_paths) {
                 const double ref = exp_sum(x, s, scale, w_ref.data());
                 force_scalar(false);
                 EXPECT_EQ(std::memcmp(&fast, &ref, sizeof fast), 0) << "n " << n << " sum " << fast << " vs " << ref;
-                if (n > 0) EXPECT_EQ(std::memcmp(w_fast.data(), w_ref.data(), n * sizeof(float)), 0) << "n " << n;  // no null to memcmp
+                if (n > 0) {  // no null pointer to memcmp
+                    EXPECT_EQ(std::memcmp(w_fast.data(), w_ref.data(), n * sizeof(float)), 0) << "n " << n;
+                }
                 double plain = 0;  // the sum is the weights' sum, up to the order of additions
                 for (const float w : w_ref) plain += w;
                 EXPECT_NEAR(fast, plain, 1e-9 * std::max(1.0, plain));
