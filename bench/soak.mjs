@@ -62,7 +62,7 @@ function one() {
       } else {
         fail(outcome);
       }
-      resolve();
+      resolve(outcome);
     };
     const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', agent: rand() < 0.5 ? keepAlive : false,
                                headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
@@ -96,8 +96,13 @@ const pct = (a, p) => {
 const started = performance.now(), deadline = started + seconds * 1000, warmup = started + Math.min(60, seconds / 5) * 1000;
 const samples = [];
 const sampler = setInterval(() => samples.push({ t: (performance.now() - started) / 1000, rss: rss() }), 5000);
+// A stream whose request failed waits a second before the next, as the SDKs back off, so
+// one failure mode cannot turn into a loop of thousands.
 await Promise.all(Array.from({ length: streams }, async () => {
-  while (performance.now() < deadline) await one();
+  while (performance.now() < deadline) {
+    const outcome = await one();
+    if (outcome !== 'ok' && outcome !== 'cancelled') await new Promise((r) => setTimeout(r, 1000));
+  }
 }));
 clearInterval(sampler);
 keepAlive.destroy();

@@ -14,8 +14,11 @@ model="$build/bench/smollm2-135m-shape-q4_0.gguf"
 port=${SOAK_PORT:-$((20000 + RANDOM % 30000))}
 # A small prefix cache (--cache-ram 32 MiB): KV pages are committed as blocks are first
 # written, so RSS grows until the cache is full; with 32 MiB that is the warm-up minute.
+# Every soak client is 127.0.0.1, so the per-address connection cap is off: the streams stand
+# for distinct clients (with it at its default of 64, 64 streams plus the connections being
+# replaced were refused).
 "$build/sluice" serve -m "$model" --port "$port" --threads 2 --ctx-size 1024 --parallel 8 --queue-size 128 --rate-limit 0 \
-    --cache-ram 32 > "$build/bench/soak.log" 2>&1 &
+    --max-connections-per-ip 0 --cache-ram 32 > "$build/bench/soak.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
 source bench/wait_ready.sh

@@ -178,17 +178,41 @@ constexpr std::size_t k_header_limit = 64 * 1024;
 // answer in the client's receive buffer before it reads it ("connection reset" instead of
 // the 413 in curl and the SDKs).
 // With TLS the bytes are discarded as they come off the socket, undecrypted.
-net::awaitable<void> lingering_close(client_stream& stream) {
+net::awaitable<void> lingering_close(client_stream& stream, std::chrono::steady_clock::duration limit = std::chrono::seconds(5),
+                                     std::size_t max_bytes = 64u << 20) {
     boost::system::error_code ec;
     stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     if (ec) co_return;
-    stream.expires_after(std::chrono::seconds(5));
+    stream.expires_after(limit);
     std::array<char, 16 * 1024> sink;
-    for (std::size_t total = 0; total < (64u << 20);) {
+    for (std::size_t total = 0; total < max_bytes;) {
         auto [rec, n] = co_await stream.tcp().async_read_some(net::buffer(sink), net::as_tuple(use_awaitable));
         if (rec) break;
         total += n;
     }
+}
+
+// An error answered before any request could be read (a malformed head, a connection over
+// a cap): a new request id, OpenAI's envelope (the route is unknown), Retry-After when the
+// error has one, `Connection: close`, then a lingering close bounded by `linger` and
+// `linger_bytes`. Logged as `why` (nothing when empty: the caller logs, rate-limited).
+net::awaitable<void> answer_unread(server_state& st, client_stream& stream, const api::api_error& e, std::string_view why,
+                                   std::chrono::steady_clock::duration linger, std::size_t linger_bytes) {
+    const std::string id = request_id_from("");
+    response res{static_cast<bhttp::status>(e.status), 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::server, "sluice");
+    res.set("X-Request-Id", id);
+    if (e.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(e.retry_after));
+    res.keep_alive(false);
+    res.body() = e.body(id);
+    res.prepare_payload();
+    st.metrics.count_request("", static_cast<unsigned>(e.status));
+    if (!why.empty()) log::info(std::string(why) + " (id " + id + ") -> " + std::to_string(e.status));
+    stream.expires_after(st.config.body_timeout);
+    auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
+    (void)n;
+    if (!wec) co_await lingering_close(stream, linger, linger_bytes);
 }
 
 // A request line or header Beast cannot parse: 400 (431 for an oversized header), then close.
@@ -198,20 +222,7 @@ net::awaitable<void> answer_bad_request(server_state& st, client_stream& stream,
     const api::api_error e = header_too_large ? api::api_error(431, "invalid_request_error", "The request header is larger than " +
                                                                    std::to_string(k_header_limit) + " bytes.", {}, "header_too_large")
                                               : api::invalid_request("Malformed HTTP request: " + ec.message() + ".");
-    const std::string id = request_id_from("");
-    response res{static_cast<bhttp::status>(e.status), 11};
-    res.set(bhttp::field::content_type, "application/json");
-    res.set(bhttp::field::server, "sluice");
-    res.set("X-Request-Id", id);
-    res.keep_alive(false);
-    res.body() = e.body(id);
-    res.prepare_payload();
-    st.metrics.count_request("", static_cast<unsigned>(e.status));
-    log::info("malformed request (id " + id + "): " + ec.message() + " -> " + std::to_string(e.status));
-    stream.expires_after(st.config.body_timeout);
-    auto [wec, n] = co_await bhttp::async_write(stream, res, net::as_tuple(use_awaitable));
-    (void)n;
-    if (!wec) co_await lingering_close(stream);
+    co_await answer_unread(st, stream, e, "malformed request: " + ec.message(), std::chrono::seconds(5), 64u << 20);
 }
 
 }  // namespace
@@ -308,14 +319,33 @@ net::awaitable<void> serve_connection(server_state& st, net::ip::tcp::socket soc
             if (handle->stream != nullptr && handle->idle) handle->stream->tcp().cancel();
         });
     }, &why);
-    if (!conn) {  // full, and no idle connection to close: closed before anything is read
+    if (!conn) {  // full, and no idle connection to close: refused before anything is read
         static std::atomic<std::uint64_t> turned_away{0};
+        const bool per_address = why == connection_table::refusal::address_full;
         if (turned_away++ % 1000 == 0) {
-            log::warn(why == connection_table::refusal::address_full
-                          ? "--max-connections-per-ip " + std::to_string(st.config.max_connections_per_ip) + " reached for " + peer +
-                                ": closing its new connections"
-                          : "--max-connections " + std::to_string(st.config.max_connections) + " reached: closing new connections (" +
-                                std::to_string(turned_away.load()) + " so far)");
+            log::warn(per_address ? "--max-connections-per-ip " + std::to_string(st.config.max_connections_per_ip) + " reached for " + peer +
+                                        ": refusing its new connections"
+                                  : "--max-connections " + std::to_string(st.config.max_connections) + " reached: refusing new connections (" +
+                                        std::to_string(turned_away.load()) + " so far)");
+        }
+        // Over plain HTTP the client learns why and when to retry: a 503 with Retry-After, as
+        // it would get at capacity, instead of a bare reset that SDKs retry at once. At most
+        // k_refusals_answered such answers are in progress (each lingers at most a second);
+        // past that, or over TLS (no handshake has happened), the socket is just closed.
+        static std::atomic<int> answering{0};
+        constexpr int k_refusals_answered = 64;
+        if (!tls) {
+            struct slot {
+                ~slot() { answering.fetch_sub(1); }
+            } taken;
+            if (answering.fetch_add(1) < k_refusals_answered) {
+                client_stream refused(std::move(socket));
+                const std::string cap = per_address ? "--max-connections-per-ip " + std::to_string(st.config.max_connections_per_ip) + " for this address"
+                                                    : "--max-connections " + std::to_string(st.config.max_connections);
+                co_await answer_unread(st, refused, api::unavailable("Too many open connections (" + cap + "); retry after a second, or reuse a kept-alive connection."),
+                                       {}, std::chrono::seconds(1), 64u << 10);
+                co_return;
+            }
         }
         boost::system::error_code ignored;
         socket.close(ignored);

@@ -1,6 +1,6 @@
 // Connection limits against the real binary: when --max-connections is reached the idle
 // keep-alive connection is closed to make room (and only when none is idle are new ones
-// refused); --max-connections-per-ip caps one address, loopback included; a client that
+// refused: 503 with Retry-After, then closed); --max-connections-per-ip caps one address, loopback included; a client that
 // trickles its request head a byte at a time is cut off at --header-timeout, on a new
 // connection and on a kept-alive one. Needs SLUICE_BINARY and SLUICE_SHARED.
 import { test } from 'node:test';
@@ -38,13 +38,24 @@ async function get(sock, path) {
   return Number(sock.data.slice(start).split(' ')[1]);
 }
 
+// A refused connection is answered before anything is read: 503, Retry-After, close, and an
+// OpenAI error body naming the cap.
+function assertRefusedWith503(data, cap) {
+  const [head, body] = data.split('\r\n\r\n');
+  assert.match(head, /^HTTP\/1\.1 503 /);
+  assert.match(head, /\r\nRetry-After: 1(\r\n|$)/i);
+  assert.match(head, /\r\nConnection: close(\r\n|$)/i);
+  const err = JSON.parse(body).error;
+  assert.ok(err.message.includes(cap), err.message);
+}
+
 async function closedWithin(sock, ms) {
   const t0 = Date.now();
   while (!sock.closedAt && Date.now() - t0 < ms) await sleep(10);
   return sock.closedAt !== null;
 }
 
-test('--max-connections: the idle keep-alive connection makes room; with none idle, new ones are closed', { skip }, async () => {
+test('--max-connections: the idle keep-alive connection makes room; with none idle, new ones are refused with 503', { skip }, async () => {
   const srv = await startServer(['-m', STORIES, '--max-connections', '3', '--max-connections-per-ip', '0']);
   const socks = [];
   try {
@@ -67,8 +78,8 @@ test('--max-connections: the idle keep-alive connection makes room; with none id
     await sleep(100);
     const refused = await connect(srv.port);
     socks.push(refused);
-    assert.ok(await closedWithin(refused, 2000), 'full with nothing idle: the new connection is closed');
-    assert.equal(refused.data, '');
+    assert.ok(await closedWithin(refused, 3000), 'full with nothing idle: the new connection is closed');
+    assertRefusedWith503(refused.data, '--max-connections 3');
   } finally {
     for (const s of socks) s.destroy();
     srv.kill('SIGKILL');
@@ -82,8 +93,8 @@ test('--max-connections-per-ip caps one address, loopback included', { skip }, a
     socks.push(await connect(srv.port), await connect(srv.port));
     const third = await connect(srv.port);
     socks.push(third);
-    assert.ok(await closedWithin(third, 2000), 'the third connection from 127.0.0.1 is closed');
-    assert.equal(third.data, '');
+    assert.ok(await closedWithin(third, 3000), 'the third connection from 127.0.0.1 is closed');
+    assertRefusedWith503(third.data, '--max-connections-per-ip 2');
     // One of the two goes idle after a request: then a new one takes its place.
     assert.equal(await get(socks[0], '/health'), 200);
     const fourth = await connect(srv.port);
