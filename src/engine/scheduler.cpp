@@ -374,9 +374,12 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
     // continues the prompt (leaving one token to compute), copied into a block of its own.
     const std::size_t shared = prefix.size() * bs;
     block_manager::partial_match lent;
-    if (!recurrent && !swa && !s.job.request.prompt_logprobs && s.tokens.size() > shared + 1) {  // no state (or window) at a lent row
+    if (!recurrent && !s.job.request.prompt_logprobs && s.tokens.size() > shared + 1) {  // no state at a lent row
         lent = blocks.best_child(prefix.empty() ? block_manager::npos : prefix.back(), std::span<const token_id>(s.tokens).subspan(shared),
                                  std::min(bs, s.tokens.size() - shared - 1));
+        // Sliding-window models lend only with the lender's sliding rows (the window before
+        // them is the resumed head's).
+        if (swa && lent.length > 0 && !swa->can_lend(blocks.publication(lent.block))) lent = {};
         if (lent.length > 0) blocks.hold(lent.block);  // out of reach of the eviction allocate() may do
     }
     const std::size_t positions = positions_needed(s.job.request, self.cfg_.n_ctx);
@@ -412,6 +415,7 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
         s.blocks.push_back(blocks.allocate());
         --s.reserved;
         cache.copy_rows(lent.block, s.blocks.back(), lent.length);
+        if (swa) swa->lend(s.swa, blocks.publication(lent.block), lent.length, cache, tf.model().layers().size());
         blocks.release(lent.block);
         s.n_done += lent.length;
     }
@@ -732,6 +736,7 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
     if (const std::size_t full = s.n_done / cache.block_size(); s.n_done % cache.block_size() != 0 && full < s.blocks.size() && s.n_published == full) {
         blocks.publish(s.blocks[full], full == 0 ? block_manager::npos : s.blocks[full - 1],
                        std::span<const token_id>(s.tokens).subspan(full * cache.block_size(), s.n_done % cache.block_size()));
+        if (swa) swa->publish_partial(s.swa, full, blocks.publication(s.blocks[full]));
     }
     for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks.release(*b);  // leaf first: roots stay cached longest
     s.blocks.clear();

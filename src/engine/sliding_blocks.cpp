@@ -65,6 +65,31 @@ void sliding_blocks::advance(table& t, std::size_t n_done, const std::function<s
     }
 }
 
+void sliding_blocks::lend(table& t, std::uint64_t name, std::size_t n, kv_cache& cache, std::size_t n_layers) {
+    const std::uint32_t from = pool_.find_named(name);
+    if (from == block_manager::npos) throw error(errc::invalid_argument, "sliding_blocks: lending a block that is not cached");
+    pool_.hold(from);  // out of reach of the eviction the allocation may do
+    ensure(t, (t.blocks.size() + 1) * pool_.block_size());
+    const std::uint32_t to = t.blocks.back();
+    // Every layer in the sliding pool (a shared-KV layer copies its source's rows again: the same bytes).
+    for (std::size_t l = 0; l < n_layers; ++l) {
+        if (!cache.in_sliding_pool(l)) continue;
+        const std::size_t k_n = n * cache.k_stride(l), v_n = n * cache.v_stride(l);
+        if (cache.precision() == kv_precision::f16) {
+            std::copy_n(cache.k(l, from, 0), k_n, cache.k(l, to, 0));
+            std::copy_n(cache.v(l, from, 0), v_n, cache.v(l, to, 0));
+        } else {
+            std::copy_n(cache.k_f32(l, from, 0), k_n, cache.k_f32(l, to, 0));
+            std::copy_n(cache.v_f32(l, from, 0), v_n, cache.v_f32(l, to, 0));
+        }
+    }
+    pool_.release(from);
+}
+
+void sliding_blocks::publish_partial(table& t, std::size_t j, std::uint64_t name) {
+    if (j >= t.first && j < t.blocks.size()) pool_.publish_named(t.blocks[j], name);
+}
+
 void sliding_blocks::release(table& t) {
     for (std::size_t j = t.blocks.size(); j-- > t.first;) pool_.release(t.blocks[j]);  // newest first: the oldest stay cached longest
     t.blocks.clear();

@@ -21,7 +21,10 @@
 // shortens the prefix, down to recomputing it. Dead blocks are released into the cache
 // (least recently used first out), live ones are shared by reference. The same idea as
 // state_checkpoints.hpp for recurrent state: resume only where what the next position needs
-// was kept, keyed by chain id. Strand-owned, with the scheduler; not thread-safe.
+// was kept, keyed by chain id. A finished sequence's partly filled last block is published
+// too (named after the partial main block published with it), so the first rows of a
+// cached block can be lent to a new prompt here as in the main pool (lend()). Strand-owned,
+// with the scheduler; not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "sluice/engine/block_manager.hpp"
+#include "sluice/engine/kv_cache.hpp"
 
 namespace sluice::engine {
 
@@ -70,6 +74,13 @@ public:
     // After positions [0, n_done) are computed: publishes newly full blocks (name_of(j): the
     // publication id of main block j, 0 when it has none) and releases the dead ones.
     void advance(table& t, std::size_t n_done, const std::function<std::uint64_t(std::size_t)>& name_of);
+    // Partial-block lending: whether the block published under `name` (the lender's main
+    // block's publication id) is cached, and, for a table of k entries (a resumed head), a
+    // block of its own at entry k holding that block's rows [0, n), copied in `cache`.
+    bool can_lend(std::uint64_t name) const { return pool_.find_named(name) != block_manager::npos; }
+    void lend(table& t, std::uint64_t name, std::size_t n, kv_cache& cache, std::size_t n_layers);
+    // A finished sequence's partly filled block j, published under its partial main block's name.
+    void publish_partial(table& t, std::size_t j, std::uint64_t name);
     // Releases every block of the table and its commitment.
     void release(table& t);
 

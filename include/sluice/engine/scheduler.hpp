@@ -31,8 +31,8 @@
 // pass = min(512, max(prefill_chunk, window, 32)) positions), so admission commits that much
 // sliding memory per sequence beside its full-attention blocks; a cached prefix is resumed
 // only when the sliding blocks of the window before its end are still cached, else a
-// shorter one (down to none); no partial-block lending (docs/engine.md, "Sliding-window
-// models"; src/engine/sliding_blocks.hpp).
+// shorter one (down to none); a partial block is lent with its sliding rows, when cached
+// (docs/engine.md, "Sliding-window models"; src/engine/sliding_blocks.hpp).
 #pragma once
 
 #include <atomic>
