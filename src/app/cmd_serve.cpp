@@ -288,8 +288,11 @@ int run_serve(const std::vector<std::string>& args) {
               (format.reasoning != tools::reasoning_style::none ? ", reasoning markup" : ""));
     engine::scheduler gen(*m, tok.get_vocab(), sched_cfg, &tok);
     log::info("context " + std::to_string(n_ctx) + " tokens per sequence; KV memory " + std::to_string(sched_cfg.kv_bytes >> 20) +
-              " MiB (" + std::to_string(gen.current_load().kv_blocks * sched_cfg.block_size) + " positions); longest request " +
-              std::to_string(gen.max_sequence()) + " tokens");
+              " MiB (" + std::to_string(gen.current_load().kv_blocks * sched_cfg.block_size) + " positions" +
+              (gen.current_load().swa_blocks > 0
+                   ? ", sliding-window layers " + std::to_string(gen.current_load().swa_blocks * sched_cfg.block_size) + " positions"
+                   : std::string()) +
+              "); longest request " + std::to_string(gen.max_sequence()) + " tokens");
 
     http::served_model served;
     served.id = vm.count("alias") ? vm["alias"].as<std::string>() : std::filesystem::path(path).stem().string();

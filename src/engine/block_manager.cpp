@@ -75,6 +75,21 @@ void block_manager::publish(std::uint32_t block, std::uint32_t parent, std::span
     keys_.emplace(block, std::move(k));
 }
 
+void block_manager::publish_named(std::uint32_t block, std::uint64_t name) {
+    if (blocks_[block].uid != 0 || name == 0) return;
+    key k{name, {}};  // no tokens: never equal to a key publish() makes
+    if (published_.contains(k)) return;
+    blocks_[block].uid = next_uid_++;
+    children_[name].push_back(block);  // best_child skips it (no tokens to match); unpublish finds it there
+    published_.emplace(k, block);
+    keys_.emplace(block, std::move(k));
+}
+
+std::uint32_t block_manager::find_named(std::uint64_t name) const {
+    const auto it = published_.find(key{name, {}});
+    return it == published_.end() ? npos : it->second;
+}
+
 block_manager::partial_match block_manager::best_child(std::uint32_t parent, std::span<const token_id> tokens, std::size_t max_len) const {
     partial_match best;
     const std::uint64_t parent_uid = parent == npos ? 0 : blocks_[parent].uid;

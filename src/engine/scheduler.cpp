@@ -15,6 +15,7 @@
 #include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
+#include "sliding_blocks.hpp"
 #include "state_checkpoints.hpp"
 
 namespace sluice::engine {
@@ -40,6 +41,7 @@ struct sequence {
     bool has_slot = false;
     std::size_t save_at = 0;        // recurrent models: a prompt chunk stops here (a cached prefix's end without a saved state)
     std::uint64_t decode_saved = 0; // recurrent models: the key of the state it saved last while decoding
+    sliding_blocks::table swa;      // sliding-window models: the sliding layers' block table
     generation_result result;
     std::optional<token_constraint> constraint;  // set when the job has a grammar
     int masked = -1;                // this step's logits row: -1 not masked yet, 0 no token allowed, 1 masked, 2 grammar error
@@ -71,6 +73,17 @@ std::size_t common_prefix(std::span<const token_id> a, std::span<const token_id>
     return i;
 }
 
+// Tokens of one forward pass at most (the transformer's batch).
+constexpr std::size_t k_max_batch = 512;
+
+// Sliding-window models: positions of one sequence per pass at most, so the blocks a
+// sequence holds stay near its window (sliding_blocks::cap): prompt chunks as long as the
+// window (at least prefill_chunk, and 32, which a decode step's sampled and forced tokens
+// and a prompt-logprobs chunk never exceed), within the transformer's batch.
+std::size_t sliding_pass(const llm_model& m, const scheduler_config& cfg) {
+    return std::min<std::size_t>(k_max_batch, std::max<std::size_t>({cfg.prefill_chunk, m.sliding_window(), 32}));
+}
+
 // The KV positions a job can occupy: its prompt plus everything it may generate.
 std::size_t positions_needed(const generation_request& r, std::size_t n_ctx) {
     const std::size_t limit = r.max_tokens < 0 ? n_ctx : static_cast<std::size_t>(r.max_tokens);
@@ -81,11 +94,12 @@ std::size_t positions_needed(const generation_request& r, std::size_t n_ctx) {
 
 struct scheduler::state {
     state(scheduler& owner, const llm_model& m, const vocab& v, const scheduler_config& cfg, std::size_t n_blocks, std::size_t cached,
-          std::size_t n_checkpoints)
-        : self(owner), voc(v), pool(cfg.threads), tf(m, pool, 512, matmul_policy::batch_invariant),
-          cache(m, kv_blocks{n_blocks, cfg.block_size, cfg.parallel + n_checkpoints}), blocks(n_blocks, cfg.block_size, cached),
+          std::size_t n_checkpoints, std::size_t n_swa, std::size_t swa_cached)
+        : self(owner), voc(v), pool(cfg.threads), tf(m, pool, k_max_batch, matmul_policy::batch_invariant),
+          cache(m, kv_blocks{n_blocks, cfg.block_size, cfg.parallel + n_checkpoints, n_swa}), blocks(n_blocks, cfg.block_size, cached),
           recurrent(m.has_recurrent_layers()), checkpoints(cfg.parallel, n_checkpoints) {
         for (std::size_t i = cfg.parallel; i-- > 0;) free_slots.push_back(static_cast<std::uint32_t>(i));
+        if (cache.has_sliding_pool()) swa.emplace(n_swa, cfg.block_size, swa_cached, m.sliding_window(), sliding_pass(m, cfg));
     }
 
     void enqueue(std::unique_ptr<sequence> s);
@@ -103,6 +117,7 @@ struct scheduler::state {
     void sample_rows_on_pool();
     void ensure_blocks(sequence& s, std::size_t positions);
     std::size_t resumable_prefix(std::vector<std::uint32_t>& prefix);
+    std::uint64_t block_name(const sequence& s, std::size_t j) const;
     void save_checkpoint(sequence& s);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
     void shutdown();
@@ -122,6 +137,9 @@ struct scheduler::state {
     bool recurrent = false;
     std::vector<std::uint32_t> free_slots;
     state_checkpoints checkpoints;
+    // Models with sliding-window layers (unless cfg.sliding_kv_window is off): their KV, kept
+    // for the window only (sliding_blocks.hpp).
+    std::optional<sliding_blocks> swa;
     std::deque<std::unique_ptr<sequence>> waiting;
     std::vector<std::unique_ptr<sequence>> running;  // in admission order
     bool step_posted = false, stopping = false;
@@ -153,34 +171,56 @@ scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config&
     if (cfg.parallel == 0 || cfg.n_ctx == 0 || cfg.block_size == 0 || cfg.prefill_chunk == 0) {
         throw error(errc::invalid_argument, "scheduler: parallel, context, block size and prefill chunk must be positive");
     }
-    const std::size_t block_bytes = kv_cache::block_bytes(m, cfg.block_size, kv_precision::f16);
+    // Sliding-window layers in a pool of their own (unless turned off): a main block then
+    // holds the full-attention layers' rows only, and a sequence holds at most swa_cap
+    // sliding blocks, whatever its length (sliding_blocks.hpp).
+    const bool split = cfg.sliding_kv_window && m.sliding_window() > 0 &&
+                       kv_cache::block_bytes(m, cfg.block_size, kv_precision::f16, kv_layers::sliding) > 0;
+    const std::size_t block_bytes = kv_cache::block_bytes(m, cfg.block_size, kv_precision::f16, split ? kv_layers::full : kv_layers::all);
+    const std::size_t swa_bytes = split ? kv_cache::block_bytes(m, cfg.block_size, kv_precision::f16, kv_layers::sliding) : 0;
+    const std::size_t ctx_blocks = ceil_div(cfg.n_ctx, cfg.block_size);
+    const std::size_t swa_cap = split ? sliding_blocks::cap(cfg.n_ctx, cfg.block_size, m.sliding_window(), sliding_pass(m, cfg)) : 0;
+    // A cached block of positions costs its main and its sliding block.
+    const std::size_t position_block_bytes = std::max<std::size_t>(1, block_bytes + swa_bytes);
     // Recurrent layers: one state slot per running sequence, always there (taken out of
     // kv_bytes first), and a quarter of cache_bytes for the prefix cache's state checkpoints
     // (at most one per cached block: see state_checkpoints.hpp).
     const std::size_t slot_bytes = recurrent_state::slot_bytes(m);
     std::size_t cache_bytes = cfg.cache_bytes, n_checkpoints = 0;
     if (slot_bytes > 0) {
-        n_checkpoints = std::min(cfg.cache_bytes / 4 / slot_bytes, cfg.cache_bytes / block_bytes);
+        n_checkpoints = std::min(cfg.cache_bytes / 4 / slot_bytes, cfg.cache_bytes / position_block_bytes);
         cache_bytes -= n_checkpoints * slot_bytes;
     }
-    std::size_t cached = cache_bytes / block_bytes;
-    // Every running sequence can hold a full context; the prefix cache comes on top;
-    // kv_bytes bounds the whole.
-    std::size_t n_blocks = cfg.parallel * ceil_div(cfg.n_ctx, cfg.block_size) + cached;
+    std::size_t cached = cache_bytes / position_block_bytes;
+    // Every running sequence can hold a full context (and its sliding window); the prefix
+    // cache comes on top; kv_bytes bounds the whole, both pools shrinking alike.
+    std::size_t n_blocks = cfg.parallel * ctx_blocks + cached;
+    std::size_t n_swa = split ? cfg.parallel * swa_cap + cached : 0;
     if (cfg.kv_bytes > 0) {
         const std::size_t states = (cfg.parallel + n_checkpoints) * slot_bytes;
         if (cfg.kv_bytes <= states) {
             throw error(errc::invalid_argument, "scheduler: the KV memory bound does not cover the recurrent state of " +
                                                     std::to_string(cfg.parallel) + " sequences (" + std::to_string(states) + " bytes)");
         }
-        n_blocks = std::min(n_blocks, (cfg.kv_bytes - states) / block_bytes);
+        const std::size_t budget = cfg.kv_bytes - states;
+        if (!split) {
+            n_blocks = std::min(n_blocks, budget / block_bytes);
+        } else if (const long double whole = static_cast<long double>(n_blocks) * block_bytes + static_cast<long double>(n_swa) * swa_bytes;
+                   whole > budget) {
+            const long double f = static_cast<long double>(budget) / whole;
+            if (block_bytes > 0) n_blocks = static_cast<std::size_t>(static_cast<long double>(n_blocks) * f);
+            n_swa = static_cast<std::size_t>(static_cast<long double>(n_swa) * f);
+        }
     }
-    if (n_blocks == 0) {
-        throw error(errc::invalid_argument, "scheduler: the KV memory bound holds no block of " + std::to_string(block_bytes) + " bytes");
+    if (n_blocks == 0 || (split && n_swa == 0)) {
+        throw error(errc::invalid_argument, "scheduler: the KV memory bound holds no block of " + std::to_string(block_bytes + swa_bytes) +
+                                                " bytes");
     }
     cached = std::min(cached, n_blocks);
     max_sequence_ = std::min(cfg.n_ctx, n_blocks * cfg.block_size);
-    st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached, n_checkpoints);
+    // A sequence of up to n_swa blocks fits the sliding pool whatever its window; longer ones need their cap.
+    if (split && n_swa < swa_cap) max_sequence_ = std::min(max_sequence_, n_swa * cfg.block_size);
+    st_ = std::make_unique<state>(*this, m, v, cfg_, n_blocks, cached, n_checkpoints, n_swa, std::min(cached, n_swa));
     const std::size_t rows = st_->tf.max_batch() > cfg.prefill_chunk ? (st_->tf.max_batch() - cfg.prefill_chunk) / cfg.parallel : 0;
     st_->max_forced = std::min<std::size_t>(16, rows > 0 ? rows - 1 : 0);
     st_->publish_load();
@@ -318,13 +358,13 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
     // A job that wants its prompt's logprobs computes every position.
     if (!s.job.request.prompt_logprobs) prefix = blocks.acquire_prefix(s.tokens);
     std::optional<std::uint32_t> resume;  // recurrent models: the checkpoint at the prefix's end
-    if (recurrent && !prefix.empty()) {
-        // Cached KV beyond the last saved state: this prompt branches off a cached one
-        // there; computing it again, save the state at the branch so the next prompt
-        // sharing that prefix resumes from it.
+    if ((recurrent || swa) && !prefix.empty()) {
+        // Recurrent models: cached KV beyond the last saved state means this prompt branches
+        // off a cached one there; computing it again, save the state at the branch so the
+        // next prompt sharing that prefix resumes from it.
         const std::size_t chain = prefix.size();
-        if (resumable_prefix(prefix) < chain) s.save_at = chain * bs;
-        if (!prefix.empty()) resume = checkpoints.find(blocks.publication(prefix.back()));
+        if (resumable_prefix(prefix) < chain && recurrent) s.save_at = chain * bs;
+        if (recurrent && !prefix.empty()) resume = checkpoints.find(blocks.publication(prefix.back()));
     }
     if (!s.job.request.prompt_logprobs && waits_for_running_prompt(s, prefix.size())) {
         release_prefix();
@@ -337,10 +377,14 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
     if (!recurrent && !s.job.request.prompt_logprobs && s.tokens.size() > shared + 1) {  // no state at a lent row
         lent = blocks.best_child(prefix.empty() ? block_manager::npos : prefix.back(), std::span<const token_id>(s.tokens).subspan(shared),
                                  std::min(bs, s.tokens.size() - shared - 1));
+        // Sliding-window models lend only with the lender's sliding rows (the window before
+        // them is the resumed head's).
+        if (swa && lent.length > 0 && !swa->can_lend(blocks.publication(lent.block))) lent = {};
         if (lent.length > 0) blocks.hold(lent.block);  // out of reach of the eviction allocate() may do
     }
-    const std::size_t need = ceil_div(positions_needed(s.job.request, self.cfg_.n_ctx), bs) - prefix.size();
-    if (!blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
+    const std::size_t positions = positions_needed(s.job.request, self.cfg_.n_ctx);
+    const std::size_t need = ceil_div(positions, bs) - prefix.size();
+    if ((swa && !swa->fits(positions)) || !blocks.reserve(need)) {  // waits for running sequences to finish (FIFO: no overtaking)
         if (lent.length > 0) blocks.release(lent.block);
         release_prefix();
         if (!running.empty()) return false;
@@ -349,6 +393,12 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
         finish(s, finish_reason::cancelled, "the request does not fit the KV cache");
         waiting.pop_front();
         return true;
+    }
+    if (swa) {
+        std::vector<std::uint64_t> names(prefix.size());
+        for (std::size_t j = 0; j < prefix.size(); ++j) names[j] = blocks.publication(prefix[j]);
+        swa->commit(s.swa, positions);
+        swa->resume(s.swa, names, prefix.size());
     }
     s.blocks = std::move(prefix);
     prefix.clear();
@@ -365,6 +415,7 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
         s.blocks.push_back(blocks.allocate());
         --s.reserved;
         cache.copy_rows(lent.block, s.blocks.back(), lent.length);
+        if (swa) swa->lend(s.swa, blocks.publication(lent.block), lent.length, cache, tf.model().layers().size());
         blocks.release(lent.block);
         s.n_done += lent.length;
     }
@@ -391,12 +442,18 @@ bool scheduler::state::waits_for_running_prompt(const sequence& s, std::size_t c
     return false;
 }
 
-// Recurrent models: shortens an acquired prefix to its longest head whose last block has a
-// saved state (releasing the rest), since a prefix resumes only from the state at its exact
-// end; nothing is resumed without one. Returns the blocks kept.
+// Shortens an acquired prefix to its longest head that can be resumed exactly (releasing the
+// rest): recurrent models need the state saved at its exact end, sliding-window models the
+// sliding blocks of the window before its end (sliding_blocks::resumable); nothing is
+// resumed without them. Returns the blocks kept.
 std::size_t scheduler::state::resumable_prefix(std::vector<std::uint32_t>& prefix) {
     std::size_t keep = prefix.size();
-    while (keep > 0 && !checkpoints.contains(blocks.publication(prefix[keep - 1]))) --keep;
+    if (swa) {
+        std::vector<std::uint64_t> names(prefix.size());
+        for (std::size_t j = 0; j < prefix.size(); ++j) names[j] = blocks.publication(prefix[j]);
+        keep = swa->resumable(names);
+    }
+    while (recurrent && keep > 0 && !checkpoints.contains(blocks.publication(prefix[keep - 1]))) --keep;
     while (prefix.size() > keep) {
         blocks.release(prefix.back());
         prefix.pop_back();
@@ -427,6 +484,15 @@ void scheduler::state::ensure_blocks(sequence& s, std::size_t positions) {
         s.blocks.push_back(blocks.allocate());
         --s.reserved;
     }
+    if (swa) swa->ensure(s.swa, positions);
+}
+
+// The name of a sequence's sliding block j (sliding_blocks.hpp): the publication id of the
+// cached chain holding its tokens up to the block's end -- its own main block j, or the
+// chain another sequence published first (its own then stays private); 0 when none does.
+std::uint64_t scheduler::state::block_name(const sequence& s, std::size_t j) const {
+    if (const std::uint64_t own = blocks.publication(s.blocks[j]); own != 0) return own;
+    return blocks.chain_id(std::span<const token_id>(s.tokens).first((j + 1) * cache.block_size()));
 }
 
 void scheduler::state::run_batch() {
@@ -451,6 +517,7 @@ void scheduler::state::run_batch() {
                 n = edge - s.n_done;
             }
             if (recurrent && s.save_at > s.n_done && s.save_at < s.n_done + n) n = s.save_at - s.n_done;
+            if (swa) n = std::min(n, sliding_pass(tf.model(), self.cfg_));  // the pass sliding_blocks' caps assume
             if (n == 0) continue;
             budget -= n;
         }
@@ -462,7 +529,7 @@ void scheduler::state::run_batch() {
         }
         const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
         const std::size_t rows = prompt_lp ? n : ends_prompt ? 1 : 0;
-        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows, s.slot});
+        batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows, s.slot, s.swa.blocks});
         batch_seqs.push_back(&s);
         n_logits += rows;
     }
@@ -597,6 +664,7 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
         blocks.publish(s.blocks[s.n_published], parent, std::span<const token_id>(s.tokens).subspan(s.n_published * bs, bs));
     }
     save_checkpoint(s);
+    if (swa) swa->advance(s.swa, s.n_done, [&](std::size_t j) { return block_name(s, j); });
     if (row == nullptr) return;
     if (s.result.tokens.empty()) s.first_token = clock_type::now();
     const std::span<float> own(row, tf.model().n_vocab());
@@ -668,9 +736,11 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
     if (const std::size_t full = s.n_done / cache.block_size(); s.n_done % cache.block_size() != 0 && full < s.blocks.size() && s.n_published == full) {
         blocks.publish(s.blocks[full], full == 0 ? block_manager::npos : s.blocks[full - 1],
                        std::span<const token_id>(s.tokens).subspan(full * cache.block_size(), s.n_done % cache.block_size()));
+        if (swa) swa->publish_partial(s.swa, full, blocks.publication(s.blocks[full]));
     }
     for (auto b = s.blocks.rbegin(); b != s.blocks.rend(); ++b) blocks.release(*b);  // leaf first: roots stay cached longest
     s.blocks.clear();
+    if (swa) swa->release(s.swa);
     if (s.has_slot) free_slots.push_back(s.slot);
     s.has_slot = false;
     blocks.unreserve(s.reserved);
@@ -716,6 +786,11 @@ void scheduler::state::shutdown() {
 void scheduler::state::publish_load() {
     std::lock_guard lock(self.load_mutex_);
     self.load_ = {running.size(), waiting.size(), blocks.n_blocks(), blocks.used(), blocks.cached(), cached_prompt_tokens};
+    if (swa) {
+        self.load_.swa_blocks = swa->n_blocks();
+        self.load_.swa_used = swa->used();
+        self.load_.swa_cached = swa->cached();
+    }
 }
 
 }  // namespace sluice::engine

@@ -72,10 +72,12 @@ void transformer::forward(std::span<const token_id> tokens, kv_cache& cache, std
                                             " tokens exceed the context size of " + std::to_string(cache.n_ctx()));
     }
     logits.resize(all_logits ? tokens.size() * n_vocab : n_vocab);
-    for (std::size_t off = 0; off < tokens.size(); off += max_batch_) {
-        const auto chunk = tokens.subspan(off, std::min(max_batch_, tokens.size() - off));
+    const std::size_t step = std::min(max_batch_, cache.max_chunk());  // a sliding ring holds the window behind one pass
+    for (std::size_t off = 0; off < tokens.size(); off += step) {
+        const auto chunk = tokens.subspan(off, std::min(step, tokens.size() - off));
         const bool last_chunk = off + chunk.size() == tokens.size();
-        const batch_sequence seq{chunk, cache.size(), cache.single_table(), all_logits ? chunk.size() : last_chunk ? 1u : 0u};
+        const batch_sequence seq{chunk, cache.size(), cache.single_table(), all_logits ? chunk.size() : last_chunk ? 1u : 0u, 0,
+                                 cache.single_swa_table()};
         forward_batch({&seq, 1}, cache, logits.data() + (all_logits ? off * n_vocab : 0));
         cache.advance(chunk.size());
     }
@@ -90,6 +92,11 @@ void transformer::check(std::span<const batch_sequence> seqs, const kv_cache& ca
         if (s.pos0 + s.tokens.size() > s.blocks.size() * cache.block_size()) {
             throw error(errc::out_of_range, "forward: positions up to " + std::to_string(s.pos0 + s.tokens.size()) +
                                                 " exceed the sequence's " + std::to_string(s.blocks.size()) + " cache blocks");
+        }
+        if (cache.has_sliding_pool()) {
+            const bool fits = cache.ring() ? s.swa_blocks.size() == 1 && s.tokens.size() <= cache.max_chunk()
+                                           : s.pos0 + s.tokens.size() <= s.swa_blocks.size() * cache.block_size();
+            if (!fits) throw error(errc::out_of_range, "forward: the sliding-window table does not cover the batch entry");
         }
         for (const token_id t : s.tokens) {
             if (t < 0 || static_cast<std::size_t>(t) >= n_vocab) {
@@ -169,8 +176,7 @@ void transformer::apply_rope(float* x, std::size_t n_heads, std::size_t hd, std:
 void transformer::store_kv(std::size_t layer, std::size_t t, kv_cache& cache, const float* k, const float* v) {
     const auto& w = m_.layers()[layer];
     const std::size_t k_dim = std::size_t{w.n_head_kv} * w.head_dim_k, v_dim = std::size_t{w.n_head_kv} * w.head_dim_v;
-    const std::size_t bs = cache.block_size(), pos = rows_[t].pos;
-    const std::size_t block = rows_[t].seq->blocks[pos / bs], off = pos % bs;
+    const auto [block, off] = cache.locate(layer, rows_[t].seq->blocks, rows_[t].seq->swa_blocks, rows_[t].pos);
     if (cache.precision() == kv_precision::f16) {
         kernels::fp32_to_fp16_row(k, cache.k(layer, block, off), k_dim);
         kernels::fp32_to_fp16_row(v, cache.v(layer, block, off), v_dim);
@@ -198,7 +204,7 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
     constexpr std::size_t T = kernels::k_attn_tile;
     const auto& w = m_.layers()[layer];
     const std::size_t n_head = m_.hparams().n_head, n_kv = w.n_head_kv, hd_k = w.head_dim_k, hd_v = w.head_dim_v;
-    const std::size_t group = n_head / n_kv, bs = cache.block_size();
+    const std::size_t group = n_head / n_kv;
     const float scale = m_.attention_scale();
     const std::size_t window = w.sliding ? m_.sliding_window() : 0;
     const bool f16 = cache.precision() == kv_precision::f16;
@@ -236,7 +242,7 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
                 kernels::attn_begin(q, hd_v);
             }
         }
-        const auto blocks = rows_[t0].seq->blocks;
+        const batch_sequence& seq = *rows_[t0].seq;
         const std::size_t lo = key_lo(rows_[t0].pos + 1), end = rows_[t1 - 1].pos + 1;
         const kernels::attn_tile tile{kbuf.data(), vt.data(), 0, hd_k, hd_v, scale};
         for (std::size_t j0 = lo / T * T; j0 < end; j0 += T) {
@@ -245,18 +251,18 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
                 const std::uint16_t* k_rows[T];
                 const std::uint16_t* v_rows[T];
                 for (std::size_t c = c0; c < c1; ++c) {
-                    const std::size_t p = j0 + c;
-                    k_rows[c] = cache.k(layer, blocks[p / bs], p % bs) + g * hd_k;
-                    v_rows[c] = cache.v(layer, blocks[p / bs], p % bs) + g * hd_v;
+                    const auto [b, o] = cache.locate(layer, seq.blocks, seq.swa_blocks, j0 + c);
+                    k_rows[c] = cache.k(layer, b, o) + g * hd_k;
+                    v_rows[c] = cache.v(layer, b, o) + g * hd_v;
                 }
                 kernels::attn_load_tile_f16(k_rows, v_rows, c0, c1, hd_k, hd_v, kbuf.data(), vt.data());
             } else {
                 const float* k_rows[T];
                 const float* v_rows[T];
                 for (std::size_t c = c0; c < c1; ++c) {
-                    const std::size_t p = j0 + c;
-                    k_rows[c] = cache.k_f32(layer, blocks[p / bs], p % bs) + g * hd_k;
-                    v_rows[c] = cache.v_f32(layer, blocks[p / bs], p % bs) + g * hd_v;
+                    const auto [b, o] = cache.locate(layer, seq.blocks, seq.swa_blocks, j0 + c);
+                    k_rows[c] = cache.k_f32(layer, b, o) + g * hd_k;
+                    v_rows[c] = cache.v_f32(layer, b, o) + g * hd_v;
                 }
                 kernels::attn_load_tile_f32(k_rows, v_rows, c0, c1, hd_k, hd_v, kbuf.data(), vt.data());
             }
@@ -277,18 +283,19 @@ void transformer::attention(std::size_t layer, std::size_t n, kv_cache& cache) {
 void transformer::attention_f16_sequential(std::size_t layer, std::size_t n, kv_cache& cache) {
     const auto& w = m_.layers()[layer];
     const std::size_t n_head = m_.hparams().n_head, hd_k = w.head_dim_k, hd_v = w.head_dim_v;
-    const std::size_t group = n_head / w.n_head_kv, bs = cache.block_size();
+    const std::size_t group = n_head / w.n_head_kv;
     const std::size_t window = w.sliding ? m_.sliding_window() : 0;
     pool_.run(n * n_head, [&](std::size_t task) {
         const std::size_t t = task / n_head, h = task % n_head, g = h / group;
         const std::size_t end = rows_[t].pos + 1, lo = window > 0 && end > window ? end - window : 0;
-        const auto blocks = rows_[t].seq->blocks;
+        const batch_sequence& seq = *rows_[t].seq;
         thread_local std::vector<const std::uint16_t*> k_rows, v_rows;
         k_rows.clear();
         v_rows.clear();
         for (std::size_t p = lo; p < end; ++p) {
-            k_rows.push_back(cache.k(layer, blocks[p / bs], p % bs) + g * hd_k);
-            v_rows.push_back(cache.v(layer, blocks[p / bs], p % bs) + g * hd_v);
+            const auto [b, o] = cache.locate(layer, seq.blocks, seq.swa_blocks, p);
+            k_rows.push_back(cache.k(layer, b, o) + g * hd_k);
+            v_rows.push_back(cache.v(layer, b, o) + g * hd_v);
         }
         kernels::attn_f16_sequential(q_.data() + (t * n_head + h) * hd_k, k_rows.data(), v_rows.data(), k_rows.size(), hd_k, hd_v,
                                      m_.attention_scale(), attn_.data() + (t * n_head + h) * hd_v);

@@ -155,9 +155,10 @@ inline std::vector<std::byte> synthetic_qwen3moe(const moe_shape& ms, kernels::g
 
 // A gemma3 model (per-head q/k norms, post-attention and post-FFN norms, GELU FFN, tied
 // embeddings), every matrix of `type`; sliding-window layers when `window` > 0, with the
-// pattern key written only when `pattern` > 0 (llama.cpp's default 6 otherwise).
+// pattern key written only when `pattern` > 0 (llama.cpp's default 6 otherwise). Heads of
+// n_embd / n_head, or of `head_dim` when set (written as key_length and value_length).
 inline std::vector<std::byte> synthetic_gemma3(const model_shape& s, kernels::ggml_type type, std::uint32_t window,
-                                               std::uint32_t pattern = 0, unsigned seed = 42) {
+                                               std::uint32_t pattern = 0, unsigned seed = 42, std::uint32_t head_dim = 0) {
     using kernels::ggml_type;
     std::mt19937 rng(seed);
     model::gguf_writer w;
@@ -165,7 +166,11 @@ inline std::vector<std::byte> synthetic_gemma3(const model_shape& s, kernels::gg
     w.add_f32("gemma3.rope.freq_base_swa", 10000.0f);
     if (window > 0) w.add_u32("gemma3.attention.sliding_window", window);
     if (pattern > 0) w.add_u32("gemma3.attention.sliding_window_pattern", pattern);
-    const std::uint32_t hd = s.n_embd / s.n_head;
+    const std::uint32_t hd = head_dim > 0 ? head_dim : s.n_embd / s.n_head;
+    if (head_dim > 0) {
+        w.add_u32("gemma3.attention.key_length", hd);
+        w.add_u32("gemma3.attention.value_length", hd);
+    }
     // Norm weights near 1 (Gemma files store 1 + w), varied so a misplaced norm shows.
     auto norm = [&](std::uint32_t n) {
         std::uniform_real_distribution<float> d(0.5f, 1.5f);

@@ -78,12 +78,21 @@ public:
     // chain from position 0); never reused; 0 when the block is not published.
     std::uint64_t publication(std::uint32_t block) const noexcept { return blocks_[block].uid; }
 
+    // A pool whose blocks are named by another pool's publications (the scheduler's
+    // sliding-window blocks, named after the main block covering the same positions, whose
+    // publication id names every token up to their end): publishes `block` under `name`
+    // (a nonzero publication id of the other pool; ignored when the name is taken), and
+    // finds the block published under a name (npos: none). Such a block is cached, held
+    // and evicted like any published block.
+    void publish_named(std::uint32_t block, std::uint64_t name);
+    std::uint32_t find_named(std::uint64_t name) const;
+
     // Drops one reference; the last one frees the block, or caches it if published.
     void release(std::uint32_t block);
 
 private:
     struct key {
-        std::uint64_t parent_uid;
+        std::uint64_t parent_uid;  // a named block (publish_named): its name, with no tokens
         std::vector<token_id> tokens;
         bool operator==(const key&) const = default;
     };

@@ -25,6 +25,14 @@
 // cached prefix is resumed only from a state saved at its exact end (saved when a step ends
 // on a block boundary; prompt chunks stop at such boundaries), else computed again; no
 // partial-block lending (docs/engine.md, "Recurrent models").
+// Models with sliding-window layers (gemma3, gemma4): those layers' KV lives in a pool of
+// its own and a sequence keeps only the blocks its next queries can see (at most
+// (window + pass - 2) / block_size + 2, whatever the context, with prompt passes of
+// pass = min(512, max(prefill_chunk, window, 32)) positions), so admission commits that much
+// sliding memory per sequence beside its full-attention blocks; a cached prefix is resumed
+// only when the sliding blocks of the window before its end are still cached, else a
+// shorter one (down to none); a partial block is lent with its sliding rows, when cached
+// (docs/engine.md, "Sliding-window models"; src/engine/sliding_blocks.hpp).
 #pragma once
 
 #include <atomic>
@@ -66,6 +74,9 @@ struct scheduler_config {
     std::size_t kv_bytes = 0;         // bound on the whole KV pool (0: none); see max_sequence()
     std::size_t prefill_chunk = 64;   // prompt tokens per step while others decode
     std::size_t threads = 0;          // compute threads (0: physical cores)
+    // Sliding-window layers keep only their window (false: every position, as full-attention
+    // layers do -- the reference the tests compare against).
+    bool sliding_kv_window = true;
     // Control tokens (by text) that grammars may produce: the chat format's tool-call and
     // reasoning markup (tools::markup_tokens). Other control tokens are never sampled under a grammar.
     std::vector<std::string> grammar_markup;
@@ -97,6 +108,8 @@ public:
         std::size_t running = 0, queued = 0;
         std::size_t kv_blocks = 0, kv_used = 0, kv_cached = 0;
         std::uint64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache, ever
+        // The sliding-window pool (all 0 without one): blocks, held by sequences, cached.
+        std::size_t swa_blocks = 0, swa_used = 0, swa_cached = 0;
     };
     load current_load() const;
     std::size_t n_ctx() const noexcept { return cfg_.n_ctx; }

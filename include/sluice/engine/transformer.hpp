@@ -8,7 +8,9 @@
 // layers (qwen35) also run each sequence's tokens in order through its recurrent-state slot
 // (batch_sequence::state_slot, which must hold the state after position pos0 - 1; cleared
 // here when pos0 == 0), so a sequence can continue only from where its slot left off.
-// forward() is the single-sequence form over a cache's single_table() and state slot 0.
+// forward() is the single-sequence form over a cache's single_table() (and ring) and state
+// slot 0. Sliding-window layers attend over positions [p + 1 - window, p] only, so their rows
+// may live in the cache's sliding pool (kv_cache::locate), behind-the-window ones gone.
 // One transformer per thread of control; not thread-safe.
 //
 // Matmul policy: `batch_invariant` computes every row with the same integer dots as a
@@ -43,6 +45,10 @@ struct batch_sequence {
     // Models with recurrent layers: the sequence's slot in the cache's recurrent_state,
     // holding the state after position pos0 - 1 (cleared by forward_batch when pos0 == 0).
     std::uint32_t state_slot = 0;
+    // A cache with a sliding pool (kv_cache::has_sliding_pool): the sequence's table of
+    // sliding blocks covering [0, pos0 + tokens.size()) -- entries for blocks wholly behind
+    // every query's window (p + window <= pos0) are never read -- or the single view's ring.
+    std::span<const std::uint32_t> swa_blocks = {};
 };
 
 class transformer {
