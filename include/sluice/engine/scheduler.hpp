@@ -25,6 +25,13 @@
 // cached prefix is resumed only from a state saved at its exact end (saved when a step ends
 // on a block boundary; prompt chunks stop at such boundaries), else computed again; no
 // partial-block lending (docs/engine.md, "Recurrent models").
+// Speculation (scheduler_config::speculation, engine/speculation.hpp): a decoding sequence
+// whose recent tokens occurred before in it adds the tokens that followed them as a draft to
+// its row of the step, with logits for every draft row; the walk over those rows samples
+// what one-token steps would have, so outputs do not change. Drafts stay within max_tokens,
+// the context and the job's reservation; rejected rows lie past the sequence's length (never
+// published to the prefix cache) and the blocks they alone needed go back to its
+// reservation. Grammar-constrained jobs and models with recurrent layers do not speculate.
 #pragma once
 
 #include <atomic>
@@ -36,6 +43,7 @@
 #include <thread>
 
 #include "sluice/engine/generator.hpp"
+#include "sluice/engine/speculation.hpp"
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/grammar/token_vocabulary.hpp"
 
@@ -69,6 +77,7 @@ struct scheduler_config {
     // Control tokens (by text) that grammars may produce: the chat format's tool-call and
     // reasoning markup (tools::markup_tokens). Other control tokens are never sampled under a grammar.
     std::vector<std::string> grammar_markup;
+    speculation_config speculation;  // prompt-lookup drafting (off by default)
 };
 
 class scheduler {
@@ -97,6 +106,7 @@ public:
         std::size_t running = 0, queued = 0;
         std::size_t kv_blocks = 0, kv_used = 0, kv_cached = 0;
         std::uint64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache, ever
+        speculation_stats speculation;           // draft tokens verified and accepted, ever
     };
     load current_load() const;
     std::size_t n_ctx() const noexcept { return cfg_.n_ctx; }
