@@ -8,7 +8,7 @@ namespace sluice::app {
 namespace {
 
 constexpr int k_default_ngram = 3;   // see docs/performance.md, "Speculative decoding"
-constexpr int k_default_draft = 16;
+constexpr int k_default_draft = 8;
 
 }  // namespace
 
