@@ -213,14 +213,6 @@ TEST(speculation, stops_at_max_tokens_the_context_and_the_consumer) {
     EXPECT_EQ(res.finish, engine::finish_reason::cancelled);
 }
 
-TEST(speculation, a_recurrent_model_does_not_speculate) {
-    SLUICE_SHARED_PATH_OR_SKIP(path, "models/qwen35-Q8_0.gguf");
-    const loaded_model lm(path);
-    thread_pool pool(2);
-    engine::generator g(*lm.m, lm.tok.get_vocab(), pool, 256, engine::kv_precision::f16, spec_on());
-    EXPECT_FALSE(g.speculates());
-}
-
 // --- the scheduler ---
 
 engine::scheduler_config sched_config(std::size_t parallel, engine::speculation_config spec) {
@@ -341,6 +333,25 @@ TEST(speculation, the_prefix_cache_keeps_only_accepted_rows) {
     EXPECT_EQ(fresh.res.cached_tokens, 0u);
     EXPECT_EQ(second.res.tokens, fresh.res.tokens);
     EXPECT_GT(s.current_load().speculation.drafted, s.current_load().speculation.accepted);
+}
+
+// Its recurrent state cannot forget rejected drafts: neither path drafts, and the output
+// is plain decoding's.
+TEST(speculation, a_recurrent_model_does_not_speculate) {
+    SLUICE_SHARED_PATH_OR_SKIP(path, "models/qwen35-Q8_0.gguf");
+    const loaded_model lm(path);
+    thread_pool pool(2);
+    engine::generator g(*lm.m, lm.tok.get_vocab(), pool, 256, engine::kv_precision::f16, spec_on());
+    EXPECT_FALSE(g.speculates());
+    engine::generation_request r;
+    r.prompt = repetitive_prompt(lm.tok);
+    r.max_tokens = 40;
+    r.ignore_eos = true;
+    r.sampling.temperature = 0;
+    engine::scheduler on(*lm.m, lm.tok.get_vocab(), sched_config(2, spec_on()));
+    engine::scheduler off(*lm.m, lm.tok.get_vocab(), sched_config(2, {}));
+    EXPECT_EQ(submit(on, r).get().res.tokens, submit(off, r).get().res.tokens);
+    EXPECT_EQ(on.current_load().speculation.drafted, 0u);
 }
 
 }  // namespace
