@@ -10,6 +10,7 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "speculation_options.hpp"
 #include "sluice/engine/generator.hpp"
 #include "sluice/engine/incremental_decoder.hpp"
 #include "sluice/engine/llm_model.hpp"
@@ -77,6 +78,7 @@ int run_generate(const std::vector<std::string>& args) {
         ("frequency-penalty", po::value<float>()->default_value(0.0f), "subtracted per occurrence in the window")
         ("ignore-eos", "keep generating past end-of-generation tokens")
         ("json", "print one JSON object instead of streaming text");
+    add_speculation_options(desc);
     po::positional_options_description pos;
     po::variables_map vm;
     if (!parse_options("usage: sluice run -m MODEL.gguf -p PROMPT [options]", desc, pos, args, vm)) return 0;
@@ -85,7 +87,7 @@ int run_generate(const std::vector<std::string>& args) {
     const auto tok = engine::tokenizer::from_gguf(file);
     const auto m = engine::llm_model::load(file);
     thread_pool pool(static_cast<std::size_t>(std::max(0, vm["threads"].as<int>())));
-    engine::generator gen(*m, tok.get_vocab(), pool, context_size(vm, *m), precision_of(vm));
+    engine::generator gen(*m, tok.get_vocab(), pool, context_size(vm, *m), precision_of(vm), speculation_of(vm));
 
     engine::generation_request req;
     req.prompt = tok.tokenize(vm["prompt"].as<std::string>(), true, true);
@@ -124,7 +126,9 @@ int run_generate(const std::vector<std::string>& args) {
                        {"completion_text", utf8::sanitize(completion)},
                        {"completion_bytes", bytes_json(completion)},
                        {"finish_reason", engine::to_string(res.finish)},
-                       {"timings", json::object{{"prompt_tokens_per_second", pp}, {"generation_tokens_per_second", tg}}}};
+                       {"timings", json::object{{"prompt_tokens_per_second", pp}, {"generation_tokens_per_second", tg}}},
+                       {"draft_tokens", gen.speculation().drafted},
+                       {"draft_tokens_accepted", gen.speculation().accepted}};
         if (req.top_logprobs > 0) {
             json::array tops;
             for (const auto& t : res.top_logprobs) tops.push_back(logprobs_json(t));
@@ -135,6 +139,10 @@ int run_generate(const std::vector<std::string>& args) {
         std::cout << dec.flush() << std::endl;
         std::fprintf(stderr, "prompt: %zu tokens, %.1f tokens/s | generation: %zu tokens, %.1f tokens/s | finish: %s\n",
                      req.prompt.size(), pp, res.tokens.size(), tg, engine::to_string(res.finish));
+        if (gen.speculates()) {
+            std::fprintf(stderr, "speculation: %llu draft tokens, %llu accepted\n", static_cast<unsigned long long>(gen.speculation().drafted),
+                         static_cast<unsigned long long>(gen.speculation().accepted));
+        }
     }
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "model_download.hpp"
+#include "speculation_options.hpp"
 #include "sluice/chat/chat_template.hpp"
 #include "sluice/engine/logit_bias.hpp"
 #include "sluice/engine/scheduler.hpp"
@@ -89,6 +90,7 @@ engine::scheduler_config scheduler_config(const po::variables_map& vm, std::size
     c.queue_size = bounded("queue-size", 0, 100000);
     c.cache_bytes = bounded("cache-ram", 0, 1 << 20) << 20;
     c.prefill_chunk = bounded("prefill-chunk", 1, 448);  // + up to 64 decode rows: one 512-token batch
+    c.speculation = speculation_of(vm);  // drafts take only the rows a step leaves free
     return c;
 }
 
@@ -153,6 +155,7 @@ int run_serve(const std::vector<std::string>& args) {
         ("store-max-mb", po::value<int>()->default_value(512), "MiB of stored responses kept; the oldest go first")
         ("no-store", "keep no responses (store: true is then ignored; previous_response_id gives 404)")
         ("config", po::value<std::string>(), "file of key = value lines with the same keys");
+    add_speculation_options(desc);
     po::positional_options_description pos;
     po::variables_map vm;
     if (!parse_options("usage: sluice serve [-m MODEL.gguf] [--host H] [--port P] [--api-key KEY] ...", desc, pos, args, vm)) return 0;

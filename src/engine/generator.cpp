@@ -1,6 +1,8 @@
 #include "sluice/engine/generator.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "sluice/util/error.hpp"
 
@@ -47,9 +49,11 @@ void check_vocabulary(const llm_model& m, const vocab& v) {
     }
 }
 
-generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision)
-    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision) {
+generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx, kv_precision precision,
+                     speculation_config speculation)
+    : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision), spec_(speculation) {
     check_vocabulary(m, v);
+    if (m.has_recurrent_layers()) spec_.max_draft = 0;  // its state cannot forget rejected drafts
 }
 
 generation_result generator::generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token) {
@@ -69,33 +73,60 @@ generation_result generator::generate(const generation_request& req, const std::
     cache_.clear();
 
     const auto t0 = clock::now();
+    tf_.set_matmul_policy(matmul_policy::fastest);
     tf_.forward(req.prompt, cache_, logits_);
+    // Decode steps verify drafts: rows that must equal one-token decoding (speculation.hpp).
+    if (spec_.enabled()) tf_.set_matmul_policy(matmul_policy::batch_invariant);
     const auto t1 = clock::now();
     res.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 
     const std::size_t limit = req.max_tokens < 0 ? cache_.n_ctx() : static_cast<std::size_t>(req.max_tokens);
+    const std::size_t n_vocab = vocab_.size();
     res.finish = finish_reason::length;
-    while (res.tokens.size() < limit) {
-        const generated_token step = pick_token(req, smp, logits_, history);
-        const token_id next = step.id;
-        if (!req.ignore_eos && vocab_.is_eog(next)) {
-            res.finish = finish_reason::stop;
-            break;
-        }
-        if (req.top_logprobs > 0) res.top_logprobs.push_back(step.top);
-        res.tokens.push_back(next);
-        history.push_back(next);
-        if (on_token && !on_token(step)) {
-            res.finish = finish_reason::cancelled;
-            break;
-        }
-        if (res.tokens.size() == limit) break;
-        if (cache_.size() >= cache_.n_ctx()) break;  // context full: finish = length
-        const token_id one[1] = {next};
-        tf_.forward(one, cache_, logits_);
+    input_.clear();  // logits_ holds one row per input_ token: the prompt's last row now
+    bool more = limit > 0;
+    while (more) {
+        const std::span<const token_id> draft = input_.empty() ? std::span<const token_id>() : std::span<const token_id>(input_).subspan(1);
+        // Row j: the logits after the input's first j + 1 tokens; cache_.size() counts them all.
+        const std::size_t accepted = walk_draft(draft, [&](std::size_t j) -> std::optional<token_id> {
+            const std::span<float> row(logits_.data() + j * n_vocab, n_vocab);
+            const generated_token step = pick_token(req, smp, row, history);
+            more = false;
+            if (!req.ignore_eos && vocab_.is_eog(step.id)) {
+                res.finish = finish_reason::stop;
+                return std::nullopt;
+            }
+            if (req.top_logprobs > 0) res.top_logprobs.push_back(step.top);
+            res.tokens.push_back(step.id);
+            history.push_back(step.id);
+            if (on_token && !on_token(step)) {
+                res.finish = finish_reason::cancelled;
+                return std::nullopt;
+            }
+            if (res.tokens.size() == limit) return std::nullopt;
+            if (cache_.size() - (draft.size() - j) >= cache_.n_ctx()) return std::nullopt;  // context full: finish = length
+            more = true;
+            return step.id;
+        });
+        stats_.drafted += draft.size();
+        stats_.accepted += accepted;
+        cache_.truncate(cache_.size() - (draft.size() - accepted));
+        if (!more) break;
+        next_input(req, history, res.tokens.size());
+        tf_.forward(input_, cache_, logits_, input_.size() > 1);
     }
     res.generation_seconds = std::chrono::duration<double>(clock::now() - t1).count();
     return res;
+}
+
+void generator::next_input(const generation_request& req, std::span<const token_id> history, std::size_t n_generated) {
+    input_.assign(1, history.back());
+    if (!spec_.enabled()) return;
+    // The draft never reaches past max_tokens (the bonus row samples the last token) or the context.
+    const std::size_t limit = req.max_tokens < 0 ? cache_.n_ctx() : static_cast<std::size_t>(req.max_tokens);
+    const std::size_t room_len = limit > n_generated + 1 ? limit - n_generated - 1 : 0;
+    const std::size_t room_ctx = cache_.n_ctx() > cache_.size() + 1 ? cache_.n_ctx() - cache_.size() - 1 : 0;
+    lookup_draft(history, spec_.ngram, std::min({spec_.max_draft, room_len, room_ctx}), input_);
 }
 
 }  // namespace sluice::engine

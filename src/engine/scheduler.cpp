@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -52,12 +53,15 @@ struct sequence {
     std::string sample_error;       // why sampling failed on the pool (picked empty)
     std::string lp_error;           // why the log-probabilities failed beside the draw
     std::vector<generated_token> prompt_lp;  // prompt_logprobs: one per prompt token after the first
+    bool speculates = false;        // drafts tokens by prompt lookup (unconstrained, model can roll back)
+    std::vector<token_id> draft;    // this step's draft, computed after the last sampled token
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
 
     explicit sequence(generation_job j) : job(std::move(j)), smp(job.request.sampling), tokens(job.request.prompt), n_prompt(tokens.size()) {}
     bool decoding() const noexcept { return n_done >= n_prompt; }
-    // Positions to compute next: the last sampled token, plus any its grammar forced after it.
+    // Positions to compute next: the last sampled token, plus any its grammar forced after it
+    // (or, while a step is being formed, its draft).
     std::size_t pending() const noexcept { return tokens.size() - n_done; }
 };
 
@@ -110,6 +114,10 @@ struct scheduler::state {
     bool admit_one(sequence& s, std::vector<std::uint32_t>& prefix);
     void run_batch();
     void after_forward(sequence& s, std::size_t n, float* logits);
+    void book(sequence& s, std::size_t n);
+    bool emit(sequence& s, float* row);
+    void propose_drafts();
+    void return_spare_blocks(sequence& s);
     void prompt_rows(sequence& s, std::size_t pos0, std::size_t n, const float* rows);
     bool waits_for_running_prompt(const sequence& s, std::size_t cached_blocks) const;
     void append_forced(sequence& s);
@@ -120,6 +128,10 @@ struct scheduler::state {
     std::uint64_t block_name(const sequence& s, std::size_t j) const;
     void save_checkpoint(sequence& s);
     void finish(sequence& s, finish_reason why, const std::string& error = {});
+    bool ended(sequence& s, finish_reason why, const std::string& error = {}) {  // finish(), for a caller returning "goes on"
+        finish(s, why, error);
+        return false;
+    }
     void shutdown();
     void publish_load();
     void notify();
@@ -144,6 +156,7 @@ struct scheduler::state {
     std::vector<std::unique_ptr<sequence>> running;  // in admission order
     bool step_posted = false, stopping = false;
     std::uint64_t cached_prompt_tokens = 0;
+    speculation_stats spec_stats;
     std::vector<batch_sequence> batch;
     std::vector<sequence*> batch_seqs;
     std::vector<float> logits;
@@ -274,6 +287,7 @@ void scheduler::state::enqueue(std::unique_ptr<sequence> s) {
     s->limit = r.max_tokens < 0 ? self.cfg_.n_ctx : static_cast<std::size_t>(r.max_tokens);
     try {
         if (r.grammar) s->constraint.emplace(r.grammar, self.grammar_vocab_, r.trigger);
+        s->speculates = self.cfg_.speculation.enabled() && !recurrent && !s->constraint;
     } catch (const std::exception& e) {  // this job fails; the strand keeps running
         finish(*s, finish_reason::cancelled, e.what());
         notify();
@@ -496,6 +510,7 @@ std::uint64_t scheduler::state::block_name(const sequence& s, std::size_t j) con
 }
 
 void scheduler::state::run_batch() {
+    propose_drafts();
     std::size_t n_decode = 0;  // rows of decoding sequences: one each, plus forced tokens
     for (const auto& s : running) n_decode += s->decoding() ? s->pending() : 0;
     // Prompt work per step is capped while anyone decodes, so running streams keep flowing.
@@ -528,7 +543,7 @@ void scheduler::state::run_batch() {
             continue;
         }
         const bool ends_prompt = s.decoding() || s.n_done + n == s.n_prompt;
-        const std::size_t rows = prompt_lp ? n : ends_prompt ? 1 : 0;
+        const std::size_t rows = prompt_lp || !s.draft.empty() ? n : ends_prompt ? 1 : 0;
         batch.push_back({std::span<const token_id>(s.tokens).subspan(s.n_done, n), s.n_done, s.blocks, rows, s.slot, s.swa.blocks});
         batch_seqs.push_back(&s);
         n_logits += rows;
@@ -541,13 +556,18 @@ void scheduler::state::run_batch() {
     logits.resize(std::max<std::size_t>(1, n_logits) * n_vocab);
     tf.forward_batch(batch, cache, logits.data());
     // Each entry's rows are its last n_logits positions; the last one predicts the token after
-    // the entry (sampled when the entry ends the prompt or decodes).
+    // the entry (sampled when the entry ends the prompt or decodes) -- with a draft, the row
+    // before the draft is sampled first, and the drafts leave the tokens (the history the
+    // samplers see) until the walk accepts them.
     sample_rows.assign(batch.size(), nullptr);
     float* row = logits.data();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-        const sequence& s = *batch_seqs[i];
+        sequence& s = *batch_seqs[i];
         const std::size_t n = batch[i].tokens.size();
-        if (batch[i].n_logits > 0 && (s.decoding() || s.n_done + n == s.n_prompt)) sample_rows[i] = row + (batch[i].n_logits - 1) * n_vocab;
+        if (batch[i].n_logits > 0 && (s.decoding() || s.n_done + n == s.n_prompt)) {
+            sample_rows[i] = row + (batch[i].n_logits - 1 - s.draft.size()) * n_vocab;
+        }
+        s.tokens.resize(s.tokens.size() - s.draft.size());
         row += batch[i].n_logits * n_vocab;
     }
     mask_rows();
@@ -653,10 +673,30 @@ void scheduler::state::prompt_rows(sequence& s, std::size_t pos0, std::size_t n,
     if (pos0 + n == s.n_prompt && s.job.on_prompt) s.job.on_prompt(std::move(s.prompt_lp));
 }
 
-// Books n computed positions, offers newly filled blocks to the prefix cache, and
-// samples the next token when logits came out (the row is this sequence's own; sampling
-// edits it in place).
+// Books n computed positions and samples the next token when logits came out (the row is
+// this sequence's own; sampling edits it in place). A drafting sequence walks its rows:
+// each accepted draft token books one more position (speculation.hpp).
 void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
+    if (s.draft.empty()) {  // a drafting sequence decodes: it always has rows
+        book(s, n);
+        if (row != nullptr) emit(s, row);
+        return;
+    }
+    const std::size_t n_vocab = tf.model().n_vocab();
+    book(s, 1);  // the last sampled token
+    const std::size_t accepted = walk_draft(s.draft, [&](std::size_t j) -> std::optional<token_id> {
+        if (j > 0) book(s, 1);  // draft[j - 1], accepted
+        if (!emit(s, row + j * n_vocab)) return std::nullopt;
+        return s.tokens.back();
+    });
+    spec_stats.drafted += s.draft.size();
+    spec_stats.accepted += accepted;
+    s.draft.clear();
+    if (!s.finished) return_spare_blocks(s);
+}
+
+// Books n computed positions and offers newly filled blocks to the prefix cache.
+void scheduler::state::book(sequence& s, std::size_t n) {
     const std::size_t bs = cache.block_size();
     s.n_done += n;
     for (; (s.n_published + 1) * bs <= s.n_done; ++s.n_published) {
@@ -665,40 +705,82 @@ void scheduler::state::after_forward(sequence& s, std::size_t n, float* row) {
     }
     save_checkpoint(s);
     if (swa) swa->advance(s.swa, s.n_done, [&](std::size_t j) { return block_name(s, j); });
-    if (row == nullptr) return;
+}
+
+// Samples the token after a logits row and hands it on; false when the sequence finished.
+bool scheduler::state::emit(sequence& s, float* row) {
     if (s.result.tokens.empty()) s.first_token = clock_type::now();
     const std::span<float> own(row, tf.model().n_vocab());
     if (s.constraint) {
         try {
-            if (s.constraint->must_end()) return finish(s, finish_reason::stop);  // complete, nothing may follow
+            if (s.constraint->must_end()) return ended(s, finish_reason::stop);  // complete, nothing may follow
             if (s.masked == 2) throw std::runtime_error(s.grammar_error);
             const bool allowed = s.masked >= 0 ? s.masked == 1 : s.constraint->mask_logits(own);
             s.masked = -1;
-            if (!allowed) return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + "no token is allowed here");
+            if (!allowed) return ended(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + "no token is allowed here");
         } catch (const std::exception& e) {
-            return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
+            return ended(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
         }
     }
-    if (!s.sample_error.empty()) return finish(s, finish_reason::cancelled, std::exchange(s.sample_error, {}));
+    if (!s.sample_error.empty()) return ended(s, finish_reason::cancelled, std::exchange(s.sample_error, {}));
     const generated_token t = s.picked ? *std::exchange(s.picked, std::nullopt) : pick_token(s.job.request, s.smp, own, s.tokens);
-    if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return finish(s, finish_reason::stop);
+    if (voc.is_eog(t.id) && (!s.job.request.ignore_eos || s.constraint)) return ended(s, finish_reason::stop);
     if (s.constraint) {
         try {
-            if (!s.constraint->accept(t.id)) return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + "the sampled token broke it");
+            if (!s.constraint->accept(t.id)) {
+                return ended(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + "the sampled token broke it");
+            }
         } catch (const std::exception& e) {
-            return finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
+            return ended(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
         }
     }
     s.tokens.push_back(t.id);
     s.result.tokens.push_back(t.id);
     if (s.job.request.top_logprobs > 0) s.result.top_logprobs.push_back(t.top);
-    if (s.job.cancelled->load() || (s.job.on_token && !s.job.on_token(t))) return finish(s, finish_reason::cancelled);
-    if (s.result.tokens.size() >= s.limit || s.n_done >= self.cfg_.n_ctx) return finish(s, finish_reason::length);
-    if (!s.constraint) return;
+    if (s.job.cancelled->load() || (s.job.on_token && !s.job.on_token(t))) return ended(s, finish_reason::cancelled);
+    if (s.result.tokens.size() >= s.limit || s.n_done >= self.cfg_.n_ctx) return ended(s, finish_reason::length);
+    if (!s.constraint) return true;
     try {
         append_forced(s);
     } catch (const std::exception& e) {
         finish(s, finish_reason::cancelled, std::string(k_grammar_error_prefix) + e.what());
+    }
+    return !s.finished;
+}
+
+// Drafts for the decoding sequences that speculate, appended to their tokens for this step's
+// batch. A draft leaves the tokens one step may take for the other decoding rows and one
+// prompt chunk, stays short of max_tokens (the row after it samples the last token) and
+// within the context; the job's reservation (prompt + max_tokens) covers it.
+void scheduler::state::propose_drafts() {
+    const speculation_config& spec = self.cfg_.speculation;
+    if (!spec.enabled()) return;
+    std::size_t rows = 0;
+    for (const auto& s : running) rows += s->decoding() ? s->pending() : 0;
+    const std::size_t used = rows + self.cfg_.prefill_chunk;
+    std::size_t room = tf.max_batch() > used ? tf.max_batch() - used : 0;
+    for (const auto& sp : running) {
+        sequence& s = *sp;
+        if (room == 0) break;
+        if (!s.speculates || !s.decoding() || s.pending() != 1) continue;
+        const std::size_t generated = s.result.tokens.size(), n_ctx = self.cfg_.n_ctx;
+        const std::size_t room_len = s.limit > generated + 1 ? s.limit - generated - 1 : 0;
+        const std::size_t room_ctx = n_ctx > s.tokens.size() ? n_ctx - s.tokens.size() : 0;
+        const std::size_t k = lookup_draft(s.tokens, spec.ngram, std::min({spec.max_draft, room_len, room_ctx, room}), s.draft);
+        s.tokens.insert(s.tokens.end(), s.draft.begin(), s.draft.end());
+        room -= k;
+    }
+}
+
+// After a walk: blocks past those the sequence's next step can need (its tokens so far) held
+// only rejected rows; they go back to the pool and the job's reservation.
+void scheduler::state::return_spare_blocks(sequence& s) {
+    const std::size_t keep = ceil_div(s.tokens.size(), cache.block_size());
+    while (s.blocks.size() > keep) {
+        blocks.release(s.blocks.back());
+        s.blocks.pop_back();
+        if (!blocks.reserve(1)) throw error(errc::invalid_argument, "scheduler: a returned block could not be reserved again");
+        ++s.reserved;
     }
 }
 
@@ -785,7 +867,7 @@ void scheduler::state::shutdown() {
 
 void scheduler::state::publish_load() {
     std::lock_guard lock(self.load_mutex_);
-    self.load_ = {running.size(), waiting.size(), blocks.n_blocks(), blocks.used(), blocks.cached(), cached_prompt_tokens};
+    self.load_ = {running.size(), waiting.size(), blocks.n_blocks(), blocks.used(), blocks.cached(), cached_prompt_tokens, spec_stats};
     if (swa) {
         self.load_.swa_blocks = swa->n_blocks();
         self.load_.swa_used = swa->used();

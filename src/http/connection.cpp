@@ -106,7 +106,8 @@ net::awaitable<std::optional<response>> route(server_state& st, exchange& ex) {
         res.set(bhttp::field::content_type, server_metrics::content_type);
         res.set(bhttp::field::server, "sluice");
         add_exchange_headers(ex, res);
-        res.body() = st.metrics.render({load.running, load.queued, load.kv_blocks, load.kv_used, load.kv_cached, load.cached_prompt_tokens});
+        res.body() = st.metrics.render({load.running, load.queued, load.kv_blocks, load.kv_used, load.kv_cached, load.cached_prompt_tokens,
+                                        load.speculation.drafted, load.speculation.accepted});
         co_return res;
     }
     if (st.draining) throw api::unavailable("The server is shutting down.");

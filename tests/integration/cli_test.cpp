@@ -187,6 +187,28 @@ TEST(cli_run, a_seed_makes_sampling_repeatable) {
     EXPECT_NE(ids_line(ta), ids_line(json::parse(c.out).at("completion_tokens")));
 }
 
+// --spec-type ngram-simple through the binary: the same completion (greedy and seeded),
+// drafts reported, some accepted; an unknown type is refused.
+TEST(cli_run, speculation_leaves_the_completion_unchanged) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/stories260K.gguf");
+    const std::string passage = "Lily had a red ball. She liked to play with the ball in the park. ";
+    const std::string cmd = "run -m " + shell_quote(model.string()) + " -p " + shell_quote(passage + passage + "Lily had") +
+                            " -n 120 --ignore-eos --json ";
+    for (const std::string sampling : {"--temp 0", "--temp 0.8 --seed 5"}) {
+        const auto plain = run_process(sluice_cmd(cmd + sampling));
+        const auto spec = run_process(sluice_cmd(cmd + sampling + " --spec-type ngram-simple --spec-ngram-simple-size-n 2"));
+        ASSERT_EQ(plain.status, 0) << plain.err;
+        ASSERT_EQ(spec.status, 0) << spec.err;
+        const auto p = json::parse(plain.out), s = json::parse(spec.out);
+        EXPECT_EQ(ids_line(p.at("completion_tokens")), ids_line(s.at("completion_tokens"))) << sampling;
+        EXPECT_EQ(p.at("draft_tokens").to_number<std::int64_t>(), 0);
+        EXPECT_GT(s.at("draft_tokens_accepted").to_number<std::int64_t>(), 0) << sampling;
+    }
+    const auto bad = run_process(sluice_cmd(cmd + "--spec-type draft-model"));
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.err.find("--spec-type"), std::string::npos) << bad.err;
+}
+
 TEST(cli_score, teacher_forced_top1_matches_the_reference) {
     SLUICE_SHARED_PATH_OR_SKIP(model, "models/smollm2-Q8_0.gguf");
     SLUICE_SHARED_PATH_OR_SKIP(ref, "reference/smollm2-Q8_0.json");

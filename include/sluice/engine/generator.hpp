@@ -1,6 +1,10 @@
 // Runs one sequence: the prompt as one batch (in chunks), then one token at a time,
 // sampling each next token, until max_tokens, an end-of-generation token (which is not
-// emitted), the context limit, or the callback asks to stop.
+// emitted), the context limit, or the callback asks to stop. With speculation on
+// (speculation.hpp; not for models with recurrent layers), each step also verifies the
+// tokens prompt lookup drafts: the same tokens come out, several per forward pass when the
+// drafts are right. Its decode steps then use the batch-invariant matmul policy, whose
+// one-token rows are those of the default policy.
 #pragma once
 
 #include <functional>
@@ -11,6 +15,7 @@
 
 #include "sluice/engine/kv_cache.hpp"
 #include "sluice/engine/sampler.hpp"
+#include "sluice/engine/speculation.hpp"
 #include "sluice/engine/transformer.hpp"
 #include "sluice/engine/vocab.hpp"
 #include "sluice/grammar/grammar.hpp"
@@ -80,19 +85,28 @@ generated_token token_with_logprobs(const generation_request& req, const sampler
 class generator {
 public:
     generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx,
-              kv_precision precision = kv_precision::f16);
+              kv_precision precision = kv_precision::f16, speculation_config speculation = {});
 
     // on_token is called for every generated token, in order; returning false stops
     // (finish = cancelled).
     generation_result generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token = {});
 
     std::size_t n_ctx() const noexcept { return cache_.n_ctx(); }
+    // Whether generate() speculates (configured on, and the model can roll back).
+    bool speculates() const noexcept { return spec_.enabled(); }
+    // Draft tokens verified and accepted, over every generate() call.
+    const speculation_stats& speculation() const noexcept { return stats_; }
 
 private:
+    // The next input after the walk: the last sampled token, then a fresh draft (if any).
+    void next_input(const generation_request& req, std::span<const token_id> history, std::size_t n_generated);
     const vocab& vocab_;
     transformer tf_;
     kv_cache cache_;
     std::vector<float> logits_;
+    speculation_config spec_;
+    speculation_stats stats_;
+    std::vector<token_id> input_;  // this step's tokens: the last sampled one, then the draft
 };
 
 }  // namespace sluice::engine

@@ -130,6 +130,8 @@ public:
     std::size_t size() const noexcept { return used_; }  // positions filled
     void clear() noexcept { used_ = 0; }
     void advance(std::size_t n) noexcept { used_ += n; }
+    // Forgets positions [n, size()) (rejected speculative drafts); their rows are rewritten next.
+    void truncate(std::size_t n) noexcept { used_ = n < used_ ? n : used_; }
 
 private:
     struct slot {

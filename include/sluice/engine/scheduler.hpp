@@ -33,6 +33,13 @@
 // only when the sliding blocks of the window before its end are still cached, else a
 // shorter one (down to none); a partial block is lent with its sliding rows, when cached
 // (docs/engine.md, "Sliding-window models"; src/engine/sliding_blocks.hpp).
+// Speculation (scheduler_config::speculation, engine/speculation.hpp): a decoding sequence
+// whose recent tokens occurred before in it adds the tokens that followed them as a draft to
+// its row of the step, with logits for every draft row; the walk over those rows samples
+// what one-token steps would have, so outputs do not change. Drafts stay within max_tokens,
+// the context and the job's reservation; rejected rows lie past the sequence's length (never
+// published to the prefix cache) and the blocks they alone needed go back to its
+// reservation. Grammar-constrained jobs and models with recurrent layers do not speculate.
 #pragma once
 
 #include <atomic>
@@ -44,6 +51,7 @@
 #include <thread>
 
 #include "sluice/engine/generator.hpp"
+#include "sluice/engine/speculation.hpp"
 #include "sluice/engine/tokenizer.hpp"
 #include "sluice/grammar/token_vocabulary.hpp"
 
@@ -80,6 +88,7 @@ struct scheduler_config {
     // Control tokens (by text) that grammars may produce: the chat format's tool-call and
     // reasoning markup (tools::markup_tokens). Other control tokens are never sampled under a grammar.
     std::vector<std::string> grammar_markup;
+    speculation_config speculation;  // prompt-lookup drafting (off by default)
 };
 
 class scheduler {
@@ -108,6 +117,7 @@ public:
         std::size_t running = 0, queued = 0;
         std::size_t kv_blocks = 0, kv_used = 0, kv_cached = 0;
         std::uint64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache, ever
+        speculation_stats speculation;           // draft tokens verified and accepted, ever
         // The sliding-window pool (all 0 without one): blocks, held by sequences, cached.
         std::size_t swa_blocks = 0, swa_used = 0, swa_cached = 0;
     };

@@ -70,6 +70,8 @@ public:
     // Mixture-of-experts models: expert weight bytes read so far (moe_ffn::expert_bytes_read).
     std::uint64_t expert_bytes_read() const noexcept { return moe_.expert_bytes_read(); }
     std::size_t max_batch() const noexcept { return max_batch_; }
+    // For the passes that follow (a speculating generator verifies with batch_invariant).
+    void set_matmul_policy(matmul_policy p) noexcept { policy_ = p; }
 
 private:
     struct row_ref {  // batch row t: which sequence, which position

@@ -1,7 +1,8 @@
 // Server metrics in the Prometheus text exposition format (GET /metrics): requests by
 // endpoint and status, prompt and generated token counters, time-to-first-token and
 // inter-token latency histograms, and the engine's figures the caller reads when rendering
-// (running and queued sequences, KV blocks used/cached/free, prefix-cache hit tokens). Thread-safe: connections on any thread record.
+// (running and queued sequences, KV blocks used/cached/free, prefix-cache hit tokens,
+// speculative draft tokens verified and accepted). Thread-safe: connections on any thread record.
 #pragma once
 
 #include <array>
@@ -34,6 +35,7 @@ struct engine_gauges {
     std::size_t running = 0, queued = 0;
     std::size_t kv_blocks = 0, kv_used = 0, kv_cached = 0;  // KV blocks: all, held by sequences, kept as prefix cache
     std::uint64_t cached_prompt_tokens = 0;                  // prompt tokens served from the prefix cache (counter)
+    std::uint64_t draft_tokens = 0, draft_tokens_accepted = 0;  // speculative decoding: drafted, accepted (counters)
 };
 
 class server_metrics {

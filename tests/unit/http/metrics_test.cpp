@@ -48,6 +48,13 @@ TEST(metrics, kv_blocks_and_prefix_cache) {
     EXPECT_TRUE(has_line(out, "sluice_prefix_cache_hit_tokens_total 48")) << out;
 }
 
+TEST(metrics, speculative_draft_counters) {
+    server_metrics m;
+    const auto out = m.render({.draft_tokens = 90, .draft_tokens_accepted = 61});
+    EXPECT_TRUE(has_line(out, "sluice_draft_tokens_total 90")) << out;
+    EXPECT_TRUE(has_line(out, "sluice_draft_tokens_accepted_total 61")) << out;
+}
+
 TEST(metrics, token_counters_and_latencies) {
     server_metrics m;
     m.add_prompt_tokens(12);
@@ -67,8 +74,8 @@ TEST(metrics, token_counters_and_latencies) {
     std::size_t helps = 0, types = 0;
     for (std::size_t pos = 0; (pos = out.find("# HELP ", pos)) != std::string::npos; ++pos) ++helps;
     for (std::size_t pos = 0; (pos = out.find("# TYPE ", pos)) != std::string::npos; ++pos) ++types;
-    EXPECT_EQ(helps, 11u);
-    EXPECT_EQ(types, 11u);
+    EXPECT_EQ(helps, 13u);
+    EXPECT_EQ(types, 13u);
 }
 
 }  // namespace
