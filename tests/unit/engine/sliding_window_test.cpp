@@ -12,6 +12,7 @@
 #include <random>
 
 #include "engine/sliding_blocks.hpp"
+#include "sluice/engine/generator.hpp"
 #include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/transformer.hpp"
 #include "sluice/engine/vocab.hpp"
@@ -341,6 +342,49 @@ TEST(sliding_window, a_prefix_whose_window_is_gone_is_computed_again) {
 
 // The memory bound counts the sliding pool: a bound of two sequences' worth admits only
 // what fits, and the longest request is what the pools can hold.
+// Speculation on a sliding-window model: drafts are computed into sliding blocks and rolled
+// back when rejected, while blocks behind the window are freed by accepted positions only.
+// Outputs must be those of plain decoding that keeps every position.
+TEST(sliding_window, speculating_sequences_compute_what_keeping_every_position_does) {
+    for (const bool gemma4_model : {false, true}) {
+        const tiny_model tm = gemma4_model ? gemma4() : gemma3();
+        std::vector<engine::generation_request> rs;
+        for (unsigned i = 0; i < 4; ++i) rs.push_back(request(random_ids(10 + 7 * i, 90 + i), 90, i % 2 ? 0.8f : 0.0f, 70 + i));
+        engine::scheduler all(*tm.m, tm.voc, config(false));
+        const auto want = run_all(all, rs);
+        auto cfg = config(true, 0);
+        cfg.speculation = {1, 8};  // a one-token lookup: these random models rarely repeat two
+        engine::scheduler spec(*tm.m, tm.voc, cfg);
+        const auto got = run_all(spec, rs);
+        for (std::size_t i = 0; i < rs.size(); ++i) {
+            ASSERT_EQ(got[i].tokens.size(), 90u);
+            expect_same(got[i], want[i], std::string(gemma4_model ? "gemma4" : "gemma3") + " request " + std::to_string(i));
+        }
+        const auto stats = spec.current_load().speculation;
+        EXPECT_GT(stats.drafted, 0u) << "no draft was verified";
+        EXPECT_GT(stats.drafted, stats.accepted) << "no draft was rejected: the roll-back did not run";
+        expect_every_block_back(spec);
+    }
+}
+
+// The CLI's ring with speculation: rejected rows are rewritten in place, and the ring wraps.
+TEST(sliding_window, speculation_over_the_single_view_ring_changes_no_token) {
+    const tiny_model tm = gemma3();
+    std::vector<engine::token_id> prompt;
+    const auto motif = random_ids(4, 5);
+    for (int k = 0; k < 8; ++k) prompt.insert(prompt.end(), motif.begin(), motif.end());
+    auto r = request(prompt, 1100, 0.0f, 1);
+    thread_pool pool(2);
+    engine::generator plain(*tm.m, tm.voc, pool, 1200);
+    engine::generator spec(*tm.m, tm.voc, pool, 1200, engine::kv_precision::f16, {2, 8});
+    ASSERT_TRUE(spec.speculates());
+    const auto want = plain.generate(r);
+    const auto got = spec.generate(r);
+    ASSERT_EQ(got.tokens.size(), 1100u);  // past the ring of window - 1 + 512 positions, twice
+    expect_same(got, want, "ring");
+    EXPECT_GT(spec.speculation().drafted, 0u);
+}
+
 TEST(sliding_window, the_memory_bound_counts_the_window_not_the_context) {
     const auto tm = gemma3();
     const std::size_t full = engine::kv_cache::block_bytes(*tm.m, 4, engine::kv_precision::f16, engine::kv_layers::full);
