@@ -106,9 +106,13 @@ struct gemm_acts {
 // One packed group against tokens [t0, t0 + nt): y[t * ldy + r] for t < nt, r < 8.
 using gemm_fn = void (*)(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy);
 
+// pair_fn, where a type has one: the same for two adjacent packed groups (16 rows: the
+// second group's blocks follow the first's, y[t * ldy + r] for r < 16), the same results
+// as fn on each group, faster (one activation broadcast serves both groups).
 struct gemm_kernel {
     gemm_fn fn = nullptr;
     int corr_k = 0;
+    gemm_fn pair_fn = nullptr;
 };
 
 // The scalar kernel (the reference of the SIMD ones; bit-identical to them).
