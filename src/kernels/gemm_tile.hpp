@@ -94,10 +94,13 @@ inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, flo
     }
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (std::size_t i = 0; i < nb; ++i) {
+        // Prefetch 4 KiB ahead in each group's stream: past the end of group k, that stream
+        // continues in group k of the next G groups (the next tile's), G - 1 groups further.
+        const std::size_t pf_skip = (i * sizeof(packed) + 4096 >= nb * sizeof(packed)) ? (G - 1) * nb * sizeof(packed) : 0;
         const packed* b[G];
         for (std::size_t k = 0; k < G; ++k) {
             b[k] = static_cast<const packed*>(group) + k * nb + i;
-            const char* pf = reinterpret_cast<const char*>(b[k]) + 4096;
+            const char* pf = reinterpret_cast<const char*>(b[k]) + 4096 + pf_skip;
             for (std::size_t l = 0; l < (sizeof(packed) + 63) / 64; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
         }
         __m256i s[T][G];

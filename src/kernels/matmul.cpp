@@ -119,8 +119,7 @@ struct group_split {
 
 group_split split_groups(const weight_matrix& w, const thread_pool& pool) {
     const std::size_t n_groups = (w.n_out + k_group_rows - 1) / k_group_rows;
-    // An even count, so the pair tiles (gemm.hpp: pair_fn) cover a task's groups.
-    const std::size_t per_task = std::clamp<std::size_t>(n_groups / (pool.size() * 8), 2, k_task_groups) / 2 * 2;
+    const std::size_t per_task = std::clamp<std::size_t>(n_groups / (pool.size() * 8), 1, k_task_groups);
     return {n_groups, per_task, (n_groups + per_task - 1) / per_task};
 }
 
@@ -142,10 +141,11 @@ void run_groups(const weight_matrix& w, const gemm_kernel& k, const gemm_acts& a
     }
     for (std::size_t t0 = 0; t0 < n_tok; t0 += k_tok_block) {
         const std::size_t nt = std::min(k_tok_block, n_tok - t0);
+        const bool pairs = k.pair_fn != nullptr && nt >= k.pair_min_tokens;
         for (std::size_t g = g0; g < g1; ++g) {
             const std::size_t r0 = g * k_group_rows;
             const void* group = groups + (g - g0) * gbytes;
-            if (k.pair_fn != nullptr && g + 1 < g1 && r0 + 2 * k_group_rows <= w.n_out) {
+            if (pairs && g + 1 < g1 && r0 + 2 * k_group_rows <= w.n_out) {
                 k.pair_fn(group, acts, t0, nt, y + t0 * w.n_out + r0, w.n_out);
                 ++g;
                 continue;
