@@ -3,10 +3,11 @@
 // 32 / 8 heads, ff 8192, vocab 128256), with random weights quantised by sluice itself,
 // a 32768-token trained context, and the tokenizer (and chat template) copied from another
 // GGUF with a vocabulary of that size (../shared/models/smollm2-Q8_0.gguf, llama3-Q6_K.gguf).
-// It is the model the server benchmarks load: the speed depends on shapes and types, not
+// (f16: the source llama.cpp's llama-quantize turns into any type, as
+// bench/compare_llama_cpp.sh does.) It is the model the server benchmarks load: the speed depends on shapes and types, not
 // on what the weights say.
 //
-//   build/bench/make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0] [smollm2|1b]
+//   build/bench/make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0|f16] [smollm2|1b]
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -59,13 +60,13 @@ void copy_entry(model::gguf_writer& w, const std::string& key, const model::gguf
 
 int main(int argc, char** argv) {
     if (argc < 3 || argc > 5) {
-        std::fprintf(stderr, "usage: make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0] [smollm2|1b]\n");
+        std::fprintf(stderr, "usage: make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0|f16] [smollm2|1b]\n");
         return 2;
     }
     const std::string type_name = argc >= 4 ? argv[3] : "q4_0";
     const std::string shape_name = argc == 5 ? argv[4] : "smollm2";
-    if (type_name != "q4_0" && type_name != "q8_0") {
-        std::fprintf(stderr, "make_served_model: type must be q4_0 or q8_0\n");
+    if (type_name != "q4_0" && type_name != "q8_0" && type_name != "f16") {
+        std::fprintf(stderr, "make_served_model: type must be q4_0, q8_0 or f16\n");
         return 2;
     }
     if (shape_name != "smollm2" && shape_name != "1b") {
@@ -82,7 +83,9 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "make_served_model: %s needs a %u-token vocabulary\n", argv[2], shape.n_vocab);
             return 1;
         }
-        const auto type = type_name == "q4_0" ? kernels::ggml_type::q4_0 : kernels::ggml_type::q8_0;
+        const auto type = type_name == "q4_0"   ? kernels::ggml_type::q4_0
+                          : type_name == "q8_0" ? kernels::ggml_type::q8_0
+                                                : kernels::ggml_type::f16;
         const auto bytes = test::synthetic_llama(shape, type, 42, "llama", [&](model::gguf_writer& w) {
             for (const auto& kv : source.metadata()) {
                 if (kv.key.starts_with("tokenizer.")) copy_entry(w, std::string(kv.key), kv.value);

@@ -106,9 +106,16 @@ struct gemm_acts {
 // One packed group against tokens [t0, t0 + nt): y[t * ldy + r] for t < nt, r < 8.
 using gemm_fn = void (*)(const void* group, const gemm_acts& a, std::size_t t0, std::size_t nt, float* y, std::size_t ldy);
 
+// pair_fn, where a type has one: the same for two adjacent packed groups (16 rows: the
+// second group's blocks follow the first's, y[t * ldy + r] for r < 16), the same results
+// as fn on each group; faster when the weights are in cache (one activation broadcast
+// serves both groups), slower when a call of few tokens streams them from memory, so it
+// is used for calls of at least pair_min_tokens tokens.
 struct gemm_kernel {
     gemm_fn fn = nullptr;
     int corr_k = 0;
+    gemm_fn pair_fn = nullptr;
+    std::size_t pair_min_tokens = 0;
 };
 
 // The scalar kernel (the reference of the SIMD ones; bit-identical to them).

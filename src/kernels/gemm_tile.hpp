@@ -7,7 +7,8 @@
 // bytes are broadcast to all lanes; IntDot forms the exact per-lane integer sums (AVX2:
 // maddubs + madd; AVX-VNNI: dpbusd). Then, per token, one convert, one multiply (dw * da)
 // and one FMA finish the block for 8 rows at once: the fma chain of gemm.hpp, lane by lane.
-// The weight block is read once for the tile's tokens.
+// The weight block is read once for the tile's tokens. Q4_0 / Q8_0 also have tiles of two
+// adjacent groups (16 rows) x T tokens, where each broadcast feeds both groups.
 #pragma once
 
 #include <immintrin.h>
@@ -73,66 +74,88 @@ inline void gemm_tile_q5(const void* group, const gemm_acts& a, std::size_t t0, 
     for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
 }
 
-template <class D, bool Q4, std::size_t T>
+// Q4_0 / Q8_0: G adjacent packed groups (8 G rows, group k at group + k * nb * sizeof(packed))
+// x T tokens. Each token's broadcast activation run feeds one vpdpbusd (or maddubs) per group,
+// so with G = 2 a broadcast load serves 16 rows and the tile has 2 T independent integer
+// chains per block. Every output is still its own chain of gemm.hpp, whatever G and T.
+template <class D, bool Q4, std::size_t G, std::size_t T>
 inline void gemm_tile(const void* group, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) {
+    using packed = std::conditional_t<Q4, packed_q4_0, packed_q8_0>;
     const std::size_t nb = a.nb;
     const block_q8_0* ar[T];
     const float* ad[T];
     const std::int32_t* ac[T];
-    __m256 acc[T];
+    __m256 acc[T][G];
     for (std::size_t t = 0; t < T; ++t) {
         ar[t] = static_cast<const block_q8_0*>(a.q) + (t0 + t) * nb;
         ad[t] = a.d + (t0 + t) * nb;
         ac[t] = a.corr + (t0 + t) * nb;
-        acc[t] = _mm256_setzero_ps();
+        for (std::size_t k = 0; k < G; ++k) acc[t][k] = _mm256_setzero_ps();
     }
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (std::size_t i = 0; i < nb; ++i) {
-        const std::uint16_t* dp;
-        const std::uint8_t* qs;
-        if constexpr (Q4) {
-            const auto& b = static_cast<const packed_q4_0*>(group)[i];
-            dp = b.d;
-            qs = b.qs;
-            const char* pf = reinterpret_cast<const char*>(&b) + 4096;
-            _mm_prefetch(pf, _MM_HINT_T0);
-            _mm_prefetch(pf + 64, _MM_HINT_T0);
-            _mm_prefetch(pf + 128, _MM_HINT_T0);
-        } else {
-            const auto& b = static_cast<const packed_q8_0*>(group)[i];
-            dp = b.d;
-            qs = reinterpret_cast<const std::uint8_t*>(b.qs);
-            const char* pf = reinterpret_cast<const char*>(&b) + 4096;
-            for (int l = 0; l < 5; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+        // Prefetch 4 KiB ahead in each group's stream: past the end of group k, that stream
+        // continues in group k of the next G groups (the next tile's), G - 1 groups further.
+        const std::size_t pf_skip = (i * sizeof(packed) + 4096 >= nb * sizeof(packed)) ? (G - 1) * nb * sizeof(packed) : 0;
+        const packed* b[G];
+        for (std::size_t k = 0; k < G; ++k) {
+            b[k] = static_cast<const packed*>(group) + k * nb + i;
+            const char* pf = reinterpret_cast<const char*>(b[k]) + 4096 + pf_skip;
+            for (std::size_t l = 0; l < (sizeof(packed) + 63) / 64; ++l) _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
         }
-        __m256i s[T];
+        __m256i s[T][G];
         if constexpr (Q4) {
-            for (std::size_t t = 0; t < T; ++t) s[t] = D::q4_init(ac[t][i]);
+            for (std::size_t t = 0; t < T; ++t) {
+                for (std::size_t k = 0; k < G; ++k) s[t][k] = D::q4_init(ac[t][i]);
+            }
             for (int g = 0; g < 4; ++g) {
-                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
-                const __m256i lo = _mm256_and_si256(v, m4);
-                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                __m256i v[G], w[G];
+                for (std::size_t k = 0; k < G; ++k) {
+                    v[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[k]->qs + 32 * g));
+                    w[k] = _mm256_and_si256(v[k], m4);
+                }
                 for (std::size_t t = 0; t < T; ++t) {
-                    s[t] = D::q4_step(s[t], lo, broadcast4(ar[t][i].qs + 4 * g));
-                    s[t] = D::q4_step(s[t], hi, broadcast4(ar[t][i].qs + 16 + 4 * g));
+                    const __m256i x = broadcast4(ar[t][i].qs + 4 * g);
+                    for (std::size_t k = 0; k < G; ++k) s[t][k] = D::q4_step(s[t][k], w[k], x);
+                }
+                for (std::size_t k = 0; k < G; ++k) w[k] = _mm256_and_si256(_mm256_srli_epi16(v[k], 4), m4);
+                for (std::size_t t = 0; t < T; ++t) {
+                    const __m256i x = broadcast4(ar[t][i].qs + 16 + 4 * g);
+                    for (std::size_t k = 0; k < G; ++k) s[t][k] = D::q4_step(s[t][k], w[k], x);
                 }
             }
-            for (std::size_t t = 0; t < T; ++t) s[t] = D::q4_done(s[t], ac[t][i]);
+            for (std::size_t t = 0; t < T; ++t) {
+                for (std::size_t k = 0; k < G; ++k) s[t][k] = D::q4_done(s[t][k], ac[t][i]);
+            }
         } else {
-            for (std::size_t t = 0; t < T; ++t) s[t] = D::q8_init(ac[t][i]);
+            for (std::size_t t = 0; t < T; ++t) {
+                for (std::size_t k = 0; k < G; ++k) s[t][k] = D::q8_init(ac[t][i]);
+            }
             for (int g = 0; g < 8; ++g) {
-                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * g));
-                const __m256i wp = D::q8_prep(v);
-                for (std::size_t t = 0; t < T; ++t) s[t] = D::q8_step(s[t], wp, v, broadcast4(ar[t][i].qs + 4 * g));
+                __m256i v[G], wp[G];
+                for (std::size_t k = 0; k < G; ++k) {
+                    v[k] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[k]->qs + 32 * g));
+                    wp[k] = D::q8_prep(v[k]);
+                }
+                for (std::size_t t = 0; t < T; ++t) {
+                    const __m256i x = broadcast4(ar[t][i].qs + 4 * g);
+                    for (std::size_t k = 0; k < G; ++k) s[t][k] = D::q8_step(s[t][k], wp[k], v[k], x);
+                }
             }
         }
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(dp)));
+        __m256 dw[G];
+        for (std::size_t k = 0; k < G; ++k) dw[k] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[k]->d)));
         for (std::size_t t = 0; t < T; ++t) {
-            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(ad[t][i]));  // exact: two halves' product
-            acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s[t]), acc[t]);
+            const __m256 da = _mm256_set1_ps(ad[t][i]);
+            for (std::size_t k = 0; k < G; ++k) {
+                const __m256 d = _mm256_mul_ps(dw[k], da);  // exact: two halves' product
+                acc[t][k] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s[t][k]), acc[t][k]);
+            }
         }
     }
-    for (std::size_t t = 0; t < T; ++t) _mm256_storeu_ps(y + t * ldy, acc[t]);
+    for (std::size_t t = 0; t < T; ++t) {
+        for (std::size_t k = 0; k < G; ++k) _mm256_storeu_ps(y + t * ldy + 8 * k, acc[t][k]);
+    }
 }
 
 // Q4_K / Q5_K: per sub-block j the unsigned values' integer dots (IntDot::k4_*; where those
@@ -276,9 +299,13 @@ struct tile_q6_k { template <class D> static void run(const void* g, const gemm_
 template <std::size_t T>
 struct tile_q5_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q5<D, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
-struct tile_q4_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, true, T>(g, a, t0, y, ldy); } };
+struct tile_q4_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, true, 1, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
-struct tile_q8_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, false, T>(g, a, t0, y, ldy); } };
+struct tile_q8_0 { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, false, 1, T>(g, a, t0, y, ldy); } };
+template <std::size_t T>
+struct tile_q4_0_pair { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, true, 2, T>(g, a, t0, y, ldy); } };
+template <std::size_t T>
+struct tile_q8_0_pair { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile<D, false, 2, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>
 struct tile_q4_k { template <class D> static void run(const void* g, const gemm_acts& a, std::size_t t0, float* y, std::size_t ldy) { gemm_tile_q4k<D, false, T>(g, a, t0, y, ldy); } };
 template <std::size_t T>

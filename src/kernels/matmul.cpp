@@ -141,9 +141,15 @@ void run_groups(const weight_matrix& w, const gemm_kernel& k, const gemm_acts& a
     }
     for (std::size_t t0 = 0; t0 < n_tok; t0 += k_tok_block) {
         const std::size_t nt = std::min(k_tok_block, n_tok - t0);
+        const bool pairs = k.pair_fn != nullptr && nt >= k.pair_min_tokens;
         for (std::size_t g = g0; g < g1; ++g) {
             const std::size_t r0 = g * k_group_rows;
             const void* group = groups + (g - g0) * gbytes;
+            if (pairs && g + 1 < g1 && r0 + 2 * k_group_rows <= w.n_out) {
+                k.pair_fn(group, acts, t0, nt, y + t0 * w.n_out + r0, w.n_out);
+                ++g;
+                continue;
+            }
             if (r0 + k_group_rows <= w.n_out) {
                 k.fn(group, acts, t0, nt, y + t0 * w.n_out + r0, w.n_out);
                 continue;
