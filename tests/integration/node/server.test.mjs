@@ -491,7 +491,7 @@ test('12 MB bodies are decoded and tokenized off the network threads: /health st
   }
 });
 
-test('--max-connections: connections beyond it are closed at accept, the server keeps serving', { skip }, async () => {
+test('--max-connections: connections beyond it get a 503 at accept and are closed, the server keeps serving', { skip }, async () => {
   const srv = await startServer(['-m', STORIES, '--max-connections', '2']);
   try {
     const held = [];
@@ -502,7 +502,10 @@ test('--max-connections: connections beyond it are closed at accept, the server 
     }
     await new Promise((r) => setTimeout(r, 100));
     const third = await rawExchange(srv.port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
-    assert.ok(third.closed && third.data === '', `the third connection was served: ${third.data}`);
+    assert.ok(third.closed, 'the third connection was closed');
+    assert.match(third.data, /^HTTP\/1\.1 503 /, `the third connection was served: ${third.data}`);
+    assert.match(third.data, /\r\nRetry-After: 1\r\n/i);
+    assert.ok(JSON.parse(third.data.split('\r\n\r\n')[1]).error.message.includes('--max-connections 2'));
     held[0].destroy();
     await new Promise((r) => setTimeout(r, 200));
     const h = await request(srv.port, { path: '/health' });
