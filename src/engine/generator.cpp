@@ -84,6 +84,10 @@ generation_result generator::generate(const generation_request& req, const std::
     const auto t0 = clock::now();
     tf_.set_matmul_policy(matmul_policy::fastest);
     tf_.forward(req.prompt, cache_, logits_);
+    if (drafter_) {  // the draft model's prompt too, before the first token
+        const draft_request r{0, req.prompt, 0, nullptr};
+        drafter_->draft({&r, 1}, req.prompt.size());
+    }
     // Decode steps verify drafts: rows that must equal one-token decoding (speculation.hpp).
     if (spec_.enabled()) tf_.set_matmul_policy(matmul_policy::batch_invariant);
     const auto t1 = clock::now();

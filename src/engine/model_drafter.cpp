@@ -117,6 +117,7 @@ std::size_t model_drafter::catch_up(std::span<const draft_request> requests, std
         }
         if (batch_.empty()) break;
         logits_.resize(m_.n_vocab());
+        tf_.set_matmul_policy(matmul_policy::fastest);  // prompt-sized passes: the GEMM
         tf_.forward_batch(batch_, cache_, logits_.data());
         for (std::size_t i = 0; i < batch_.size(); ++i) {
             fed_[slots[i]].insert(fed_[slots[i]].end(), batch_[i].tokens.begin(), batch_[i].tokens.end());
@@ -153,6 +154,9 @@ std::size_t model_drafter::draft_rounds(std::span<const draft_request> requests)
             batch_.push_back({tokens, done, std::span<const std::uint32_t>(&tables_[r.slot], 1), 1});
         }
         logits_.resize(active_.size() * n_vocab);
+        // A token or a few per slot: row by row (the GEMM's packing costs more than it saves
+        // at these sizes, and the draft step is the hot path).
+        tf_.set_matmul_policy(matmul_policy::batch_invariant);
         tf_.forward_batch(batch_, cache_, logits_.data());
         std::size_t kept = 0;
         for (std::size_t k = 0; k < active_.size(); ++k) {

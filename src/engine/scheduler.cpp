@@ -777,7 +777,8 @@ bool scheduler::state::emit(sequence& s, float* row) {
 // prompt chunk, stays short of max_tokens (the row after it samples the last token) and
 // within the context; the job's reservation (prompt + max_tokens) covers it.
 // With a draft model, a sequence's slot also computes its prompt beside the target's chunks
-// (catch-up: prefill_chunk tokens per step in all, the draft model being the smaller), and
+// (catch-up: prefill_chunk tokens per step in all while anyone decodes, as the target's
+// prompts; the draft model being the smaller, it keeps up), and
 // drafts once it has caught up; all drafting sequences draft together, one batched
 // draft-model pass per draft token (model_drafter.hpp).
 void scheduler::state::propose_drafts() {
@@ -810,7 +811,8 @@ void scheduler::state::propose_drafts() {
         room -= k;
     }
     if (draft_requests.empty()) return;
-    drafter->draft(draft_requests, self.cfg_.prefill_chunk);
+    // Catch-up takes what the target's prompts may take this step: a chunk while anyone decodes.
+    drafter->draft(draft_requests, rows > 0 ? self.cfg_.prefill_chunk : tf.max_batch());
     for (const auto& sp : running) sp->tokens.insert(sp->tokens.end(), sp->draft.begin(), sp->draft.end());
 }
 
