@@ -7,8 +7,13 @@
 // bench/compare_llama_cpp.sh does.) It is the model the server benchmarks load: the speed depends on shapes and types, not
 // on what the weights say.
 //
-//   build/bench/make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0|f16] [smollm2|1b]
+//   build/bench/make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0|f16] [smollm2|1b] [LAYERS]
+//
+// LAYERS: keep only the shape's first LAYERS layers. The weights come from one seeded stream
+// in file order (embeddings first, then layer by layer), so such a model is the full one cut
+// after LAYERS layers -- a layer-truncated draft model for it (bench/spec_bench --model-draft).
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -59,12 +64,13 @@ void copy_entry(model::gguf_writer& w, const std::string& key, const model::gguf
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 3 || argc > 5) {
-        std::fprintf(stderr, "usage: make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0|f16] [smollm2|1b]\n");
+    if (argc < 3 || argc > 6) {
+        std::fprintf(stderr, "usage: make_served_model OUT.gguf TOKENIZER_FROM.gguf [q4_0|q8_0|f16] [smollm2|1b] [LAYERS]\n");
         return 2;
     }
     const std::string type_name = argc >= 4 ? argv[3] : "q4_0";
-    const std::string shape_name = argc == 5 ? argv[4] : "smollm2";
+    const std::string shape_name = argc >= 5 ? argv[4] : "smollm2";
+    const int layers = argc == 6 ? std::atoi(argv[5]) : 0;
     if (type_name != "q4_0" && type_name != "q8_0" && type_name != "f16") {
         std::fprintf(stderr, "make_served_model: type must be q4_0, q8_0 or f16\n");
         return 2;
@@ -77,6 +83,13 @@ int main(int argc, char** argv) {
         const auto source = model::gguf_file::open(argv[2]);
         test::model_shape shape;
         if (shape_name == "1b") shape = {2048, 16, 32, 8, 8192, 128256};
+        if (argc == 6) {
+            if (layers < 1 || static_cast<std::uint32_t>(layers) > shape.n_layer) {
+                std::fprintf(stderr, "make_served_model: LAYERS must be 1..%u\n", shape.n_layer);
+                return 2;
+            }
+            shape.n_layer = static_cast<std::uint32_t>(layers);
+        }
         shape.n_ctx_train = 32768;
         const auto tokens = source.find("tokenizer.ggml.tokens");
         if (tokens == nullptr || tokens->as_array("tokenizer.ggml.tokens").count != shape.n_vocab) {

@@ -1,10 +1,15 @@
-// Speculative decoding (prompt lookup) on a repetitive-text workload: generation speed with
-// and without it, measured in the same run, runs interleaved, on the CLI's path
-// (engine::generator) and the server's (engine::scheduler, `--streams` requests at once).
-// The outputs must be equal token for token; the bench fails otherwise.
+// Speculative decoding (prompt lookup, or a draft model with --model-draft) on a
+// repetitive-text workload: generation speed with and without it, measured in the same run,
+// runs interleaved, on the CLI's path (engine::generator) and the server's
+// (engine::scheduler, `--streams` requests at once). The outputs must be equal token for
+// token; the bench fails otherwise.
 //
 //   build/bench/spec_bench MODEL.gguf [--gen 256] [--reps 3] [--threads 2] [--ngram 3]
 //                          [--draft 16] [--streams 4] [--prompt-file FILE] [--clock cpu]
+//                          [--model-draft DRAFT.gguf [--p-min 0.75]]
+//
+// --model-draft: drafts come from DRAFT.gguf (its vocabulary must be MODEL's), up to --draft
+// tokens, stopping below --p-min (default 0: random-weight models are never that sure).
 //
 // --clock cpu: time is the process's CPU time rather than the wall clock, from each run's
 // first generated token to its end (on a machine shared with other jobs, wall time mostly
@@ -19,6 +24,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <future>
 #include <sstream>
 #include <stdexcept>
@@ -26,6 +33,7 @@
 #include <vector>
 
 #include "sluice/engine/generator.hpp"
+#include "sluice/engine/model_drafter.hpp"
 #include "sluice/engine/scheduler.hpp"
 #include "sluice/engine/tokenizer.hpp"
 
@@ -35,7 +43,8 @@ using namespace sluice;
 using clock_type = std::chrono::steady_clock;
 
 struct options {
-    std::string model, prompt_file;
+    std::string model, prompt_file, draft_model;
+    float p_min = 0;
     int gen = 256, reps = 3, threads = 2, ngram = 3, draft = 16, streams = 4;
     bool cpu_clock = false;
 };
@@ -66,6 +75,8 @@ options parse(int argc, char** argv) {
         else if (k == "--streams") o.streams = std::stoi(v);
         else if (k == "--prompt-file") o.prompt_file = v;
         else if (k == "--clock") o.cpu_clock = v == "cpu";
+        else if (k == "--model-draft") o.draft_model = v;
+        else if (k == "--p-min") o.p_min = std::stof(v);
         else throw std::invalid_argument("unknown option " + k);
     }
     return o;
@@ -163,10 +174,21 @@ int main(int argc, char** argv) try {
     r.max_tokens = o.gen;
     r.ignore_eos = true;
     r.sampling.temperature = 0;
-    const engine::speculation_config spec{static_cast<std::size_t>(o.ngram), static_cast<std::size_t>(o.draft)};
+    engine::speculation_config spec{static_cast<std::size_t>(o.ngram), static_cast<std::size_t>(o.draft)};
+    std::optional<model::gguf_file> draft_file;
+    std::unique_ptr<engine::llm_model> draft;
+    if (!o.draft_model.empty()) {
+        draft_file.emplace(model::gguf_file::open(o.draft_model));
+        engine::check_draft_vocabulary(tok.get_vocab(), engine::vocab::from_gguf(*draft_file));
+        draft = engine::llm_model::load(*draft_file);
+        spec.draft_model = draft.get();
+        spec.p_min = o.p_min;
+    }
     thread_pool pool(static_cast<std::size_t>(o.threads));
-    std::printf("model %s, prompt %zu tokens, %d generated, %d threads, ngram %d, draft %d, %d reps (interleaved), %s time\n",
-                o.model.c_str(), r.prompt.size(), o.gen, o.threads, o.ngram, o.draft, o.reps, o.cpu_clock ? "CPU" : "wall");
+    std::printf("model %s, prompt %zu tokens, %d generated, %d threads, %s, draft %d, %d reps (interleaved), %s time\n",
+                o.model.c_str(), r.prompt.size(), o.gen, o.threads,
+                draft ? ("draft model " + o.draft_model + " p-min " + std::to_string(o.p_min)).c_str() : ("ngram " + std::to_string(o.ngram)).c_str(),
+                o.draft, o.reps, o.cpu_clock ? "CPU" : "wall");
 
     {  // warm-up: the weights paged in (and packed) before anything is timed
         engine::generation_request w = r;

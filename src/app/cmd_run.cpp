@@ -62,7 +62,9 @@ engine::kv_precision precision_of(const po::variables_map& vm) {
 
 }  // namespace
 
-int run_generate(const std::vector<std::string>& args) {
+int run_generate(const std::vector<std::string>& raw_args) {
+    std::vector<std::string> args = raw_args;
+    expand_draft_alias(args);
     po::options_description desc("run options");
     add_common_options(desc);
     desc.add_options()("prompt,p", po::value<std::string>()->required(), "prompt text (special-token text is parsed)")
@@ -87,7 +89,9 @@ int run_generate(const std::vector<std::string>& args) {
     const auto tok = engine::tokenizer::from_gguf(file);
     const auto m = engine::llm_model::load(file);
     thread_pool pool(static_cast<std::size_t>(std::max(0, vm["threads"].as<int>())));
-    engine::generator gen(*m, tok.get_vocab(), pool, context_size(vm, *m), precision_of(vm), speculation_of(vm));
+    auto spec = speculation_of(vm);
+    const auto draft = load_draft_model(vm, *m, tok.get_vocab(), spec);  // outlives the generator
+    engine::generator gen(*m, tok.get_vocab(), pool, context_size(vm, *m), precision_of(vm), spec);
 
     engine::generation_request req;
     req.prompt = tok.tokenize(vm["prompt"].as<std::string>(), true, true);

@@ -117,7 +117,9 @@ std::chrono::seconds parse_duration(const char* flag, const std::string& text) {
     return std::chrono::seconds(n * scale);
 }
 
-int run_serve(const std::vector<std::string>& args) {
+int run_serve(const std::vector<std::string>& raw_args) {
+    std::vector<std::string> args = raw_args;
+    expand_draft_alias(args);
     po::options_description desc("serve options");
     desc.add_options()("help,h", "show this help")
         ("model,m", po::value<std::string>(), "GGUF model (default: $SLUICE_MODEL, ../shared/models/stories260K.gguf, then a download)")
@@ -282,7 +284,8 @@ int run_serve(const std::vector<std::string>& args) {
         }
     }
     auto sched_cfg = scheduler_config(vm, n_ctx);
-    sched_cfg.kv_bytes = kv_memory(vm, file.file_size());
+    const auto draft = load_draft_model(vm, *m, tok.get_vocab(), sched_cfg.speculation);  // outlives the scheduler
+    sched_cfg.kv_bytes = kv_memory(vm, file.file_size() + (draft ? draft->file.file_size() : 0));
     const tools::output_format format = tools::detect_format(tmpl.source(), [&](std::string_view text) {
         return tok.get_vocab().find(text) != engine::no_token;
     });
@@ -296,6 +299,11 @@ int run_serve(const std::vector<std::string>& args) {
                    ? ", sliding-window layers " + std::to_string(gen.current_load().swa_blocks * sched_cfg.block_size) + " positions"
                    : std::string()) +
               "); longest request " + std::to_string(gen.max_sequence()) + " tokens");
+    if (draft) {
+        log::info("speculative decoding with draft model " + vm["model-draft"].as<std::string>() + ": up to " +
+                  std::to_string(sched_cfg.speculation.max_draft) + " draft tokens per step; its KV " +
+                  std::to_string(gen.draft_kv_bytes() >> 20) + " MiB of the KV memory");
+    }
 
     http::served_model served;
     served.id = vm.count("alias") ? vm["alias"].as<std::string>() : std::filesystem::path(path).stem().string();

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "sluice/engine/model_drafter.hpp"
 #include "sluice/util/error.hpp"
 
 namespace sluice::engine {
@@ -53,8 +54,16 @@ generator::generator(const llm_model& m, const vocab& v, thread_pool& pool, std:
                      speculation_config speculation)
     : vocab_(v), tf_(m, pool), cache_(m, n_ctx, precision), spec_(speculation) {
     check_vocabulary(m, v);
+    if (spec_.enabled() && spec_.draft_model != nullptr) {
+        if (m.has_recurrent_layers()) {
+            throw error(errc::unsupported, "speculative decoding: the model has recurrent layers, whose state cannot forget rejected drafts");
+        }
+        drafter_ = std::make_unique<model_drafter>(*spec_.draft_model, pool, 1, n_ctx, spec_, m.n_vocab());
+    }
     if (m.has_recurrent_layers()) spec_.max_draft = 0;  // its state cannot forget rejected drafts
 }
+
+generator::~generator() = default;
 
 generation_result generator::generate(const generation_request& req, const std::function<bool(const generated_token&)>& on_token) {
     using clock = std::chrono::steady_clock;
@@ -75,6 +84,10 @@ generation_result generator::generate(const generation_request& req, const std::
     const auto t0 = clock::now();
     tf_.set_matmul_policy(matmul_policy::fastest);
     tf_.forward(req.prompt, cache_, logits_);
+    if (drafter_) {  // the draft model's prompt too, before the first token
+        const draft_request r{0, req.prompt, 0, nullptr};
+        drafter_->draft({&r, 1}, req.prompt.size());
+    }
     // Decode steps verify drafts: rows that must equal one-token decoding (speculation.hpp).
     if (spec_.enabled()) tf_.set_matmul_policy(matmul_policy::batch_invariant);
     const auto t1 = clock::now();
@@ -126,7 +139,15 @@ void generator::next_input(const generation_request& req, std::span<const token_
     const std::size_t limit = req.max_tokens < 0 ? cache_.n_ctx() : static_cast<std::size_t>(req.max_tokens);
     const std::size_t room_len = limit > n_generated + 1 ? limit - n_generated - 1 : 0;
     const std::size_t room_ctx = cache_.n_ctx() > cache_.size() + 1 ? cache_.n_ctx() - cache_.size() - 1 : 0;
-    lookup_draft(history, spec_.ngram, std::min({spec_.max_draft, room_len, room_ctx}), input_);
+    const std::size_t max = std::min({spec_.max_draft, room_len, room_ctx});
+    if (max == 0) return;
+    if (!drafter_) {
+        lookup_draft(history, spec_.ngram, max, input_);
+        return;
+    }
+    // The whole history at once the first time (the prompt), its new tokens later.
+    const draft_request r{0, history, max, &input_};
+    drafter_->draft({&r, 1}, history.size());
 }
 
 }  // namespace sluice::engine

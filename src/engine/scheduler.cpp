@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "sluice/engine/block_manager.hpp"
+#include "sluice/engine/model_drafter.hpp"
 #include "sluice/engine/token_constraint.hpp"
 #include "sluice/util/error.hpp"
 #include "sluice/util/log.hpp"
@@ -53,7 +54,9 @@ struct sequence {
     std::string sample_error;       // why sampling failed on the pool (picked empty)
     std::string lp_error;           // why the log-probabilities failed beside the draw
     std::vector<generated_token> prompt_lp;  // prompt_logprobs: one per prompt token after the first
-    bool speculates = false;        // drafts tokens by prompt lookup (unconstrained, model can roll back)
+    bool speculates = false;        // drafts tokens (unconstrained, model can roll back)
+    std::uint32_t draft_slot = 0;   // draft-model speculation: its slot in the drafter (while running)
+    bool has_draft_slot = false;
     std::vector<token_id> draft;    // this step's draft, computed after the last sampled token
     bool finished = false;          // on_done has been called; the sequence leaves `running`
     clock_type::time_point admitted, first_token;
@@ -104,6 +107,10 @@ struct scheduler::state {
           recurrent(m.has_recurrent_layers()), checkpoints(cfg.parallel, n_checkpoints) {
         for (std::size_t i = cfg.parallel; i-- > 0;) free_slots.push_back(static_cast<std::uint32_t>(i));
         if (cache.has_sliding_pool()) swa.emplace(n_swa, cfg.block_size, swa_cached, m.sliding_window(), sliding_pass(m, cfg));
+        if (cfg.speculation.enabled() && cfg.speculation.draft_model != nullptr) {
+            drafter = std::make_unique<model_drafter>(*cfg.speculation.draft_model, pool, cfg.parallel, cfg.n_ctx, cfg.speculation, m.n_vocab());
+            for (std::size_t i = cfg.parallel; i-- > 0;) free_draft_slots.push_back(static_cast<std::uint32_t>(i));
+        }
     }
 
     void enqueue(std::unique_ptr<sequence> s);
@@ -152,6 +159,10 @@ struct scheduler::state {
     // Models with sliding-window layers (unless cfg.sliding_kv_window is off): their KV, kept
     // for the window only (sliding_blocks.hpp).
     std::optional<sliding_blocks> swa;
+    // Draft-model speculation: the draft model's KV, one slot per running sequence that speculates.
+    std::unique_ptr<model_drafter> drafter;
+    std::vector<std::uint32_t> free_draft_slots;
+    std::vector<draft_request> draft_requests;  // propose_drafts' work list
     std::deque<std::unique_ptr<sequence>> waiting;
     std::vector<std::unique_ptr<sequence>> running;  // in admission order
     bool step_posted = false, stopping = false;
@@ -199,6 +210,13 @@ scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config&
     // kv_bytes first), and a quarter of cache_bytes for the prefix cache's state checkpoints
     // (at most one per cached block: see state_checkpoints.hpp).
     const std::size_t slot_bytes = recurrent_state::slot_bytes(m);
+    // Draft-model speculation: the draft model's KV, a context per sequence (model_drafter.hpp).
+    if (cfg.speculation.enabled() && cfg.speculation.draft_model != nullptr) {
+        if (m.has_recurrent_layers()) {
+            throw error(errc::unsupported, "speculative decoding: the model has recurrent layers, whose state cannot forget rejected drafts");
+        }
+        draft_kv_bytes_ = model_drafter::kv_bytes(*cfg.speculation.draft_model, cfg.parallel, cfg.n_ctx);
+    }
     std::size_t cache_bytes = cfg.cache_bytes, n_checkpoints = 0;
     if (slot_bytes > 0) {
         n_checkpoints = std::min(cfg.cache_bytes / 4 / slot_bytes, cfg.cache_bytes / position_block_bytes);
@@ -210,9 +228,10 @@ scheduler::scheduler(const llm_model& m, const vocab& v, const scheduler_config&
     std::size_t n_blocks = cfg.parallel * ctx_blocks + cached;
     std::size_t n_swa = split ? cfg.parallel * swa_cap + cached : 0;
     if (cfg.kv_bytes > 0) {
-        const std::size_t states = (cfg.parallel + n_checkpoints) * slot_bytes;
+        const std::size_t states = (cfg.parallel + n_checkpoints) * slot_bytes + draft_kv_bytes_;
         if (cfg.kv_bytes <= states) {
-            throw error(errc::invalid_argument, "scheduler: the KV memory bound does not cover the recurrent state of " +
+            throw error(errc::invalid_argument, std::string("scheduler: the KV memory bound does not cover the ") +
+                                                    (draft_kv_bytes_ > 0 ? "draft model's KV" : "recurrent state") + " of " +
                                                     std::to_string(cfg.parallel) + " sequences (" + std::to_string(states) + " bytes)");
         }
         const std::size_t budget = cfg.kv_bytes - states;
@@ -432,6 +451,11 @@ bool scheduler::state::admit_one(sequence& s, std::vector<std::uint32_t>& prefix
         if (swa) swa->lend(s.swa, blocks.publication(lent.block), lent.length, cache, tf.model().layers().size());
         blocks.release(lent.block);
         s.n_done += lent.length;
+    }
+    if (drafter && s.speculates) {  // a slot is free: running.size() < parallel
+        s.draft_slot = free_draft_slots.back();
+        s.has_draft_slot = true;
+        free_draft_slots.pop_back();
     }
     s.result.cached_tokens = s.n_done;
     cached_prompt_tokens += s.n_done;
@@ -752,6 +776,11 @@ bool scheduler::state::emit(sequence& s, float* row) {
 // batch. A draft leaves the tokens one step may take for the other decoding rows and one
 // prompt chunk, stays short of max_tokens (the row after it samples the last token) and
 // within the context; the job's reservation (prompt + max_tokens) covers it.
+// With a draft model, a sequence's slot also computes its prompt beside the target's chunks
+// (catch-up: prefill_chunk tokens per step in all while anyone decodes, as the target's
+// prompts; the draft model being the smaller, it keeps up), and
+// drafts once it has caught up; all drafting sequences draft together, one batched
+// draft-model pass per draft token (model_drafter.hpp).
 void scheduler::state::propose_drafts() {
     const speculation_config& spec = self.cfg_.speculation;
     if (!spec.enabled()) return;
@@ -759,17 +788,32 @@ void scheduler::state::propose_drafts() {
     for (const auto& s : running) rows += s->decoding() ? s->pending() : 0;
     const std::size_t used = rows + self.cfg_.prefill_chunk;
     std::size_t room = tf.max_batch() > used ? tf.max_batch() - used : 0;
+    draft_requests.clear();
     for (const auto& sp : running) {
         sequence& s = *sp;
-        if (room == 0) break;
-        if (!s.speculates || !s.decoding() || s.pending() != 1) continue;
+        if (!s.speculates) continue;
+        if (drafter && !s.decoding()) {
+            draft_requests.push_back({s.draft_slot, std::span<const token_id>(s.tokens).first(s.n_prompt), 0, nullptr});
+            continue;
+        }
+        if (room == 0 || !s.decoding() || s.pending() != 1) continue;
         const std::size_t generated = s.result.tokens.size(), n_ctx = self.cfg_.n_ctx;
         const std::size_t room_len = s.limit > generated + 1 ? s.limit - generated - 1 : 0;
         const std::size_t room_ctx = n_ctx > s.tokens.size() ? n_ctx - s.tokens.size() : 0;
-        const std::size_t k = lookup_draft(s.tokens, spec.ngram, std::min({spec.max_draft, room_len, room_ctx, room}), s.draft);
+        const std::size_t max = std::min({spec.max_draft, room_len, room_ctx, room});
+        if (drafter) {
+            if (max > 0) draft_requests.push_back({s.draft_slot, s.tokens, max, &s.draft});
+            room -= max;
+            continue;
+        }
+        const std::size_t k = lookup_draft(s.tokens, spec.ngram, max, s.draft);
         s.tokens.insert(s.tokens.end(), s.draft.begin(), s.draft.end());
         room -= k;
     }
+    if (draft_requests.empty()) return;
+    // Catch-up takes what the target's prompts may take this step: a chunk while anyone decodes.
+    drafter->draft(draft_requests, rows > 0 ? self.cfg_.prefill_chunk : tf.max_batch());
+    for (const auto& sp : running) sp->tokens.insert(sp->tokens.end(), sp->draft.begin(), sp->draft.end());
 }
 
 // After a walk: blocks past those the sequence's next step can need (its tokens so far) held
@@ -825,6 +869,8 @@ void scheduler::state::finish(sequence& s, finish_reason why, const std::string&
     if (swa) swa->release(s.swa);
     if (s.has_slot) free_slots.push_back(s.slot);
     s.has_slot = false;
+    if (s.has_draft_slot) free_draft_slots.push_back(s.draft_slot);  // its rows stay, reused for a shared prefix
+    s.has_draft_slot = false;
     blocks.unreserve(s.reserved);
     s.reserved = 0;
     s.result.finish = why;

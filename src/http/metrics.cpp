@@ -155,7 +155,7 @@ std::string server_metrics::render(const engine_gauges& g) const {
     sample(out, "sluice_kv_blocks_free", "", std::to_string(g.kv_blocks - g.kv_used - g.kv_cached));
     header(out, "sluice_prefix_cache_hit_tokens_total", "Prompt tokens whose KV came from the prefix cache.", "counter");
     sample(out, "sluice_prefix_cache_hit_tokens_total", "", std::to_string(g.cached_prompt_tokens));
-    header(out, "sluice_draft_tokens_total", "Speculative draft tokens verified (--spec-type).", "counter");
+    header(out, "sluice_draft_tokens_total", "Speculative draft tokens verified (--spec-type, --model-draft).", "counter");
     sample(out, "sluice_draft_tokens_total", "", std::to_string(g.draft_tokens));
     header(out, "sluice_draft_tokens_accepted_total", "Speculative draft tokens accepted: each saved a forward pass.", "counter");
     sample(out, "sluice_draft_tokens_accepted_total", "", std::to_string(g.draft_tokens_accepted));

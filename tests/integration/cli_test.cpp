@@ -209,6 +209,38 @@ TEST(cli_run, speculation_leaves_the_completion_unchanged) {
     EXPECT_NE(bad.err.find("--spec-type"), std::string::npos) << bad.err;
 }
 
+// --model-draft (-md) through the binary: the same completion (greedy and seeded) with a
+// draft model (the model itself: every greedy draft accepted); a draft with another
+// vocabulary, a missing file, or both drafters at once are refused with the reason.
+TEST(cli_run, a_draft_model_leaves_the_completion_unchanged) {
+    SLUICE_SHARED_PATH_OR_SKIP(model, "models/stories260K.gguf");
+    SLUICE_SHARED_PATH_OR_SKIP(other, "models/llama3-Q6_K.gguf");
+    const std::string passage = "Lily had a red ball. She liked to play with the ball in the park. ";
+    const std::string cmd = "run -m " + shell_quote(model.string()) + " -p " + shell_quote(passage + passage + "Lily had") +
+                            " -n 100 --ignore-eos --json ";
+    for (const std::string sampling : {"--temp 0", "--temp 0.8 --seed 5"}) {
+        const auto plain = run_process(sluice_cmd(cmd + sampling));
+        const auto spec = run_process(sluice_cmd(cmd + sampling + " -md " + shell_quote(model.string()) + " --draft-max 5 --draft-p-min 0"));
+        ASSERT_EQ(plain.status, 0) << plain.err;
+        ASSERT_EQ(spec.status, 0) << spec.err;
+        const auto p = json::parse(plain.out), s = json::parse(spec.out);
+        EXPECT_EQ(ids_line(p.at("completion_tokens")), ids_line(s.at("completion_tokens"))) << sampling;
+        EXPECT_GT(s.at("draft_tokens_accepted").to_number<std::int64_t>(), 0) << sampling;
+        if (sampling == "--temp 0") {
+            EXPECT_EQ(s.at("draft_tokens_accepted"), s.at("draft_tokens"));
+        }
+    }
+    const auto foreign = run_process(sluice_cmd(cmd + "--model-draft " + shell_quote(other.string())));
+    EXPECT_NE(foreign.status, 0);
+    EXPECT_NE(foreign.err.find("vocabulary is not the target model's"), std::string::npos) << foreign.err;
+    const auto missing = run_process(sluice_cmd(cmd + "--model-draft /nonexistent/draft.gguf"));
+    EXPECT_NE(missing.status, 0);
+    EXPECT_NE(missing.err.find("/nonexistent/draft.gguf"), std::string::npos) << missing.err;
+    const auto both = run_process(sluice_cmd(cmd + "-md " + shell_quote(model.string()) + " --spec-type ngram-simple"));
+    EXPECT_NE(both.status, 0);
+    EXPECT_NE(both.err.find("alternatives"), std::string::npos) << both.err;
+}
+
 TEST(cli_score, teacher_forced_top1_matches_the_reference) {
     SLUICE_SHARED_PATH_OR_SKIP(model, "models/smollm2-Q8_0.gguf");
     SLUICE_SHARED_PATH_OR_SKIP(ref, "reference/smollm2-Q8_0.json");

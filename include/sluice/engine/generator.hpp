@@ -2,9 +2,9 @@
 // sampling each next token, until max_tokens, an end-of-generation token (which is not
 // emitted), the context limit, or the callback asks to stop. With speculation on
 // (speculation.hpp; not for models with recurrent layers), each step also verifies the
-// tokens prompt lookup drafts: the same tokens come out, several per forward pass when the
-// drafts are right. Its decode steps then use the batch-invariant matmul policy, whose
-// one-token rows are those of the default policy.
+// tokens prompt lookup or a draft model (model_drafter.hpp, one slot) drafts: the same
+// tokens come out, several per forward pass when the drafts are right. Its decode steps then
+// use the batch-invariant matmul policy, whose one-token rows are those of the default policy.
 #pragma once
 
 #include <functional>
@@ -82,10 +82,15 @@ struct raw_logprobs {
 raw_logprobs logprobs_of(const generation_request& req, std::span<const float> logits);
 generated_token token_with_logprobs(const generation_request& req, const sampler& smp, std::span<const float> logits, token_id id, raw_logprobs lp);
 
+class model_drafter;  // model_drafter.hpp
+
 class generator {
 public:
+    // With speculation.draft_model: throws sluice::error(unsupported) when this model has
+    // recurrent layers, or the draft model has (prompt lookup is silently off for the former).
     generator(const llm_model& m, const vocab& v, thread_pool& pool, std::size_t n_ctx,
               kv_precision precision = kv_precision::f16, speculation_config speculation = {});
+    ~generator();
 
     // on_token is called for every generated token, in order; returning false stops
     // (finish = cancelled).
@@ -107,6 +112,7 @@ private:
     speculation_config spec_;
     speculation_stats stats_;
     std::vector<token_id> input_;  // this step's tokens: the last sampled one, then the draft
+    std::unique_ptr<model_drafter> drafter_;  // speculation with a draft model
 };
 
 }  // namespace sluice::engine

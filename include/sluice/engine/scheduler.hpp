@@ -40,6 +40,12 @@
 // the context and the job's reservation; rejected rows lie past the sequence's length (never
 // published to the prefix cache) and the blocks they alone needed go back to its
 // reservation. Grammar-constrained jobs and models with recurrent layers do not speculate.
+// With a draft model (speculation_config::draft_model, engine/model_drafter.hpp) the drafts
+// are its greedy continuations instead: each running sequence that speculates holds one of
+// its `parallel` slots, which computes the prompt beside the target's chunks (prefill_chunk
+// tokens per step in all) and drafts once caught up, all drafting sequences in one batched
+// draft-model pass per draft token. Its KV (a context per slot, f16) is taken out of
+// kv_bytes before any block (draft_kv_bytes()).
 #pragma once
 
 #include <atomic>
@@ -88,7 +94,7 @@ struct scheduler_config {
     // Control tokens (by text) that grammars may produce: the chat format's tool-call and
     // reasoning markup (tools::markup_tokens). Other control tokens are never sampled under a grammar.
     std::vector<std::string> grammar_markup;
-    speculation_config speculation;  // prompt-lookup drafting (off by default)
+    speculation_config speculation;  // prompt-lookup or draft-model drafting (off by default)
 };
 
 class scheduler {
@@ -129,11 +135,14 @@ public:
     // The vocabulary constrained jobs' grammars run over (null without a tokenizer).
     const std::shared_ptr<const grammar::token_vocabulary>& grammar_vocab() const noexcept { return grammar_vocab_; }
     const scheduler_config& config() const noexcept { return cfg_; }
+    // Draft-model speculation: the draft model's KV for `parallel` contexts (0 without one).
+    std::size_t draft_kv_bytes() const noexcept { return draft_kv_bytes_; }
 
 private:
     struct state;  // strand-owned
     scheduler_config cfg_;
     std::size_t max_sequence_ = 0;
+    std::size_t draft_kv_bytes_ = 0;
     const tokenizer* tok_ = nullptr;
     std::shared_ptr<const grammar::token_vocabulary> grammar_vocab_;
     std::atomic<std::size_t> outstanding_{0};  // accepted and not yet finished

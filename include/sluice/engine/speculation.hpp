@@ -1,9 +1,14 @@
-// Speculative decoding by prompt lookup (n-gram drafting), shared by engine::generator (the
-// CLI) and engine::scheduler (the server).
+// Speculative decoding, shared by engine::generator (the CLI) and engine::scheduler (the
+// server), with one of two drafters:
 //
-// Drafting: when a sequence's last `ngram` tokens occurred earlier in it (prompt or output),
-// the tokens that followed the latest earlier occurrence are proposed as its next tokens (an
-// agent quoting a file back, code edits, repeated boilerplate). No draft model, no state.
+// Prompt lookup (n-gram drafting): when a sequence's last `ngram` tokens occurred earlier in
+// it (prompt or output), the tokens that followed the latest earlier occurrence are proposed
+// as its next tokens (an agent quoting a file back, code edits, repeated boilerplate). No
+// draft model, no state.
+//
+// A draft model (speculation_config::draft_model, engine/model_drafter.hpp): a smaller model
+// with the target's vocabulary proposes its greedy continuation, token by token, from its
+// own KV cache per sequence.
 //
 // Verification: the sequence's last sampled token and the draft d[0..k) are computed in one
 // forward pass with logits for all k + 1 rows. Row j holds the logits after the token and
@@ -33,11 +38,22 @@
 
 namespace sluice::engine {
 
-// llama.cpp's `--spec-type ngram-simple` with `--spec-ngram-simple-size-n` / `-size-m`.
+class llm_model;  // llm_model.hpp
+
+// llama.cpp's `--spec-type ngram-simple` with `--spec-ngram-simple-size-n` / `-size-m`, or its
+// `--model-draft` with `--draft-max` / `--draft-min` / `--draft-p-min`.
 struct speculation_config {
-    std::size_t ngram = 3;      // tokens of the sequence's tail looked up (size-n)
-    std::size_t max_draft = 0;  // tokens proposed per step at most (size-m); 0: speculation off
-    bool enabled() const noexcept { return ngram > 0 && max_draft > 0; }
+    std::size_t ngram = 3;      // prompt lookup: tokens of the sequence's tail looked up (size-n)
+    std::size_t max_draft = 0;  // tokens proposed per step at most (size-m, draft-max); 0: speculation off
+    // Drafts from this model instead of prompt lookup (null: prompt lookup). Not owned: it
+    // outlives the generator or scheduler given it. Its vocabulary must be the target's
+    // (check_draft_vocabulary, model_drafter.hpp); it must have no recurrent layers.
+    const llm_model* draft_model = nullptr;
+    std::size_t min_draft = 0;  // draft model: a shorter draft is dropped (draft-min)
+    // Draft model: drafting stops before a token whose probability under the draft model is
+    // below this (draft-p-min; 0: never).
+    float p_min = 0;
+    bool enabled() const noexcept { return max_draft > 0 && (draft_model != nullptr || ngram > 0); }
 };
 
 // Counters of speculative steps (monotonic).

@@ -705,3 +705,34 @@ test('a repeated long prompt is served from the prefix cache: cached_tokens, sho
     srv.kill('SIGKILL');
   }
 });
+
+// --model-draft (-md) through the real server: a completion equal to the plain server's,
+// greedy and seeded, with the draft counters on /metrics counting (the model as its own
+// draft accepts every draft); a draft model with another vocabulary, or a missing file, stops
+// the server at start with the reason.
+test('speculative decoding with a draft model: the same completions, the draft counters counting', { skip }, async () => {
+  const passage = 'Lily had a red ball. She liked to play with the ball in the park. ';
+  const spec = await startServer(['-m', STORIES, '-md', STORIES, '--draft-max', '6', '--draft-p-min', '0', '--parallel', '2']);
+  const plain = await startServer(['-m', STORIES, '--parallel', '2']);
+  try {
+    for (const sampling of [{ temperature: 0 }, { temperature: 0.8, seed: 5 }]) {
+      const body = JSON.stringify({ prompt: passage + passage + 'Lily had', max_tokens: 80, ...sampling });
+      const ask = (port) => request(port, { method: 'POST', path: '/v1/completions', headers: { 'Content-Type': 'application/json' }, body });
+      const [a, b] = await Promise.all([ask(spec.port), ask(plain.port)]);
+      assert.equal(a.status, 200, a.body);
+      assert.equal(b.status, 200, b.body);
+      assert.equal(JSON.parse(a.body).choices[0].text, JSON.parse(b.body).choices[0].text, JSON.stringify(sampling));
+    }
+    const m = await scrapeMetrics(spec.port);
+    assert.ok(m.value('sluice_draft_tokens_total') > 20, m.body);
+    assert.ok(m.value('sluice_draft_tokens_accepted_total') > 0, m.body);
+    assert.equal((await scrapeMetrics(plain.port)).value('sluice_draft_tokens_total'), 0);
+    assert.match(spec.log(), /speculative decoding with draft model .*stories260K\.gguf: up to 6 draft tokens per step/);
+  } finally {
+    spec.kill('SIGKILL');
+    plain.kill('SIGKILL');
+  }
+  await assert.rejects(startServer(['-m', STORIES, '--model-draft', SLOW]), /vocabulary is not the target model's/);
+  await assert.rejects(startServer(['-m', STORIES, '--model-draft', `${SHARED}/models/no-such-draft.gguf`]), /no-such-draft\.gguf/);
+  await assert.rejects(startServer(['-m', STORIES, '-md', STORIES, '--spec-type', 'ngram-simple']), /alternatives/);
+});
